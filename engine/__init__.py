@@ -1,0 +1,1 @@
+"""The embedded sticker-suggestion engine: recall, personal taste and ranking, no torch."""
