@@ -1,0 +1,1 @@
+"""The Telegram side of Stickerbot: handlers that parse updates, call the engine, format replies."""

@@ -1,0 +1,67 @@
+"""Shared pieces of the bot tests: settings, catalogs, and a driven Application."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+from telegram import Update
+from telegram.ext import Application
+
+from bot.config import BotSection, Settings
+from bot.state import STATE_KEY, BotState
+from engine.types import StickerRecord
+from tests.bot.fakes import FakeEngine, RecordingRequest
+
+OWNER_ID = 1
+WAIT_SECONDS = 5.0  # generous for a loaded machine; failures still show up quickly
+
+
+def make_settings(data: Path, token: str = "123:TEST", **fields: Any) -> Settings:
+    bot = BotSection(owner_ids=[OWNER_ID], **fields.pop("bot", {}))
+    return Settings(token=SecretStr(token), data=data, bot=bot, **fields)
+
+
+def records(count: int, set_name: str = "pack") -> list[StickerRecord]:
+    return [
+        StickerRecord(sticker_id=f"u{i:03d}", set_name=set_name, file_id=f"file-u{i:03d}")
+        for i in range(count)
+    ]
+
+
+@dataclass
+class Harness:
+    app: Application[Any, Any, Any, Any, Any, Any]
+    engine: FakeEngine
+    api: RecordingRequest
+
+    @property
+    def state(self) -> BotState:
+        state = self.app.bot_data[STATE_KEY]
+        assert isinstance(state, BotState)
+        return state
+
+    async def feed(self, payload: dict[str, Any]) -> None:
+        await self.app.process_update(Update.de_json(payload, self.app.bot))
+
+    async def settle(self) -> None:
+        """Wait for background ingestion and reply tasks to finish."""
+        for _ in range(100):
+            await asyncio.sleep(0.01)
+            if self.state.ingestor.queued == 0:
+                break
+        await asyncio.sleep(0.05)
+
+
+async def eventually(probe: Callable[[], bool], within: float = WAIT_SECONDS) -> None:
+    """Wait until `probe()` holds, failing after `within` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not probe():
+        if loop.time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
