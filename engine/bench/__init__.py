@@ -1,0 +1,1 @@
+"""The quality benchmark: the FORMAT.md protocol, its metrics and the peers' baselines."""

@@ -1,0 +1,139 @@
+"""Reading folders in the benchmark format (FORMAT.md): catalog, history and queries as JSONL.
+
+Every malformed line becomes a CatalogError naming the file, line and field.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.errors import CatalogError
+from engine.types import Event, StickerRecord
+
+EVENT_KINDS = ("send", "pick")
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRow:
+    user_id: str
+    event: Event
+
+
+@dataclass(frozen=True, slots=True)
+class QueryRow:
+    qid: str
+    user_id: str
+    ts: float
+    lang: str | None
+    text: str
+
+
+def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-blank line; a line that is not a JSON object fails."""
+    if not path.is_file():
+        raise CatalogError(str(path), 0, "file", "is missing")
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise CatalogError(str(path), number, "line", f"is not JSON ({error.msg})") from None
+            if not isinstance(obj, dict):
+                raise CatalogError(str(path), number, "line", "is not a JSON object")
+            yield number, obj
+
+
+class _Fields:
+    """Typed access to one JSON line's fields, failing with the file, line and field."""
+
+    def __init__(self, path: Path, line: int, obj: dict[str, Any]) -> None:
+        self.path, self.line, self.obj = path, line, obj
+
+    def text(self, name: str, *, optional: bool = False) -> str | None:
+        value = self.obj.get(name)
+        if value is None and optional:
+            return None
+        if not isinstance(value, str) or (not optional and not value):
+            raise CatalogError(str(self.path), self.line, name, "must be a non-empty string")
+        return value
+
+    def required(self, name: str) -> str:
+        value = self.text(name)
+        assert value is not None  # text() raised otherwise
+        return value
+
+    def number(self, name: str) -> float:
+        value = self.obj.get(name)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise CatalogError(str(self.path), self.line, name, "must be a number")
+        return float(value)
+
+
+def read_catalog(folder: Path) -> list[StickerRecord]:
+    """Stickers of `folder/catalog.jsonl`, with image paths resolved inside the folder."""
+    path = folder / "catalog.jsonl"
+    records: list[StickerRecord] = []
+    seen: set[str] = set()
+    for line, obj in read_jsonl(path):
+        fields = _Fields(path, line, obj)
+        sticker_id = fields.required("sticker_id")
+        if sticker_id in seen:
+            raise CatalogError(str(path), line, "sticker_id", f"repeats '{sticker_id}'")
+        seen.add(sticker_id)
+        file = fields.required("file")
+        resolved = (folder / file).resolve()
+        if not resolved.is_relative_to(folder.resolve()):
+            raise CatalogError(str(path), line, "file", "must stay inside the dataset folder")
+        records.append(
+            StickerRecord(
+                sticker_id=sticker_id,
+                set_name=fields.required("set"),
+                emoji=fields.text("emoji", optional=True),
+                caption=fields.text("caption", optional=True),
+                ocr=fields.text("ocr", optional=True),
+                path=str(resolved),
+            )
+        )
+    return records
+
+
+def read_history(folder: Path) -> Iterator[HistoryRow]:
+    path = folder / "history.jsonl"
+    for line, obj in read_jsonl(path):
+        fields = _Fields(path, line, obj)
+        kind = fields.required("event")
+        if kind not in EVENT_KINDS:
+            raise CatalogError(str(path), line, "event", "must be 'send' or 'pick'")
+        yield HistoryRow(
+            user_id=fields.required("user_id"),
+            event=Event(
+                kind=kind,  # type: ignore[arg-type]  # checked against EVENT_KINDS above
+                sticker_id=fields.required("sticker_id"),
+                ts=fields.number("ts"),
+                query=fields.text("query", optional=True),
+                context=fields.text("context", optional=True),
+            ),
+        )
+
+
+def read_queries(folder: Path) -> Iterator[QueryRow]:
+    """Queries to answer; the `relevant` field is never read here (only the scorer reads it)."""
+    path = folder / "queries.jsonl"
+    for line, obj in read_jsonl(path):
+        fields = _Fields(path, line, obj)
+        text = obj.get("text")
+        if not isinstance(text, str):
+            raise CatalogError(str(path), line, "text", "must be a string")
+        yield QueryRow(
+            qid=fields.required("qid"),
+            user_id=fields.required("user_id"),
+            ts=fields.number("ts"),
+            lang=fields.text("lang", optional=True),
+            text=text,
+        )

@@ -1,0 +1,126 @@
+"""What everyone's behaviour says about stickers: utility figures and the query log.
+
+Built from the stored events at start-up and updated live. The query log maps each distinct
+typed query to the stickers picked after it; queries are embedded, so a new query recalls what
+people picked after typing something that means the same, in any language.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine.dense import DenseIndex
+from engine.encoders import TextEncoder
+from engine.tokens import fold
+
+QUERY_LOG_CAPACITY = 4096  # initial capacity of the query-vector graph; it grows as needed
+
+
+@dataclass
+class StickerStats:
+    sends: int = 0
+    picks: int = 0
+    users: set[str] = field(default_factory=set)
+
+
+class Crowd:
+    """Crowd statistics per sticker id and the embedded query log."""
+
+    def __init__(self, encoder: TextEncoder) -> None:
+        self._encoder = encoder
+        self.stats: dict[str, StickerStats] = defaultdict(StickerStats)
+        self._query_rows: dict[str, int] = {}
+        self._queries: list[str] = []
+        self._picked: list[Counter[str]] = []  # per query row: sticker id -> picks
+        self._vectors = DenseIndex(encoder.dim, capacity=QUERY_LOG_CAPACITY)
+        self._lock = threading.Lock()
+        self._max_users = 1
+
+    def add(self, user_id: str, kind: str, sticker_id: str, query: str | None) -> None:
+        stats = self.stats[sticker_id]
+        if kind == "pick":
+            stats.picks += 1
+        else:
+            stats.sends += 1
+        stats.users.add(user_id)
+        self._max_users = max(self._max_users, len(stats.users))
+        if kind == "pick" and query and query.strip():
+            self._log_query(query, sticker_id)
+
+    def add_many(self, rows: list[tuple[str, str, str, str | None]]) -> None:
+        """Bulk load (start-up): embeds distinct queries in batches."""
+        fresh = sorted({_key(q) for _, k, _, q in rows if k == "pick" and q and q.strip()})
+        fresh = [q for q in fresh if q not in self._query_rows]
+        if fresh:
+            self._embed_new(fresh)
+        for user_id, kind, sticker_id, query in rows:
+            self.add(user_id, kind, sticker_id, query)
+
+    def _log_query(self, query: str, sticker_id: str) -> None:
+        key = _key(query)
+        if key not in self._query_rows:
+            self._embed_new([key])
+        self._picked[self._query_rows[key]][sticker_id] += 1
+
+    def _embed_new(self, keys: list[str]) -> None:
+        vectors = self._encoder.encode_text(keys)
+        with self._lock:
+            first = len(self._queries)
+            for offset, key in enumerate(keys):
+                self._query_rows[key] = first + offset
+                self._queries.append(key)
+                self._picked.append(Counter())
+            self._vectors.add(vectors, np.arange(first, first + len(keys)))
+
+    def similar_queries(self, vector: np.ndarray, k: int) -> list[tuple[str, float, Counter[str]]]:
+        """Past queries nearest to `vector`: (query, cosine, picked sticker counts)."""
+        rows, sims = self._vectors.search(vector, k)
+        return [
+            (self._queries[r], float(s), self._picked[r])
+            for r, s in zip(rows, sims, strict=True)
+            if r < len(self._queries)
+        ]
+
+    def exact_query(self, query: str) -> Counter[str]:
+        row = self._query_rows.get(_key(query))
+        return Counter() if row is None else self._picked[row]
+
+    def utility(self, sticker_id: str) -> float:
+        """0..1: how many distinct people use it (log-scaled), nudged by its pick rate."""
+        stats = self.stats.get(sticker_id)
+        if stats is None:
+            return 0.0
+        reach = math.log1p(len(stats.users)) / math.log1p(self._max_users)
+        pick_rate = (stats.picks + 1) / (stats.picks + stats.sends + 2)
+        return float(0.8 * reach + 0.2 * pick_rate)
+
+    def forget(self, sticker_ids_by_query: list[tuple[str, str, str | None]], user_id: str) -> None:
+        """Remove one user's contribution (their events, given as (kind, sticker, query))."""
+        for kind, sticker_id, query in sticker_ids_by_query:
+            stats = self.stats.get(sticker_id)
+            if stats is not None:
+                if kind == "pick":
+                    stats.picks = max(0, stats.picks - 1)
+                else:
+                    stats.sends = max(0, stats.sends - 1)
+                stats.users.discard(user_id)
+            if kind == "pick" and query:
+                row = self._query_rows.get(_key(query))
+                if row is not None:
+                    counts = self._picked[row]
+                    counts[sticker_id] -= 1
+                    if counts[sticker_id] <= 0:
+                        del counts[sticker_id]
+
+    def picks_of(self, sticker_id: str) -> int:
+        stats = self.stats.get(sticker_id)
+        return 0 if stats is None else stats.picks
+
+
+def _key(query: str) -> str:
+    return " ".join(fold(query).split())

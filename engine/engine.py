@@ -1,0 +1,311 @@
+"""The engine facade: one object the bot, the CLI and the benchmark share.
+
+    engine = await Engine.open(data_dir)
+    page = await engine.suggest("42", "sleepy")
+    await engine.observe("42", Event("pick", page.items[0].sticker_id, time.time(), "sleepy"))
+    await engine.close()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.config import EngineConfig
+from engine.crowd import Crowd
+from engine.emoji import EmojiKeywords
+from engine.encoders import TextEncoder, UniversalSentenceEncoder
+from engine.errors import BadQuery, IndexMismatch, UnknownSticker
+from engine.index import BuildReport, CatalogIndex, Encoders, build_index, extend_index, load_index
+from engine.index import save_index as write_index
+from engine.profile import Profile, update
+from engine.protocol import MAX_PAGE, MAX_QUERY_CHARS
+from engine.rank import Ranked, rank
+from engine.recall import Evidence, recall_text
+from engine.store import Store
+from engine.types import Event, Page, Prefs, StickerRecord, Suggestion, Taste
+
+DB_NAME = "stickerbot.db"
+INDEX_DIR = "index"
+MAX_RANKED = 500  # deepest result a user can page to (10 pages of 50)
+HABIT_CANDIDATES = 200  # stickers considered for an empty query without context
+HABIT_RELEVANCE = 0.5  # the relevance an empty query grants every habit candidate
+CONTEXT_MESSAGES = 3  # recent messages of the conversation that an empty query reads
+TOP_PACKS = 5
+
+
+class Engine:
+    def __init__(
+        self, store: Store, encoders: Encoders, config: EngineConfig, index_dir: Path
+    ) -> None:
+        self._store = store
+        self._encoders = encoders
+        self._config = config
+        self._index_dir = index_dir
+        self._index = _empty_index(encoders)
+        self._crowd = Crowd(encoders.text)
+        self._profiles: dict[str, Profile] = {}
+        self._write_lock = asyncio.Lock()  # catalog growth is serialised; reads never wait
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    @classmethod
+    async def open(
+        cls,
+        data_dir: Path,
+        config: EngineConfig | None = None,
+        *,
+        text_encoder: TextEncoder | None = None,
+    ) -> Engine:
+        """Open (or create) the engine's state in `data_dir`; an empty folder is fine."""
+        config = config or EngineConfig()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        encoders = Encoders(
+            text=text_encoder or _text_encoder(config),
+            emoji=EmojiKeywords.load(),
+            clip=_clip_encoder(config),
+        )
+        store = await Store.open(data_dir / DB_NAME)
+        try:
+            engine = cls(store, encoders, config, data_dir / INDEX_DIR)
+            await engine._load()
+        except BaseException:
+            await store.close()
+            raise
+        return engine
+
+    async def close(self) -> None:
+        await self._store.close()
+
+    async def _load(self) -> None:
+        records = await self._store.stickers()
+        if (self._index_dir / "manifest.json").exists():
+            self._index = await asyncio.to_thread(
+                load_index, self._index_dir, records, self._encoders
+            )
+        elif records:
+            raise IndexMismatch(
+                f"no index at {self._index_dir} for {len(records)} stickers; "
+                "run `stickerbot build` again"
+            )
+        rows = [(s.user_id, s.event.kind, s.event.sticker_id, s.event.query)
+                async for s in self._store.events()]
+        await asyncio.to_thread(self._crowd.add_many, rows)
+
+    # -- catalog --------------------------------------------------------------------------------
+
+    async def build(self, records: Sequence[StickerRecord], report: BuildReport | None = None,
+                    on_progress: Any = None) -> BuildReport:
+        """Replace the catalog with `records` and write a fresh index beside the old one."""
+        report = report or BuildReport()
+        async with self._write_lock:
+            index = await asyncio.to_thread(
+                build_index, records, self._encoders, report=report, on_progress=on_progress
+            )
+            await self._store.upsert_stickers(index.records)
+            await asyncio.to_thread(write_index, index, self._index_dir)
+            self._index = index
+        return report
+
+    async def add_stickers(self, records: Sequence[StickerRecord]) -> int:
+        report = BuildReport()
+        async with self._write_lock:
+            grown = await asyncio.to_thread(
+                extend_index, self._index, records, self._encoders, report
+            )
+            fresh = grown.records[len(self._index):]
+            if not fresh:
+                return 0
+            await self._store.upsert_stickers(fresh)
+            await asyncio.to_thread(write_index, grown, self._index_dir)
+            self._index = grown
+        return len(fresh)
+
+    async def has_set(self, set_name: str) -> bool:
+        return set_name in self._index.set_rows
+
+    # -- suggestions ----------------------------------------------------------------------------
+
+    async def suggest(
+        self,
+        user_id: str,
+        text: str,
+        *,
+        context: Sequence[str] | None = None,
+        limit: int = MAX_PAGE,
+        offset: int = 0,
+        safe: bool | None = None,
+    ) -> Page:
+        if len(text) > MAX_QUERY_CHARS:
+            raise BadQuery(f"queries are at most {MAX_QUERY_CHARS} characters; type a shorter one")
+        limit = max(1, min(limit, MAX_PAGE))
+        offset = max(0, offset)
+        prefs = await self._store.prefs(user_id)
+        profile = await self._profile(user_id)
+        safe_now = prefs.safe_mode if safe is None else safe
+        ranked = await asyncio.to_thread(
+            self._ranked, self._index, text.strip(), list(context or []), profile, safe_now
+        )
+        window = ranked[offset : offset + limit]
+        index = self._index
+        items = [
+            Suggestion(index.records[r.row].sticker_id, round(r.score, 4), r.reason,
+                       index.records[r.row].file_id)
+            for r in window
+            if r.row < len(index)
+        ]
+        more = offset + limit < len(ranked)
+        return Page(items=items, next_offset=offset + limit if more else None)
+
+    def _ranked(self, index: CatalogIndex, text: str, context: list[str], profile: Profile,
+                safe: bool) -> list[Ranked]:
+        if len(index) == 0:
+            return []
+        query = text or " ".join(context[-CONTEXT_MESSAGES:]).strip()
+        evidence = self._evidence(index, query) if query else self._habits(index, profile)
+        allowed = self._safe_mask(index) if safe else None
+        return rank(index, evidence, profile, self._crowd, allowed=allowed)[:MAX_RANKED]
+
+    def _evidence(self, index: CatalogIndex, text: str) -> dict[int, Evidence]:
+        vector = self._encoders.text.encode_text([text])[0]
+        clip = self._encoders.clip
+        clip_vector = clip.encode_text([text])[0] if clip is not None else None  # type: ignore[attr-defined]
+        return recall_text(index, self._crowd, text, vector, self._config.recall_depth, clip_vector)
+
+    def _habits(self, index: CatalogIndex, profile: Profile) -> dict[int, Evidence]:
+        """Without words: the user's favourites and their favourite packs, else what's popular."""
+        rows: list[int] = []
+        for sticker_id in sorted(profile.stickers, key=profile.stickers.__getitem__, reverse=True):
+            if (row := index.row_of.get(sticker_id)) is not None:
+                rows.append(row)
+        for pack in sorted(profile.packs, key=profile.packs.__getitem__, reverse=True)[:TOP_PACKS]:
+            rows.extend(int(r) for r in index.set_rows.get(pack, ()))
+        if not rows:
+            popular = sorted(self._crowd.stats, key=self._crowd.utility, reverse=True)
+            rows = [index.row_of[s] for s in popular if s in index.row_of]
+            rows = rows or list(range(len(index)))
+        reason = "you use it" if profile.stickers else "popular"
+        return {r: Evidence(HABIT_RELEVANCE, reason) for r in dict.fromkeys(rows[:HABIT_CANDIDATES])}
+
+    def _safe_mask(self, index: CatalogIndex) -> np.ndarray:
+        threshold = self._config.nsfw_threshold
+        return np.array([r.nsfw < threshold for r in index.records], dtype=bool)
+
+    # -- learning -------------------------------------------------------------------------------
+
+    async def observe(self, user_id: str, event: Event) -> None:
+        index = self._index
+        row = index.row_of.get(event.sticker_id)
+        if row is None:
+            raise UnknownSticker(
+                f"sticker {event.sticker_id} is not in the catalog yet; add its pack first"
+            )
+        if (await self._store.prefs(user_id)).learning_paused:
+            return
+        profile = await self._profile(user_id)
+        update(profile, kind=event.kind, sticker_id=event.sticker_id,
+               set_name=index.records[row].set_name, style=index.style[row], ts=event.ts)
+        await self._store.record(user_id, event, profile.to_dict())
+        if event.file_id and event.file_id != index.records[row].file_id:
+            index.records[row].file_id = event.file_id
+            await self._store.update_file_id(event.sticker_id, event.file_id)
+        await asyncio.to_thread(
+            self._crowd.add, user_id, event.kind, event.sticker_id, event.query
+        )
+
+    async def _profile(self, user_id: str) -> Profile:
+        profile = self._profiles.get(user_id)
+        if profile is None:
+            profile = Profile.from_dict(await self._store.profile(user_id))
+            self._profiles[user_id] = profile
+        return profile
+
+    # -- the user's data ------------------------------------------------------------------------
+
+    async def get_prefs(self, user_id: str) -> Prefs:
+        return await self._store.prefs(user_id)
+
+    async def set_prefs(self, user_id: str, prefs: Prefs) -> None:
+        await self._store.put_prefs(user_id, prefs)
+
+    async def reset_taste(self, user_id: str) -> None:
+        await self._forget_crowd(user_id)
+        await self._store.reset_taste(user_id)
+        self._profiles.pop(user_id, None)
+
+    async def forget_user(self, user_id: str) -> None:
+        await self._forget_crowd(user_id)
+        await self._store.forget_user(user_id)
+        self._profiles.pop(user_id, None)
+
+    async def _forget_crowd(self, user_id: str) -> None:
+        mine = [(s.event.kind, s.event.sticker_id, s.event.query)
+                async for s in self._store.events(user_id)]
+        self._crowd.forget(mine, user_id)
+
+    async def export_user(self, user_id: str) -> dict[str, Any]:
+        events = [
+            {"kind": s.event.kind, "sticker_id": s.event.sticker_id, "ts": s.event.ts,
+             "query": s.event.query, "context": s.event.context}
+            async for s in self._store.events(user_id)
+        ]
+        return {
+            "user_id": user_id,
+            "exported_at": int(time.time()),
+            "prefs": (await self._store.prefs(user_id)).model_dump(),
+            "profile": await self._store.profile(user_id),
+            "events": events,
+        }
+
+    async def taste(self, user_id: str) -> Taste:
+        profile = await self._profile(user_id)
+        packs = sorted(profile.packs.items(), key=lambda kv: kv[1], reverse=True)[:TOP_PACKS]
+        total = sum(profile.packs.values()) or 1.0
+        return Taste(
+            top_packs=[(name, weight / total) for name, weight in packs],
+            styles=self._style_examples(profile),
+            events=profile.events,
+        )
+
+    def _style_examples(self, profile: Profile) -> list[tuple[float, str]]:
+        index = self._index
+        if not profile.centroids or len(index) == 0:
+            return []
+        total = sum(profile.weights) or 1.0
+        out = []
+        for centroid, weight in sorted(zip(profile.centroids, profile.weights, strict=True),
+                                       key=lambda cw: cw[1], reverse=True):
+            best = int(np.argmax(index.style @ np.asarray(centroid, dtype=np.float32)))
+            out.append((weight / total, index.records[best].sticker_id))
+        return out
+
+    async def stats(self) -> dict[str, int]:
+        return await self._store.counts()
+
+    async def rows_about(self, user_id: str) -> int:
+        return await self._store.rows_about(user_id)
+
+
+def _text_encoder(config: EngineConfig) -> TextEncoder:
+    if config.text_model == UniversalSentenceEncoder.name:
+        return UniversalSentenceEncoder()
+    from engine.clip import load_model_folder
+
+    return load_model_folder(Path(config.text_model))  # type: ignore[return-value]
+
+
+def _clip_encoder(config: EngineConfig) -> Any:
+    if not config.clip_model:
+        return None
+    from engine.clip import load_model_folder
+
+    return load_model_folder(Path(config.clip_model))
+
+
+def _empty_index(encoders: Encoders) -> CatalogIndex:
+    return build_index([], encoders)

@@ -1,0 +1,338 @@
+"""The catalog index: every sticker's meaning vector, style vector, lexical fields and meaning
+neighbours, in row order. Immutable once built: live additions build a new index that shares
+the dense graph, and the engine swaps the reference (readers keep the snapshot they started with).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from engine.dense import DenseIndex
+from engine.documents import emoji_name, emoji_text, has_own_meaning, meaning_text, title_text
+from engine.emoji import EmojiKeywords
+from engine.encoders import ImageEncoder, TextEncoder
+from engine.errors import IndexMismatch
+from engine.lexical import FieldIndex
+from engine.media import MediaError, load_sticker_image
+from engine.style import STYLE_DIM, StyleScaler, style_features
+from engine.types import StickerRecord
+
+log = logging.getLogger(__name__)
+
+INDEX_VERSION = 1  # stamp on index folders; bump when the files' meaning changes
+NEIGHBOURS = 16  # meaning neighbours kept per sticker
+SAME_MEANING = 0.85  # cosine above which two stickers' texts say the same thing
+# Emoji trust: how far a pack author's emoji agrees with what the caption says. Below LOW the
+# emoji is likely wrong; above HIGH it clearly names the same thing.
+TRUST_LOW, TRUST_HIGH = 0.30, 0.75
+TRUST_FLOOR = 0.15  # even a disagreeing emoji keeps a little weight: captions can be wrong too
+FIELDS = ("meaning", "emoji", "title")
+
+ImageLoader = Callable[[StickerRecord], object]
+
+
+@dataclass
+class BuildReport:
+    indexed: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class CatalogIndex:
+    records: list[StickerRecord]
+    text: np.ndarray  # (n, d) meaning vectors, zero rows when nothing is known
+    style_raw: np.ndarray  # (n, STYLE_DIM) unscaled pixel statistics
+    style: np.ndarray  # (n, STYLE_DIM) scaled unit vectors
+    scaler: StyleScaler
+    trust: np.ndarray  # (n,) weight of the emoji field
+    neighbour_rows: np.ndarray  # (n, NEIGHBOURS) int32, -1 padded
+    neighbour_sims: np.ndarray  # (n, NEIGHBOURS) float32
+    dense: DenseIndex
+    text_model: str
+    image: np.ndarray | None = None  # (n, d_clip) CLIP image vectors when configured
+    image_dense: DenseIndex | None = None
+    fields: dict[str, FieldIndex] = field(default_factory=dict)
+    row_of: dict[str, int] = field(default_factory=dict)
+    set_rows: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.row_of = {r.sticker_id: i for i, r in enumerate(self.records)}
+        by_set: dict[str, list[int]] = {}
+        for i, r in enumerate(self.records):
+            by_set.setdefault(r.set_name, []).append(i)
+        self.set_rows = {k: np.asarray(v, dtype=np.int64) for k, v in by_set.items()}
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def neighbours(self, row: int) -> list[tuple[int, float]]:
+        rows, sims = self.neighbour_rows[row], self.neighbour_sims[row]
+        return [(int(r), float(s)) for r, s in zip(rows, sims, strict=True) if r >= 0 and r != row]
+
+
+@dataclass
+class Encoders:
+    text: TextEncoder
+    emoji: EmojiKeywords
+    clip: ImageEncoder | None = None
+
+
+def build_index(
+    records: Sequence[StickerRecord],
+    encoders: Encoders,
+    *,
+    report: BuildReport | None = None,
+    scaler: StyleScaler | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> CatalogIndex:
+    """Decode, describe and embed `records`; stickers whose image fails are skipped and counted."""
+    report = report if report is not None else BuildReport()
+    kept, raw, images = _decode_all(records, report, on_progress, want_images=bool(encoders.clip))
+    scaler = scaler or StyleScaler().fit(raw if len(raw) else np.zeros((1, STYLE_DIM)))
+    text = _encode_meaning(kept, encoders)
+    dense = DenseIndex(encoders.text.dim, capacity=len(kept))
+    _add_dense(dense, text, 0)
+    index = CatalogIndex(
+        records=kept,
+        text=text,
+        style_raw=raw,
+        style=scaler.transform(raw),
+        scaler=scaler,
+        trust=_emoji_trust(kept, text, encoders),
+        neighbour_rows=np.zeros((0, NEIGHBOURS), np.int32),
+        neighbour_sims=np.zeros((0, NEIGHBOURS), np.float32),
+        dense=dense,
+        text_model=encoders.text.name,
+    )
+    if encoders.clip is not None:
+        index.image = encoders.clip.encode_images(images)
+        index.image_dense = DenseIndex(encoders.clip.dim, capacity=len(kept))
+        _add_dense(index.image_dense, index.image, 0)
+    index.neighbour_rows, index.neighbour_sims = _meaning_neighbours(dense, text)
+    index.fields = build_fields(kept, encoders.emoji)
+    report.indexed = len(kept)
+    return index
+
+
+def _decode_all(
+    records: Sequence[StickerRecord],
+    report: BuildReport,
+    on_progress: Callable[[int], None] | None,
+    want_images: bool,
+) -> tuple[list[StickerRecord], np.ndarray, list[object]]:
+    kept: list[StickerRecord] = []
+    features: list[np.ndarray] = []
+    images: list[object] = []
+    for record in records:
+        try:
+            if record.path is None:
+                raise MediaError("missing")
+            image = load_sticker_image(Path(record.path))
+        except MediaError as error:
+            report.skipped[error.reason] += 1
+            log.warning("skipped sticker %s: %s", record.sticker_id, error)
+        else:
+            kept.append(record)
+            features.append(style_features(image))
+            if want_images:
+                images.append(image)
+        if on_progress:
+            on_progress(1)
+    raw = np.stack(features) if features else np.zeros((0, STYLE_DIM), np.float32)
+    return kept, raw.astype(np.float32), images
+
+
+def _encode_meaning(records: Sequence[StickerRecord], encoders: Encoders) -> np.ndarray:
+    texts = [meaning_text(r, encoders.emoji) for r in records]
+    vectors = np.zeros((len(texts), encoders.text.dim), np.float32)
+    known = [i for i, t in enumerate(texts) if t]
+    if known:
+        vectors[known] = encoders.text.encode_text([texts[i] for i in known])
+    return vectors
+
+
+def _emoji_trust(
+    records: Sequence[StickerRecord], text: np.ndarray, encoders: Encoders
+) -> np.ndarray:
+    """1 where the emoji is all we know; else how well the emoji's name matches the caption."""
+    trust = np.ones(len(records), np.float32)
+    checked = [i for i, r in enumerate(records) if r.emoji and has_own_meaning(r)]
+    names = [emoji_name(records[i], encoders.emoji) for i in checked]
+    pairs = [(i, n) for i, n in zip(checked, names, strict=True) if n]
+    if not pairs:
+        return trust
+    rows = [i for i, _ in pairs]
+    name_vectors = encoders.text.encode_text([n for _, n in pairs])
+    agreement = np.einsum("ij,ij->i", name_vectors, text[rows])
+    scaled = (agreement - TRUST_LOW) / (TRUST_HIGH - TRUST_LOW)
+    trust[rows] = np.clip(scaled, TRUST_FLOOR, 1.0)
+    return trust
+
+
+def _add_dense(dense: DenseIndex, vectors: np.ndarray, first_row: int) -> None:
+    rows = np.flatnonzero(np.abs(vectors).sum(axis=1) > 0)
+    dense.add(vectors[rows], rows + first_row)
+
+
+def _meaning_neighbours(dense: DenseIndex, text: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    n = len(text)
+    rows = np.full((n, NEIGHBOURS), -1, np.int32)
+    sims = np.zeros((n, NEIGHBOURS), np.float32)
+    known = np.flatnonzero(np.abs(text).sum(axis=1) > 0)
+    if len(known) == 0 or len(dense) == 0:
+        return rows, sims
+    found, similarity = dense.search_many(text[known], NEIGHBOURS)
+    similar = similarity >= SAME_MEANING
+    width = found.shape[1]
+    rows[known, :width] = np.where(similar, found, -1)
+    sims[known, :width] = np.where(similar, similarity, 0.0)
+    return rows, sims
+
+
+def build_fields(records: Sequence[StickerRecord], emoji: EmojiKeywords) -> dict[str, FieldIndex]:
+    return {
+        "meaning": FieldIndex([" ".join(filter(None, (r.caption, r.ocr))) for r in records]),
+        "emoji": FieldIndex([emoji_text(r, emoji) for r in records]),
+        "title": FieldIndex([title_text(r) for r in records]),
+    }
+
+
+# -- persistence -------------------------------------------------------------------------------
+
+
+def save_index(index: CatalogIndex, folder: Path) -> None:
+    """Write beside `folder`, then swap it in with renames, so readers never see half an index."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        _write_files(index, staging)
+        _swap_in(staging, folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _write_files(index: CatalogIndex, folder: Path) -> None:
+    np.save(folder / "text.npy", index.text)
+    np.save(folder / "style_raw.npy", index.style_raw)
+    np.save(folder / "trust.npy", index.trust)
+    np.save(folder / "neighbour_rows.npy", index.neighbour_rows)
+    np.save(folder / "neighbour_sims.npy", index.neighbour_sims)
+    index.dense.save(folder / "text.hnsw")
+    if index.image is not None and index.image_dense is not None:
+        np.save(folder / "image.npy", index.image)
+        index.image_dense.save(folder / "image.hnsw")
+    manifest = {
+        "version": INDEX_VERSION,
+        "text_model": index.text_model,
+        "text_dim": int(index.text.shape[1]),
+        "count": len(index),
+        "sticker_ids": [r.sticker_id for r in index.records],
+        "style_scaler": index.scaler.to_dict(),
+        "image_dim": None if index.image is None else int(index.image.shape[1]),
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def _swap_in(staging: Path, folder: Path) -> None:
+    old = folder.with_name(f".{folder.name}-old")
+    shutil.rmtree(old, ignore_errors=True)
+    if folder.exists():
+        os.replace(folder, old)
+    os.replace(staging, folder)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def load_index(folder: Path, records: Sequence[StickerRecord], encoders: Encoders) -> CatalogIndex:
+    """Open a saved index; `records` come from the store and must cover every indexed sticker."""
+    manifest = _read_manifest(folder, encoders)
+    by_id = {r.sticker_id: r for r in records}
+    missing = [s for s in manifest["sticker_ids"] if s not in by_id]
+    if missing:
+        raise IndexMismatch(
+            f"index at {folder} holds {len(missing)} stickers the database lacks; "
+            "run `stickerbot build` again"
+        )
+    kept = [by_id[s] for s in manifest["sticker_ids"]]
+    scaler = StyleScaler.from_dict(manifest["style_scaler"])
+    style_raw = np.load(folder / "style_raw.npy")
+    index = CatalogIndex(
+        records=kept,
+        text=np.load(folder / "text.npy"),
+        style_raw=style_raw,
+        style=scaler.transform(style_raw),
+        scaler=scaler,
+        trust=np.load(folder / "trust.npy"),
+        neighbour_rows=np.load(folder / "neighbour_rows.npy"),
+        neighbour_sims=np.load(folder / "neighbour_sims.npy"),
+        dense=DenseIndex.load(folder / "text.hnsw", int(manifest["text_dim"])),
+        text_model=manifest["text_model"],
+    )
+    if manifest.get("image_dim"):
+        index.image = np.load(folder / "image.npy")
+        index.image_dense = DenseIndex.load(folder / "image.hnsw", int(manifest["image_dim"]))
+    index.fields = build_fields(kept, encoders.emoji)
+    return index
+
+
+def _read_manifest(folder: Path, encoders: Encoders) -> dict:
+    path = folder / "manifest.json"
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise IndexMismatch(f"cannot read {path} ({error}); run `stickerbot build`") from None
+    if manifest.get("version") != INDEX_VERSION:
+        raise IndexMismatch(
+            f"index at {folder} is version {manifest.get('version')}, this Stickerbot reads "
+            f"{INDEX_VERSION}; run `stickerbot build` again"
+        )
+    if manifest.get("text_model") != encoders.text.name:
+        raise IndexMismatch(
+            f"index at {folder} was built with {manifest.get('text_model')}, the engine is "
+            f"configured with {encoders.text.name}; run `stickerbot build` again"
+        )
+    return manifest
+
+
+def extend_index(
+    index: CatalogIndex, records: Sequence[StickerRecord], encoders: Encoders, report: BuildReport
+) -> CatalogIndex:
+    """A new index with `records` appended (live growth); the dense graphs are shared."""
+    fresh = [r for r in records if r.sticker_id not in index.row_of]
+    kept, raw, images = _decode_all(fresh, report, None, want_images=index.image is not None)
+    first = len(index)
+    text = _encode_meaning(kept, encoders)
+    _add_dense(index.dense, text, first)
+    all_text = np.concatenate([index.text, text])
+    all_raw = np.concatenate([index.style_raw, raw])
+    rows, sims = _meaning_neighbours(index.dense, text)
+    grown = CatalogIndex(
+        records=[*index.records, *kept],
+        text=all_text,
+        style_raw=all_raw,
+        style=index.scaler.transform(all_raw),
+        scaler=index.scaler,
+        trust=np.concatenate([index.trust, _emoji_trust(kept, text, encoders)]),
+        neighbour_rows=np.concatenate([index.neighbour_rows, rows]),
+        neighbour_sims=np.concatenate([index.neighbour_sims, sims]),
+        dense=index.dense,
+        text_model=index.text_model,
+        image=index.image,
+        image_dense=index.image_dense,
+    )
+    if index.image is not None and index.image_dense is not None and encoders.clip is not None:
+        image = encoders.clip.encode_images(images)
+        _add_dense(index.image_dense, image, first)
+        grown.image = np.concatenate([index.image, image])
+    grown.fields = build_fields(grown.records, encoders.emoji)
+    report.indexed += len(kept)
+    return grown

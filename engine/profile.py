@@ -1,0 +1,139 @@
+"""A user's taste, updated incrementally on every observed event and stored as JSON.
+
+- Style clusters (PerSRV keeps 5 k-means centroids per user; here they are online and
+  recency-weighted): each event pulls the nearest centroid towards the sticker's style vector, or
+  opens a new cluster when none is close and the history is long enough to afford another one.
+- Pack and sticker affinities: recency-weighted counts (people resend favourites).
+Every weight decays by DECAY per event, so a user whose taste drifts is followed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+DECAY = 0.97  # per event: an event 23 events ago counts half as much as the newest
+MAX_CLUSTERS = 5  # as in PerSRV
+EVENTS_PER_CLUSTER = 6  # a new style cluster needs this much history per cluster
+NEW_CLUSTER_BELOW = 0.55  # cosine to the nearest centroid under which a sticker opens a cluster
+MAX_STICKERS = 300  # repeat-affinity entries kept per user (the lightest are dropped)
+MAX_PACKS = 100
+PICK_WEIGHT = 1.5  # an inline pick says more about taste than a send (it was chosen among many)
+
+
+@dataclass
+class Profile:
+    events: int = 0
+    centroids: list[list[float]] = field(default_factory=list)
+    weights: list[float] = field(default_factory=list)
+    packs: dict[str, float] = field(default_factory=dict)
+    stickers: dict[str, float] = field(default_factory=dict)
+    last_ts: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "events": self.events,
+            "centroids": self.centroids,
+            "weights": self.weights,
+            "packs": self.packs,
+            "stickers": self.stickers,
+            "last_ts": self.last_ts,
+        }
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any] | None) -> Profile:
+        if not doc:
+            return cls()
+        return cls(
+            events=int(doc.get("events", 0)),
+            centroids=[list(map(float, c)) for c in doc.get("centroids", [])],
+            weights=[float(w) for w in doc.get("weights", [])],
+            packs={k: float(v) for k, v in doc.get("packs", {}).items()},
+            stickers={k: float(v) for k, v in doc.get("stickers", {}).items()},
+            last_ts=float(doc.get("last_ts", 0.0)),
+        )
+
+    @property
+    def mass(self) -> float:
+        """Recency-weighted amount of evidence (0 for a new user)."""
+        return float(sum(self.weights))
+
+
+def update(profile: Profile, *, kind: str, sticker_id: str, set_name: str, style: np.ndarray,
+           ts: float) -> Profile:
+    """The profile after one more event (mutates and returns `profile`)."""
+    weight = PICK_WEIGHT if kind == "pick" else 1.0
+    profile.events += 1
+    profile.last_ts = max(profile.last_ts, ts)
+    _decay(profile.packs)
+    _decay(profile.stickers)
+    profile.packs[set_name] = profile.packs.get(set_name, 0.0) + weight
+    profile.stickers[sticker_id] = profile.stickers.get(sticker_id, 0.0) + weight
+    _trim(profile.packs, MAX_PACKS)
+    _trim(profile.stickers, MAX_STICKERS)
+    _update_clusters(profile, style, weight)
+    return profile
+
+
+def _decay(weights: dict[str, float]) -> None:
+    for key in weights:
+        weights[key] *= DECAY
+
+
+def _trim(weights: dict[str, float], keep: int) -> None:
+    if len(weights) > keep:
+        for key in sorted(weights, key=weights.__getitem__)[: len(weights) - keep]:
+            del weights[key]
+
+
+def _update_clusters(profile: Profile, style: np.ndarray, weight: float) -> None:
+    if not np.any(style):
+        return
+    profile.weights = [w * DECAY for w in profile.weights]
+    vector = style.astype(np.float64)
+    if profile.centroids:
+        centroids = np.asarray(profile.centroids)
+        sims = centroids @ vector / np.maximum(np.linalg.norm(centroids, axis=1), 1e-9)
+        nearest = int(np.argmax(sims))
+        allowed = min(MAX_CLUSTERS, 1 + profile.events // EVENTS_PER_CLUSTER)
+        if sims[nearest] >= NEW_CLUSTER_BELOW or len(profile.centroids) >= allowed:
+            _pull(profile, nearest, vector, weight)
+            return
+    profile.centroids.append(vector.tolist())
+    profile.weights.append(weight)
+
+
+def _pull(profile: Profile, cluster: int, vector: np.ndarray, weight: float) -> None:
+    """Move the centroid to the weighted mean of its members (older members already decayed)."""
+    total = profile.weights[cluster] + weight
+    centroid = np.asarray(profile.centroids[cluster])
+    profile.centroids[cluster] = (centroid + (vector - centroid) * (weight / total)).tolist()
+    profile.weights[cluster] = total
+
+
+def style_affinity(profile: Profile, styles: np.ndarray) -> np.ndarray:
+    """0..1 per row of `styles`: weighted closeness to the user's style clusters."""
+    if not profile.centroids:
+        return np.zeros(len(styles), np.float32)
+    centroids = np.asarray(profile.centroids, dtype=np.float32)
+    norms = np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-9)
+    sims = styles @ (centroids / norms).T  # (n, k)
+    shares = np.asarray(profile.weights, dtype=np.float32)
+    shares = shares / max(float(shares.sum()), 1e-9)
+    # Each cluster votes with its share; closeness saturates so one strong match is enough.
+    closeness = np.clip(sims, 0.0, 1.0) ** 2
+    return np.clip((closeness * shares).sum(axis=1) / shares.max(), 0.0, 1.0).astype(np.float32)
+
+
+def pack_affinity(profile: Profile, set_name: str) -> float:
+    if not profile.packs:
+        return 0.0
+    return profile.packs.get(set_name, 0.0) / max(profile.packs.values())
+
+
+def sticker_affinity(profile: Profile, sticker_id: str) -> float:
+    if not profile.stickers:
+        return 0.0
+    return profile.stickers.get(sticker_id, 0.0) / max(profile.stickers.values())

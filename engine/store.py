@@ -1,0 +1,226 @@
+"""Durable state in SQLite (aiosqlite, WAL): catalog, events, preferences and profiles.
+
+Everything the engine persists goes through `Store`, so another backend (PostgreSQL for webhook
+replicas) can implement the same methods. Events are the source of truth for crowd statistics
+and crowd text; profiles are a cache of the user's taste, updated on every event.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from engine.errors import StoreTooNew
+from engine.types import Event, Prefs, StickerRecord
+
+# Numbered migrations, applied in order on open; only ever append to this list.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE stickers (
+        sticker_id TEXT PRIMARY KEY,
+        set_name TEXT NOT NULL,
+        set_title TEXT,
+        emoji TEXT,
+        caption TEXT,
+        ocr TEXT,
+        file_id TEXT,
+        path TEXT,
+        nsfw REAL NOT NULL DEFAULT 0
+    );
+    CREATE INDEX stickers_by_set ON stickers(set_name);
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('send', 'pick')),
+        sticker_id TEXT NOT NULL,
+        ts REAL NOT NULL,
+        query TEXT,
+        context TEXT
+    );
+    CREATE INDEX events_by_user ON events(user_id, ts);
+    CREATE TABLE prefs (user_id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+    CREATE TABLE profiles (user_id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+STICKER_COLUMNS = (
+    "sticker_id", "set_name", "set_title", "emoji", "caption", "ocr", "file_id", "path", "nsfw"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    user_id: str
+    event: Event
+
+
+class Store:
+    """One SQLite file; open with `await Store.open(path)`, close with `await store.close()`."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    @classmethod
+    async def open(cls, path: Path | str) -> Store:
+        db = await aiosqlite.connect(str(path))
+        try:
+            # WAL: readers never block the writer, and a killed process loses no committed row.
+            await db.execute("PRAGMA journal_mode=WAL")
+            await db.execute("PRAGMA synchronous=NORMAL")
+            await db.execute("PRAGMA foreign_keys=ON")
+            await _migrate(db, str(path))
+        except BaseException:
+            await db.close()
+            raise
+        return cls(db)
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    # -- catalog --------------------------------------------------------------------------------
+
+    async def upsert_stickers(self, records: Sequence[StickerRecord]) -> None:
+        placeholders = ", ".join("?" for _ in STICKER_COLUMNS)
+        updates = ", ".join(f"{c}=excluded.{c}" for c in STICKER_COLUMNS[1:])
+        await self._db.executemany(
+            f"INSERT INTO stickers ({', '.join(STICKER_COLUMNS)}) VALUES ({placeholders}) "
+            f"ON CONFLICT(sticker_id) DO UPDATE SET {updates}",
+            [tuple(getattr(r, c) for c in STICKER_COLUMNS) for r in records],
+        )
+        await self._db.commit()
+
+    async def stickers(self) -> list[StickerRecord]:
+        async with self._db.execute(
+            f"SELECT {', '.join(STICKER_COLUMNS)} FROM stickers ORDER BY rowid"
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [StickerRecord(**dict(zip(STICKER_COLUMNS, row, strict=True))) for row in rows]
+
+    async def update_file_id(self, sticker_id: str, file_id: str) -> None:
+        await self._db.execute(
+            "UPDATE stickers SET file_id=? WHERE sticker_id=?", (file_id, sticker_id)
+        )
+        await self._db.commit()
+
+    async def has_set(self, set_name: str) -> bool:
+        async with self._db.execute(
+            "SELECT 1 FROM stickers WHERE set_name=? LIMIT 1", (set_name,)
+        ) as cursor:
+            return await cursor.fetchone() is not None
+
+    # -- events and profiles --------------------------------------------------------------------
+
+    async def record(self, user_id: str, event: Event, profile: dict[str, Any] | None) -> None:
+        """Append the event and, in the same transaction, the user's updated profile."""
+        await self._db.execute(
+            "INSERT INTO events (user_id, kind, sticker_id, ts, query, context) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (user_id, event.kind, event.sticker_id, event.ts, event.query, event.context),
+        )
+        if profile is not None:
+            await self._put_profile(user_id, profile)
+        await self._db.commit()
+
+    async def events(self, user_id: str | None = None) -> AsyncIterator[StoredEvent]:
+        """Events in time order, of one user or of everyone."""
+        sql = "SELECT user_id, kind, sticker_id, ts, query, context FROM events"
+        args: tuple[str, ...] = ()
+        if user_id is not None:
+            sql += " WHERE user_id=?"
+            args = (user_id,)
+        async with self._db.execute(sql + " ORDER BY ts, id", args) as cursor:
+            async for row in cursor:
+                yield StoredEvent(row[0], Event(row[1], row[2], row[3], row[4], row[5]))
+
+    async def profile(self, user_id: str) -> dict[str, Any] | None:
+        async with self._db.execute(
+            "SELECT doc FROM profiles WHERE user_id=?", (user_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else json.loads(row[0])
+
+    async def put_profile(self, user_id: str, profile: dict[str, Any]) -> None:
+        await self._put_profile(user_id, profile)
+        await self._db.commit()
+
+    async def _put_profile(self, user_id: str, profile: dict[str, Any]) -> None:
+        await self._db.execute(
+            "INSERT INTO profiles (user_id, doc) VALUES (?, ?) "
+            "ON CONFLICT(user_id) DO UPDATE SET doc=excluded.doc",
+            (user_id, json.dumps(profile, separators=(",", ":"))),
+        )
+
+    async def profiles(self) -> dict[str, dict[str, Any]]:
+        async with self._db.execute("SELECT user_id, doc FROM profiles") as cursor:
+            return {row[0]: json.loads(row[1]) async for row in cursor}
+
+    # -- preferences and users ------------------------------------------------------------------
+
+    async def prefs(self, user_id: str) -> Prefs:
+        async with self._db.execute("SELECT doc FROM prefs WHERE user_id=?", (user_id,)) as cur:
+            row = await cur.fetchone()
+        return Prefs() if row is None else Prefs.model_validate_json(row[0])
+
+    async def put_prefs(self, user_id: str, prefs: Prefs) -> None:
+        await self._db.execute(
+            "INSERT INTO prefs (user_id, doc) VALUES (?, ?) "
+            "ON CONFLICT(user_id) DO UPDATE SET doc=excluded.doc",
+            (user_id, prefs.model_dump_json()),
+        )
+        await self._db.commit()
+
+    async def reset_taste(self, user_id: str) -> None:
+        await self._delete(user_id, ("events", "profiles"))
+
+    async def forget_user(self, user_id: str) -> None:
+        await self._delete(user_id, ("events", "profiles", "prefs"))
+
+    async def _delete(self, user_id: str, tables: Iterable[str]) -> None:
+        for table in tables:
+            await self._db.execute(f"DELETE FROM {table} WHERE user_id=?", (user_id,))
+        await self._db.commit()
+
+    async def rows_about(self, user_id: str) -> int:
+        """How many rows in any table name this user (0 after forget_user)."""
+        total = 0
+        for table in ("events", "profiles", "prefs"):
+            async with self._db.execute(
+                f"SELECT COUNT(*) FROM {table} WHERE user_id=?", (user_id,)
+            ) as cursor:
+                row = await cursor.fetchone()
+                total += int(row[0]) if row else 0
+        return total
+
+    async def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        queries = {
+            "stickers": "SELECT COUNT(*) FROM stickers",
+            "packs": "SELECT COUNT(DISTINCT set_name) FROM stickers",
+            "users": "SELECT COUNT(DISTINCT user_id) FROM events",
+            "events": "SELECT COUNT(*) FROM events",
+        }
+        for name, sql in queries.items():
+            async with self._db.execute(sql) as cursor:
+                row = await cursor.fetchone()
+                out[name] = int(row[0]) if row else 0
+        return out
+
+
+async def _migrate(db: aiosqlite.Connection, path: str) -> None:
+    async with db.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    version = int(row[0]) if row else 0
+    if version > SCHEMA_VERSION:
+        raise StoreTooNew(
+            f"{path} was written by a newer Stickerbot (schema {version} > {SCHEMA_VERSION}); "
+            "upgrade Stickerbot or point STICKERBOT_DATA at another folder"
+        )
+    for number in range(version, SCHEMA_VERSION):
+        await db.executescript(
+            f"BEGIN; {MIGRATIONS[number]} PRAGMA user_version={number + 1}; COMMIT;"
+        )
