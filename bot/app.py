@@ -77,7 +77,13 @@ def serve(settings: Settings) -> None:
     if settings.bot.mode == "webhook":
         application.run_webhook(**webhook_options(settings))
     else:
-        application.run_polling(allowed_updates=Update.ALL_TYPES)
+        application.run_polling(**polling_options())
+
+
+def polling_options() -> dict[str, Any]:
+    """Arguments for run_polling / Updater.start_polling, shared with the tests."""
+    # Every type, so chosen inline results (picks) and button presses are delivered.
+    return {"allowed_updates": Update.ALL_TYPES}
 
 
 def webhook_options(settings: Settings) -> dict[str, Any]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ from pydantic import SecretStr
 from telegram import Update
 from telegram.ext import Application
 
+from bot.app import polling_options
 from bot.config import BotSection, Settings
 from bot.state import STATE_KEY, BotState
 from engine.types import StickerRecord
@@ -19,6 +22,9 @@ from tests.bot.fakes import FakeEngine, RecordingRequest
 
 OWNER_ID = 1
 WAIT_SECONDS = 5.0  # generous for a loaded machine; failures still show up quickly
+POLL_TIMEOUT = 1  # seconds of long polling; keeps updater.stop() quick
+
+App = Application[Any, Any, Any, Any, Any, Any]
 
 
 def make_settings(data: Path, token: str = "123:TEST", **fields: Any) -> Settings:
@@ -65,3 +71,43 @@ async def eventually(probe: Callable[[], bool], within: float = WAIT_SECONDS) ->
         if loop.time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.02)
+
+
+async def eventually_async(
+    probe: Callable[[], Awaitable[bool]], within: float = WAIT_SECONDS
+) -> None:
+    """Wait until `await probe()` holds, failing after `within` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not await probe():
+        if loop.time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+@contextlib.asynccontextmanager
+async def running(app: App, webhook: dict[str, Any] | None = None) -> AsyncIterator[None]:
+    """Run like run_polling / run_webhook do in `bot.app.serve`, minus the signal handling."""
+    await app.initialize()
+    assert app.post_init is not None and app.post_shutdown is not None
+    await app.post_init(app)
+    assert app.updater is not None
+    if webhook is None:
+        await app.updater.start_polling(poll_interval=0, timeout=POLL_TIMEOUT, **polling_options())
+    else:
+        await app.updater.start_webhook(**webhook)
+    await app.start()
+    try:
+        yield
+    finally:
+        await app.updater.stop()
+        await app.stop()
+        await app.post_shutdown(app)
+        await app.shutdown()
+
+
+def free_port() -> int:
+    """A TCP port free right now on 127.0.0.1, for a webhook server."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -5,8 +5,6 @@ Polling drives most tests; one test runs the bot as a webhook server with a secr
 
 from __future__ import annotations
 
-import contextlib
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +12,6 @@ from typing import Any
 import pytest
 from PIL import Image
 from pydantic import SecretStr
-from telegram.ext import Application
 
 from bot import texts
 from bot.app import build_application, webhook_options
@@ -23,16 +20,13 @@ from bot.config import Settings
 from bot.emulator import BotApiEmulator
 from engine.types import StickerRecord
 from tests.bot.fakes import FakeEngine
-from tests.bot.harness import eventually, make_settings
+from tests.bot.harness import App, eventually, free_port, make_settings, running
 
 TOKEN = "123456:E2E-token"
 KNOWN_PACK, KNOWN_COUNT = "known_pack", 60  # more than one inline page
 FRESH_PACK, FRESH_COUNT = "fresh_pack", 3
 ANN, BOB = 1001, 1002
-POLL_TIMEOUT = 1  # seconds; keeps updater.stop() quick
 SUPERGROUP = -1001000000001
-
-App = Application[Any, Any, Any, Any, Any, Any]
 
 
 def write_pack(folder: Path, count: int, blue: int) -> list[tuple[Path | str, str]]:
@@ -73,27 +67,6 @@ def application(settings: Settings, engine: FakeEngine) -> App:
         return engine
 
     return build_application(settings, factory)
-
-
-@contextlib.asynccontextmanager
-async def running(app: App, webhook: dict[str, Any] | None = None) -> AsyncIterator[None]:
-    """Run like run_polling / run_webhook do, minus the signal handling."""
-    await app.initialize()
-    assert app.post_init is not None and app.post_shutdown is not None
-    await app.post_init(app)
-    assert app.updater is not None
-    if webhook is None:
-        await app.updater.start_polling(poll_interval=0, timeout=POLL_TIMEOUT)
-    else:
-        await app.updater.start_webhook(**webhook)
-    await app.start()
-    try:
-        yield
-    finally:
-        await app.updater.stop()
-        await app.stop()
-        await app.post_shutdown(app)
-        await app.shutdown()
 
 
 @pytest.fixture
@@ -215,9 +188,7 @@ async def test_flood_wait_on_send_message_is_survived(emu: BotApiEmulator) -> No
 async def test_webhook_mode_with_secret(
     emu: BotApiEmulator, engine: FakeEngine, tmp_path: Path
 ) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
+    port = free_port()
     settings = settings_for(
         emu,
         tmp_path / "data",
