@@ -54,8 +54,10 @@ class Crowd:
 
     def add_many(self, rows: list[tuple[str, str, str, str | None]]) -> None:
         """Bulk load (start-up): embeds distinct queries in batches."""
-        fresh = sorted({_key(q) for _, k, _, q in rows if k == "pick" and q and q.strip()})
-        fresh = [q for q in fresh if q not in self._query_rows]
+        fresh: dict[str, str] = {}
+        for _, kind, _, query in rows:
+            if kind == "pick" and query and query.strip() and _key(query) not in self._query_rows:
+                fresh.setdefault(_key(query), query.strip())
         if fresh:
             self._embed_new(fresh)
         for user_id, kind, sticker_id, query in rows:
@@ -64,11 +66,13 @@ class Crowd:
     def _log_query(self, query: str, sticker_id: str) -> None:
         key = _key(query)
         if key not in self._query_rows:
-            self._embed_new([key])
+            self._embed_new({key: query.strip()})
         self._picked[self._query_rows[key]][sticker_id] += 1
 
-    def _embed_new(self, keys: list[str]) -> None:
-        vectors = self._encoder.encode_text(keys)
+    def _embed_new(self, texts: dict[str, str]) -> None:
+        """Embed queries as typed (accents and case carry meaning for the encoder)."""
+        keys = list(texts)
+        vectors = self._encoder.encode_text([texts[k] for k in keys])
         with self._lock:
             first = len(self._queries)
             for offset, key in enumerate(keys):
@@ -83,7 +87,7 @@ class Crowd:
         return [
             (self._queries[r], float(s), self._picked[r])
             for r, s in zip(rows, sims, strict=True)
-            if r < len(self._queries)
+            if r < len(self._queries) and self._queries[r]
         ]
 
     def exact_query(self, query: str) -> Counter[str]:
@@ -99,23 +103,38 @@ class Crowd:
         pick_rate = (stats.picks + 1) / (stats.picks + stats.sends + 2)
         return float(0.8 * reach + 0.2 * pick_rate)
 
-    def forget(self, sticker_ids_by_query: list[tuple[str, str, str | None]], user_id: str) -> None:
-        """Remove one user's contribution (their events, given as (kind, sticker, query))."""
-        for kind, sticker_id, query in sticker_ids_by_query:
-            stats = self.stats.get(sticker_id)
-            if stats is not None:
-                if kind == "pick":
-                    stats.picks = max(0, stats.picks - 1)
-                else:
-                    stats.sends = max(0, stats.sends - 1)
-                stats.users.discard(user_id)
+    def forget(self, events: list[tuple[str, str, str | None]], user_id: str) -> None:
+        """Remove one user's contribution, given their events as (kind, sticker id, query)."""
+        for kind, sticker_id, query in events:
+            self._forget_stats(kind, sticker_id, user_id)
             if kind == "pick" and query:
-                row = self._query_rows.get(_key(query))
-                if row is not None:
-                    counts = self._picked[row]
-                    counts[sticker_id] -= 1
-                    if counts[sticker_id] <= 0:
-                        del counts[sticker_id]
+                self._forget_pick(query, sticker_id)
+        self._max_users = max((len(s.users) for s in self.stats.values()), default=1) or 1
+
+    def _forget_stats(self, kind: str, sticker_id: str, user_id: str) -> None:
+        stats = self.stats.get(sticker_id)
+        if stats is None:
+            return
+        if kind == "pick":
+            stats.picks = max(0, stats.picks - 1)
+        else:
+            stats.sends = max(0, stats.sends - 1)
+        stats.users.discard(user_id)
+        if not stats.users:
+            del self.stats[sticker_id]
+
+    def _forget_pick(self, query: str, sticker_id: str) -> None:
+        row = self._query_rows.get(_key(query))
+        if row is None:
+            return
+        counts = self._picked[row]
+        counts[sticker_id] -= 1
+        if counts[sticker_id] <= 0:
+            del counts[sticker_id]
+        if not counts:  # nobody's pick remains behind these words: drop the text itself
+            del self._query_rows[self._queries[row]]
+            self._queries[row] = ""
+            self._vectors.remove(row)
 
     def picks_of(self, sticker_id: str) -> int:
         stats = self.stats.get(sticker_id)

@@ -25,18 +25,26 @@ class DenseIndex:
         )
         self._index.set_ef(ef)
         self._lock = threading.Lock()  # hnswlib add/resize is not safe against concurrent adds
+        self._deleted = 0
 
     def __len__(self) -> int:
-        return int(self._index.get_current_count())
+        """Searchable rows (added minus removed)."""
+        return int(self._index.get_current_count()) - self._deleted
 
     def add(self, vectors: np.ndarray, rows: np.ndarray) -> None:
         if len(rows) == 0:
             return
         with self._lock:
-            needed = len(self) + len(rows)
+            needed = int(self._index.get_current_count()) + len(rows)
             if needed > self._index.get_max_elements():
                 self._index.resize_index(int(needed * GROWTH))
             self._index.add_items(np.asarray(vectors, dtype=np.float32), rows, num_threads=1)
+
+    def remove(self, row: int) -> None:
+        """Hide a row from searches (hnswlib marks it deleted; its slot is not reused)."""
+        with self._lock:
+            self._index.mark_deleted(row)
+            self._deleted += 1
 
     def search(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(rows, cosine similarities), best first."""
@@ -60,7 +68,7 @@ class DenseIndex:
     @classmethod
     def load(cls, path: Path, dim: int, ef: int = 128) -> DenseIndex:
         index = cls.__new__(cls)
-        index.dim, index._ef, index._lock = dim, ef, threading.Lock()
+        index.dim, index._ef, index._lock, index._deleted = dim, ef, threading.Lock(), 0
         index._index = hnswlib.Index(space="cosine", dim=dim)
         index._index.load_index(str(path), allow_replace_deleted=False)
         index._index.set_ef(ef)

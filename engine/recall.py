@@ -89,7 +89,7 @@ def recall_text(
     recall = Recall(index)
     _lexical(recall, index, text, depth)
     _dense(recall, index, vector, depth)
-    _crowd(recall, index, crowd, vector)
+    _crowd(recall, index, crowd, text, vector)
     if clip_vector is not None and index.image_dense is not None:
         rows, sims = index.image_dense.search(clip_vector, depth)
         recall.add(rows, W_CLIP * ramp(sims, CLIP_LOW, CLIP_HIGH), "looks like it")
@@ -117,8 +117,13 @@ def _dense(recall: Recall, index: CatalogIndex, vector: np.ndarray, depth: int) 
     recall.add(rows, W_DENSE * ramp(sims, DENSE_LOW, DENSE_HIGH), "its caption means that")
 
 
-def _crowd(recall: Recall, index: CatalogIndex, crowd: Crowd, vector: np.ndarray) -> None:
-    for _query, similarity, picked in crowd.similar_queries(vector, CROWD_NEIGHBOURS):
+def _crowd(
+    recall: Recall, index: CatalogIndex, crowd: Crowd, text: str, vector: np.ndarray
+) -> None:
+    similar = [(similarity, picked) for _, similarity, picked in
+               crowd.similar_queries(vector, CROWD_NEIGHBOURS)]
+    # The same words typed before (up to case and accents) count as a perfect match.
+    for similarity, picked in [(1.0, crowd.exact_query(text)), *similar]:
         closeness = float(ramp(similarity, CROWD_LOW, CROWD_HIGH))
         if closeness <= 0:
             continue
