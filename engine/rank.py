@@ -19,9 +19,9 @@ from engine.index import CatalogIndex
 from engine.profile import Profile, pack_affinity, sticker_affinity, style_affinity
 from engine.recall import Evidence
 
-PERSONAL = 1.5  # how far taste can lift a relevant sticker (x2.5 at full confidence and taste)
+PERSONAL = 1.0  # how far taste can lift a relevant sticker (x2 at full confidence and taste)
 CROWD = 0.15  # popularity only breaks near-ties
-W_STYLE, W_PACK, W_REPEAT = 0.6, 0.25, 0.15
+W_STYLE, W_PACK, W_REPEAT = 0.5, 0.4, 0.1
 CONFIDENCE_HALF = 3.0  # recency-weighted events at which taste counts half
 TASTE_REASON = 0.5  # a taste component above this is worth naming in the reason
 

@@ -33,7 +33,8 @@ CROWD_LOW, CROWD_HIGH = 0.55, 0.95
 CLIP_LOW, CLIP_HIGH = 0.20, 0.35
 PICK_EVIDENCE = 0.6  # one pick after a query is this sure; n picks: 1 - (1 - 0.6)^n
 CROWD_NEIGHBOURS = 10  # past queries consulted per query
-COVERAGE_POWER = 2.0  # a match of half the query's words counts a quarter
+COVERAGE_POWER = 2.0
+CONSENSUS = 0.5  # how far unanimous past picks for the exact words discount the alternatives  # a match of half the query's words counts a quarter
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,20 @@ class Recall:
         return _share_with_same_meaning(self._index, fused)
 
 
+def _apply_consensus(
+    evidence: dict[int, Evidence], chosen: set[int], picks: int
+) -> dict[int, Evidence]:
+    """People who typed exactly these words were shown the alternatives and chose `chosen`:
+    the more often, the less the alternatives are worth."""
+    if not chosen:
+        return evidence
+    keep = 1.0 - CONSENSUS * (1 - (1 - PICK_EVIDENCE) ** picks)
+    return {
+        row: ev if row in chosen else Evidence(ev.score * keep, ev.reason)
+        for row, ev in evidence.items()
+    }
+
+
 def _share_with_same_meaning(index: CatalogIndex, fused: dict[int, Evidence]) -> dict[int, Evidence]:
     shared = dict(fused)
     for row, evidence in fused.items():
@@ -93,7 +108,16 @@ def recall_text(
     if clip_vector is not None and index.image_dense is not None:
         rows, sims = index.image_dense.search(clip_vector, depth)
         recall.add(rows, W_CLIP * ramp(sims, CLIP_LOW, CLIP_HIGH), "looks like it")
-    return recall.result()
+    chosen, picks = _chosen_for_exact_words(index, crowd, text)
+    return _apply_consensus(recall.result(), chosen, picks)
+
+
+def _chosen_for_exact_words(index: CatalogIndex, crowd: Crowd, text: str) -> tuple[set[int], int]:
+    """Rows picked after these exact words, with their same-meaning siblings, and the picks."""
+    picked = crowd.exact_query(text)
+    rows = {index.row_of[s] for s, n in picked.items() if n > 0 and s in index.row_of}
+    siblings = {other for row in rows for other, _ in index.neighbours(row)}
+    return rows | siblings, sum(picked.values())
 
 
 def _lexical(recall: Recall, index: CatalogIndex, text: str, depth: int) -> None:

@@ -1,0 +1,335 @@
+"""The `stickerbot` command: build an index, benchmark, demo, serve, export models, emulate.
+
+Every failure a user can cause or fix reaches them as one line on stderr, never a traceback:
+exit code 2 for bad input or configuration, 1 for a failure while running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import click
+import typer
+from tqdm import tqdm
+
+from bot.config import ConfigError, load_settings
+from engine.bench.report import ReportError
+from engine.errors import BadQuery, CatalogError, StickerbotError
+
+if TYPE_CHECKING:  # the engine loads models and native libraries: only when a command needs it
+    from engine.demo import DemoRun
+    from engine.index import BuildReport
+    from engine.types import StickerRecord
+
+log = logging.getLogger(__name__)
+
+EXIT_FAILURE = 1  # something went wrong while running
+EXIT_BAD_INPUT = 2  # the user's input or configuration must change (click uses 2 for usage too)
+DATA_ENV = "STICKERBOT_DATA"
+DEFAULT_DATA = Path("var/data")
+DEFAULT_DEMO_DATA = Path("var/demo")  # apart from the bot's data: the demo may wipe its folder
+DEFAULT_CONFIG = Path("bot.toml")
+DEFAULT_RUN = Path("run.jsonl")
+RESULTS_DIR = Path("bench-results")
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+EXPORT_HINT = "pip install -e '.[export]'"
+# Errors that mean "change your input": everything else a StickerbotError says is a runtime one.
+INPUT_ERRORS: tuple[type[Exception], ...] = (CatalogError, BadQuery, ReportError)
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Stickerbot: sticker suggestions that fit both the words and the person.",
+)
+export_app = typer.Typer(no_args_is_help=True, help="Offline export steps (need torch).")
+app.add_typer(export_app, name="export")
+
+
+def main() -> None:
+    app(prog_name="stickerbot")
+
+
+def fail(message: str, code: int) -> typer.Exit:
+    """Print `message` as one line on stderr; the caller raises the returned Exit."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the errors a user can act on into one line and an exit code."""
+    try:
+        yield
+    except ConfigError as error:
+        for line in error.lines:
+            typer.echo(f"error: {line}", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except INPUT_ERRORS as error:
+        raise fail(str(error), EXIT_BAD_INPUT) from None
+    except StickerbotError as error:
+        raise fail(str(error), EXIT_FAILURE) from None
+    except OSError as error:
+        log.debug("OS error", exc_info=True)
+        where = f"{error.filename}: " if error.filename else ""
+        raise fail(f"{where}{error.strerror or error}", EXIT_FAILURE) from None
+
+
+@app.callback()
+def root(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens.")] = False,
+) -> None:
+    """Stickerbot: sticker suggestions that fit both the words and the person."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format=LOG_FORMAT)
+    # Some libraries set their own loggers to DEBUG (bm25s does, on import), which bypasses the
+    # root level; the handler's level holds them back. INFO passes for the few loggers this
+    # command turns up on purpose (export summaries, the emulator's URLs).
+    for handler in logging.getLogger().handlers:
+        handler.setLevel(logging.DEBUG if verbose else logging.INFO)
+
+
+class Progress:
+    """A progress bar that appears with the first step (so a run that fails early or has
+    nothing to do shows none), and only on a terminal."""
+
+    def __init__(self, total: int, description: str) -> None:
+        self._total, self._description = total, description
+        self._bar: tqdm[Any] | None = None
+
+    def update(self, steps: int) -> None:
+        if self._bar is None:
+            self._bar = tqdm(total=self._total, desc=self._description, unit="sticker",
+                             leave=False, disable=None)
+        self._bar.update(steps)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+DataOption = Annotated[
+    Path,
+    typer.Option("--data", envvar=DATA_ENV, help="Data folder of the engine.", show_default=True),
+]
+
+
+# -- build ------------------------------------------------------------------------------------
+
+
+@app.command()
+def build(
+    catalog_dir: Annotated[Path, typer.Argument(help="Folder with catalog.jsonl and images.")],
+    data: DataOption = DEFAULT_DATA,
+) -> None:
+    """Index a benchmark-format folder (catalog.jsonl + images) into the data folder."""
+    from engine.catalog import read_catalog
+
+    with user_errors():
+        records = read_catalog(catalog_dir)
+        start = time.perf_counter()
+        report = asyncio.run(_build(records, data))
+    seconds = time.perf_counter() - start
+    typer.echo(f"Indexed {report.indexed} stickers into {data} in {seconds:.1f} s.")
+    skipped = sum(report.skipped.values())
+    if skipped:
+        reasons = ", ".join(f"{count} {reason}" for reason, count in report.skipped.most_common())
+        typer.echo(f"Skipped {skipped}: {reasons}.")
+
+
+async def _build(records: list[StickerRecord], data: Path) -> BuildReport:
+    from engine.engine import Engine
+
+    engine = await Engine.open(data)
+    try:
+        with contextlib.closing(Progress(len(records), "indexing")) as bar:
+            return await engine.build(records, on_progress=bar.update)
+    finally:
+        await engine.close()
+
+
+# -- bench ------------------------------------------------------------------------------------
+
+
+@app.command()
+def bench(
+    dataset: Annotated[Path, typer.Argument(help="Benchmark folder (FORMAT.md).")],
+    run_out: Annotated[Path, typer.Option(
+        "--run-out", help="Stickerbot's run file.")] = DEFAULT_RUN,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print Stickerbot's metrics as `score.py --json` does.")] = False,
+    results: Annotated[Path | None, typer.Option(
+        help="Results JSON [default: bench-results/<dataset>.json].")] = None,
+    chart: Annotated[Path | None, typer.Option(help="Also draw a PNG bar chart.")] = None,
+    baselines: Annotated[bool, typer.Option(help="Run the peers' baselines too.")] = True,
+) -> None:
+    """Run the benchmark protocol for Stickerbot and the baselines, score and compare them."""
+    from engine.bench.protocol import write_run
+    from engine.bench.report import format_table
+    from engine.bench.runner import STICKERBOT, dataset_name, run_bench
+
+    def started(name: str) -> None:
+        typer.echo(f"running {name} ...", err=True)
+
+    with user_errors():
+        if not (dataset / "queries.jsonl").is_file():
+            raise CatalogError(str(dataset / "queries.jsonl"), 0, "file", "is missing")
+        report = asyncio.run(run_bench(dataset, baselines=baselines, on_start=started))
+        ours = report.ranker(STICKERBOT)
+        write_run(ours.rankings, run_out)
+        summary = report.to_json()
+        results = results or RESULTS_DIR / f"{dataset_name(dataset)}.json"
+        results.parent.mkdir(parents=True, exist_ok=True)
+        results.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        if chart is not None:
+            _chart([summary], chart)
+    # With --json, stdout carries only the metrics, so it can be compared with score.py's.
+    typer.echo(format_table(summary), err=as_json)
+    typer.echo(f"run file: {run_out}  results: {results}", err=True)
+    if as_json:
+        typer.echo(json.dumps(ours.metrics))
+
+
+@app.command("bench-chart")
+def bench_chart(
+    results: Annotated[list[Path], typer.Argument(help="Results JSON files of `bench`.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="PNG file to write.")] = Path(
+        "bench-results/chart.png"),
+) -> None:
+    """Draw nDCG@10, MRR@10 and style@5 of every ranker, one panel per results file."""
+    from engine.bench.report import read_results
+
+    with user_errors():
+        _chart([read_results(path) for path in results], out)
+    typer.echo(f"chart: {out}")
+
+
+def _chart(results: list[dict[str, Any]], out: Path) -> None:
+    try:
+        from engine.bench.report import write_chart
+
+        write_chart(results, out)
+    except ModuleNotFoundError as error:  # matplotlib is a dev dependency
+        raise fail(f"charts need {error.name}: pip install -e '.[dev]'", EXIT_FAILURE) from None
+
+
+# -- demo -------------------------------------------------------------------------------------
+
+
+@app.command()
+def demo(
+    data: Annotated[Path, typer.Option(
+        "--data", help="Folder for the demo's own index (wiped on rebuild).")] = DEFAULT_DEMO_DATA,
+) -> None:
+    """Index the bundled demo pack, replay its users' history and show their suggestions."""
+    from engine.demo import DEMO_DIR, read_demo_catalog, run_demo
+
+    with user_errors():
+        total = len(read_demo_catalog(DEMO_DIR))
+        with contextlib.closing(Progress(total, "indexing demo pack")) as bar:
+            run = asyncio.run(run_demo(data, on_progress=bar.update))
+    _print_demo(run)
+
+
+def _print_demo(run: DemoRun) -> None:
+    if run.built:
+        head = (f"Built the demo index: {run.stickers} stickers, {run.events} events replayed "
+                f"in {run.seconds:.1f} s")
+    else:
+        head = f"Loaded the demo index: {run.stickers} stickers ({run.seconds:.1f} s)"
+    typer.echo(f"{head} (data in {run.data_dir}).")
+    for answer in run.answers:
+        typer.echo("")
+        typer.secho(answer.scenario.title, bold=True)
+        for rank, item in enumerate(answer.items, start=1):
+            pack = item.pack_title or item.pack
+            typer.echo(f"  {rank}. {item.score:5.2f}  {item.sticker_id:<32} {pack:<18} "
+                       f"{item.emoji or ' '} {item.caption or ''}  - {item.reason}")
+        if not answer.items:
+            typer.echo("  (no suggestions)")
+
+
+# -- serve ------------------------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    config: Annotated[Path | None, typer.Option(
+        "--config", "-c", help="Settings file [default: ./bot.toml if present].")] = None,
+) -> None:
+    """Run the Telegram bot (token from STICKERBOT_TOKEN)."""
+    path = config if config is not None else (DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None)
+    with user_errors():
+        settings = load_settings(path)
+    from telegram.error import TelegramError
+
+    from bot.app import serve as serve_bot
+
+    with user_errors():
+        try:
+            serve_bot(settings)
+        except TelegramError as error:  # e.g. a token Telegram rejects, or no network
+            raise fail(f"Telegram: {error}", EXIT_FAILURE) from None
+
+
+# -- export model -----------------------------------------------------------------------------
+
+
+@export_app.command(
+    "model",
+    add_help_option=False,
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def export_model(ctx: typer.Context) -> None:
+    """Export CLIP or a sentence-transformers model to ONNX (`export model --help`)."""
+    try:
+        from export import onnx_model
+    except ImportError as error:  # torch, optimum or transformers absent at run time
+        raise fail(f"model export needs {error.name or 'torch'}: {EXPORT_HINT}",
+                   EXIT_FAILURE) from None
+    logging.getLogger(onnx_model.__name__).setLevel(logging.INFO)  # its summary is the output
+    command = typer.main.get_command(onnx_model.app)
+    with user_errors():
+        try:
+            command.main(args=ctx.args, prog_name="stickerbot export model",
+                         standalone_mode=False)
+        except click.ClickException as error:
+            error.show()
+            raise typer.Exit(error.exit_code) from None
+        except onnx_model.ExportError as error:
+            raise fail(str(error), EXIT_FAILURE) from None
+        except ValueError as error:  # e.g. transformers refusing a model name or folder
+            log.debug("export failed", exc_info=True)
+            raise fail(f"cannot export: {error}", EXIT_FAILURE) from None
+
+
+# -- emulator ---------------------------------------------------------------------------------
+
+
+@app.command()
+def emulator(
+    port: Annotated[int, typer.Option(help="0 picks a free port.")] = 8081,
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    packs: Annotated[Path | None, typer.Option(
+        help="Folder whose subfolders are sticker sets.")] = None,
+    token: Annotated[str | None, typer.Option(help="Bot token the emulator accepts.")] = None,
+    group_privacy: Annotated[bool, typer.Option(
+        help="Deliver only commands and replies in groups, as Telegram does.")] = True,
+) -> None:
+    """Run the local Bot API emulator until interrupted."""
+    from bot.emulator.__main__ import parse_args
+    from bot.emulator.__main__ import serve as serve_emulator
+
+    argv = ["--host", host, "--port", str(port)]
+    argv += ["--packs", str(packs)] if packs else []
+    argv += ["--token", token] if token else []
+    argv += [] if group_privacy else ["--no-group-privacy"]
+    logging.getLogger("bot.emulator").setLevel(logging.INFO)  # it logs its URLs at start
+    with user_errors(), contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve_emulator(parse_args(argv)))

@@ -1,0 +1,116 @@
+"""Our metrics against the reference scorer, and the runner's registry, percentiles and report."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.bench.metrics import score_run
+from engine.bench.protocol import load_judged, write_run
+from engine.bench.report import format_table, write_chart
+from engine.bench.runner import load_baselines, percentile
+from engine.demo import DEMO_DIR
+
+REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "bench" / "score.py"
+SEEDS = range(5)
+DEPTH = 50  # results a run keeps per query (FORMAT.md)
+
+
+def reference_json(dataset: Path, run: Path) -> str:
+    if not REFERENCE.is_file():
+        pytest.skip(f"reference scorer not found at {REFERENCE}")
+    done = subprocess.run([sys.executable, str(REFERENCE), str(dataset), str(run), "--json"],
+                          capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def synthetic_run(dataset: Path, seed: int) -> dict[str, list[str]]:
+    """Shuffled catalogs with some relevant stickers pulled forward, one query left out."""
+    rng = random.Random(seed)
+    ids = [json.loads(line)["sticker_id"]
+           for line in (dataset / "catalog.jsonl").read_text(encoding="utf-8").splitlines()]
+    queries, _ = load_judged(dataset)
+    run = {}
+    for query in queries[1:]:  # the first is missing: `missing_queries` must agree too
+        ranking = rng.sample(ids, len(ids))[:DEPTH]
+        for sticker in rng.sample(sorted(query["relevant"]), rng.randint(0, 2)):
+            if sticker in ranking:
+                ranking.remove(sticker)
+            ranking.insert(rng.randrange(12), sticker)
+        run[query["qid"]] = ranking[:rng.choice([3, DEPTH])]
+    return run
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_score_run_matches_the_reference_scorer(tmp_path: Path, seed: int) -> None:
+    run = synthetic_run(DEMO_DIR, seed)
+    path = tmp_path / "run.jsonl"
+    write_run(run, path)
+    queries, warm = load_judged(DEMO_DIR)
+
+    ours = score_run(queries, warm, run)
+
+    # Same numbers, same keys, same order: the printed JSON is identical text.
+    assert json.dumps(ours) == reference_json(DEMO_DIR, path)
+
+
+def test_missing_and_failing_baselines_are_reported_not_raised() -> None:
+    registry = {
+        "persrv": ("engine.bench.baselines.persrv", "PerSRVRanker"),
+        "ghost": ("engine.bench.baselines.no_such_module", "Ghost"),
+        "nameless": ("engine.bench.baselines.persrv", "NoSuchClass"),
+    }
+
+    found, unavailable = load_baselines(registry)
+
+    assert set(found) == {"persrv"}
+    assert set(unavailable) == {"ghost", "nameless"}
+
+
+def test_percentile_is_a_latency_that_happened() -> None:
+    values = [float(v) for v in range(1, 101)]
+
+    assert percentile(values, 50) == 50.0
+    assert percentile(values, 99) == 99.0
+    assert percentile([7.0], 99) == 7.0
+    assert percentile([], 50) == 0.0
+
+
+RESULTS = {
+    "dataset_name": "tiny", "dataset": "/data/tiny", "unavailable": {"ghost": "cannot import"},
+    "rankers": {
+        "stickerbot": {
+            "metrics": {"all": {"ndcg@10": 0.5, "mrr@10": 0.7, "recall@10": 0.4,
+                                "style@5": 0.3, "n": 4},
+                        "cold": {"ndcg@10": 0.2, "mrr@10": 0.1, "recall@10": 0.1, "n": 1},
+                        "lang:fr": {"ndcg@10": 0.1, "mrr@10": 0.1, "recall@10": 0.1, "n": 1},
+                        "missing_queries": 0},
+            "seconds": {"build": 1.5, "replay": 0.5, "answer": 0.25},
+            "latency_ms": {"p50": 3.0, "p99": 9.0}, "skipped_events": 2},
+    },
+}
+
+
+def test_table_orders_segments_and_marks_absent_metrics() -> None:
+    table = format_table(RESULTS)
+    lines = table.splitlines()
+
+    segments = [line.split()[0] for line in lines if line.split() and line.split()[0] in
+                {"all", "warm", "cold", "lang:fr"}]
+    assert segments == ["all", "cold", "lang:fr"]
+    cold = next(line for line in lines if line.startswith("cold"))
+    assert cold.split()[-2] == "-"  # no style@5 without history
+    assert "unavailable: ghost" in table
+
+
+def test_chart_is_a_png(tmp_path: Path) -> None:
+    out = tmp_path / "charts" / "chart.png"
+
+    write_chart([RESULTS, RESULTS | {"dataset_name": "again"}], out)
+
+    assert out.read_bytes().startswith(b"\x89PNG")

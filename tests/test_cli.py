@@ -1,0 +1,206 @@
+"""The `stickerbot` command end to end on tiny datasets: output, files and one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+from typer.testing import CliRunner
+
+from bot.cli import EXIT_BAD_INPUT, app
+
+SIZE = 64
+# Two packs in two looks (filled discs, outlined squares) drawing the same three concepts.
+PACKS = {"round": ((230, 60, 60), "disc"), "square": ((40, 90, 220), "square")}
+CONCEPTS = {"cat": "🐱", "pizza": "🍕", "rocket": "🚀"}
+
+
+def draw(path: Path, colour: tuple[int, int, int], shape: str, shade: int) -> None:
+    image = Image.new("RGBA", (SIZE, SIZE), (0, 0, 0, 0))
+    pen = ImageDraw.Draw(image)
+    fill = tuple(min(255, c + shade) for c in colour)
+    if shape == "disc":
+        pen.ellipse((4, 4, SIZE - 4, SIZE - 4), fill=fill)
+    else:
+        pen.rectangle((6, 6, SIZE - 6, SIZE - 6), outline=(0, 0, 0), width=4, fill=fill)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path)
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> None:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                    encoding="utf-8")
+
+
+def make_dataset(root: Path) -> Path:
+    """6 stickers, one user who sends round stickers, one without history, 3 judged queries."""
+    catalog = []
+    for pack, (colour, shape) in PACKS.items():
+        for shade, (concept, emoji) in enumerate(CONCEPTS.items()):
+            sticker_id = f"{pack}-{concept}"
+            file = f"stickers/{pack}/{sticker_id}.png"
+            draw(root / file, colour, shape, shade * 10)
+            catalog.append({"sticker_id": sticker_id, "set": pack, "file": file, "emoji": emoji,
+                            "caption": concept, "ocr": None})
+    write_jsonl(root / "catalog.jsonl", catalog)
+    history = [{"user_id": "ann", "ts": 1_700_000_000 + i, "event": "send",
+                "sticker_id": f"round-{c}", "query": None, "context": None}
+               for i, c in enumerate(["cat", "pizza", "rocket", "cat"])]
+    write_jsonl(root / "history.jsonl", history)
+    queries = [
+        {"qid": "q1", "user_id": "ann", "ts": 1_700_000_100, "lang": "en", "text": "cat",
+         "relevant": {"round-cat": 2, "square-cat": 1}},
+        {"qid": "q2", "user_id": "ben", "ts": 1_700_000_200, "lang": "en", "text": "pizza",
+         "relevant": {"round-pizza": 1, "square-pizza": 1}},
+        {"qid": "q3", "user_id": "ann", "ts": 1_700_000_300, "lang": "fr", "text": "fusée",
+         "relevant": {"round-rocket": 2, "square-rocket": 1}},
+    ]
+    write_jsonl(root / "queries.jsonl", queries)
+    return root
+
+
+@pytest.fixture
+def dataset(tmp_path: Path) -> Path:
+    return make_dataset(tmp_path / "tiny")
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def assert_one_line_error(output: str) -> None:
+    assert "Traceback" not in output
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert len(lines) == 1, output
+    assert lines[0].startswith("error: ")
+
+
+def test_build_indexes_and_counts_skipped(runner: CliRunner, dataset: Path,
+                                          tmp_path: Path) -> None:
+    (dataset / "stickers" / "broken.png").write_bytes(b"not an image")
+    with (dataset / "catalog.jsonl").open("a", encoding="utf-8") as catalog:
+        catalog.write(json.dumps({"sticker_id": "broken", "set": "round",
+                                  "file": "stickers/broken.png"}) + "\n")
+
+    result = runner.invoke(app, ["build", str(dataset), "--data", str(tmp_path / "data")])
+
+    assert result.exit_code == 0, result.output
+    assert "Indexed 6 stickers" in result.stdout
+    assert "Skipped 1:" in result.stdout
+
+
+def test_malformed_catalog_line_is_one_line_naming_file_line_and_field(
+    runner: CliRunner, dataset: Path, tmp_path: Path
+) -> None:
+    with (dataset / "catalog.jsonl").open("a", encoding="utf-8") as catalog:
+        catalog.write(json.dumps({"sticker_id": "x", "file": "stickers/x.png"}) + "\n")
+
+    result = runner.invoke(app, ["build", str(dataset), "--data", str(tmp_path / "data")])
+
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert_one_line_error(result.stderr)
+    assert "catalog.jsonl:7:" in result.stderr
+    assert "'set'" in result.stderr
+    assert not (tmp_path / "data").exists()  # nothing was opened for a catalog that fails
+
+
+def test_missing_dataset_is_one_line(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["bench", str(tmp_path / "nowhere")])
+
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert_one_line_error(result.stderr)
+
+
+def test_serve_without_token_exits_2_with_one_line(runner: CliRunner, tmp_path: Path) -> None:
+    config = tmp_path / "bot.toml"
+    config.write_text("[bot]\nmode = 'polling'\n", encoding="utf-8")
+
+    result = runner.invoke(app, ["serve", "--config", str(config)],
+                           env={"STICKERBOT_TOKEN": None})
+
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert_one_line_error(result.stderr)
+    assert "STICKERBOT_TOKEN" in result.stderr
+
+
+def test_serve_reports_each_bad_field(runner: CliRunner, tmp_path: Path) -> None:
+    config = tmp_path / "bot.toml"
+    config.write_text("[bot]\nwebhook_port = 0\n", encoding="utf-8")
+
+    result = runner.invoke(app, ["serve", "--config", str(config)],
+                           env={"STICKERBOT_TOKEN": "123:abc"})
+
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert_one_line_error(result.stderr)
+    assert "bot.webhook_port:" in result.stderr
+
+
+def test_bench_writes_run_results_and_metrics(runner: CliRunner, dataset: Path,
+                                              tmp_path: Path) -> None:
+    run_file, results, chart = tmp_path / "run.jsonl", tmp_path / "r.json", tmp_path / "c.png"
+
+    result = runner.invoke(app, ["bench", str(dataset), "--run-out", str(run_file),
+                                 "--results", str(results), "--chart", str(chart), "--json"])
+
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.stdout)  # with --json, stdout is the metrics alone
+    assert metrics["missing_queries"] == 0
+    assert metrics["all"]["n"] == 3
+    ranked = [json.loads(line) for line in run_file.read_text(encoding="utf-8").splitlines()]
+    assert [r["qid"] for r in ranked] == ["q1", "q2", "q3"]
+    summary = json.loads(results.read_text(encoding="utf-8"))
+    assert summary["rankers"]["stickerbot"]["metrics"] == metrics
+    assert {"persrv", "sticker-finder"} <= set(summary["rankers"])
+    assert summary["machine"]["cores"] >= 1
+    assert "ndcg@10" in result.stderr  # the table went to stderr
+    assert chart.read_bytes().startswith(b"\x89PNG")
+
+
+def test_bench_chart_combines_results_and_rejects_others(runner: CliRunner,
+                                                         tmp_path: Path) -> None:
+    fake = {"dataset_name": "a", "dataset": "/a", "rankers": {"x": {
+        "metrics": {"all": {"ndcg@10": 0.5, "mrr@10": 0.6, "style@5": 0.2, "n": 1}},
+        "seconds": {}, "latency_ms": {"p50": 1.0, "p99": 2.0}, "skipped_events": 0}}}
+    first, second, bad = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "bad.json"
+    first.write_text(json.dumps(fake), encoding="utf-8")
+    second.write_text(json.dumps(fake | {"dataset_name": "b"}), encoding="utf-8")
+    bad.write_text("[]", encoding="utf-8")
+
+    good = runner.invoke(app, ["bench-chart", str(first), str(second), "--out",
+                               str(tmp_path / "chart.png")])
+    refused = runner.invoke(app, ["bench-chart", str(bad), "--out", str(tmp_path / "x.png")])
+
+    assert good.exit_code == 0, good.output
+    assert (tmp_path / "chart.png").read_bytes().startswith(b"\x89PNG")
+    assert refused.exit_code == EXIT_BAD_INPUT
+    assert_one_line_error(refused.stderr)
+
+
+def test_demo_refuses_a_folder_it_did_not_make(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "mine.txt").write_text("keep me", encoding="utf-8")
+
+    result = runner.invoke(app, ["demo", "--data", str(tmp_path)])
+
+    assert result.exit_code == 1
+    assert_one_line_error(result.stderr)
+    assert (tmp_path / "mine.txt").exists()
+
+
+def test_demo_builds_once_then_reuses_the_index(runner: CliRunner, tmp_path: Path) -> None:
+    data = tmp_path / "demo"
+
+    first = runner.invoke(app, ["demo", "--data", str(data)])
+    second = runner.invoke(app, ["demo", "--data", str(data)])
+
+    assert first.exit_code == 0, first.output
+    assert first.stdout.startswith("Built the demo index: 120 stickers")
+    assert second.stdout.startswith("Loaded the demo index")
+    # The same word for users of different styles puts each one's own style first.
+    sections = second.stdout.split("\n\n")
+    alice = next(s for s in sections if s.startswith("alice"))
+    bruno = next(s for s in sections if s.startswith("bruno"))
+    assert alice.splitlines()[1].split()[2].startswith("noto-")
+    assert bruno.splitlines()[1].split()[2].startswith("twemoji-")
