@@ -105,8 +105,9 @@ class Progress:
 
     def update(self, steps: int) -> None:
         if self._bar is None:
-            self._bar = tqdm(total=self._total, desc=self._description, unit="sticker",
-                             leave=False, disable=None)
+            self._bar = tqdm(
+                total=self._total, desc=self._description, unit="sticker", leave=False, disable=None
+            )
         self._bar.update(steps)
 
     def close(self) -> None:
@@ -160,12 +161,15 @@ async def _build(records: list[StickerRecord], data: Path) -> BuildReport:
 @app.command()
 def bench(
     dataset: Annotated[Path, typer.Argument(help="Benchmark folder (FORMAT.md).")],
-    run_out: Annotated[Path, typer.Option(
-        "--run-out", help="Stickerbot's run file.")] = DEFAULT_RUN,
-    as_json: Annotated[bool, typer.Option(
-        "--json", help="Print Stickerbot's metrics as `score.py --json` does.")] = False,
-    results: Annotated[Path | None, typer.Option(
-        help="Results JSON [default: bench-results/<dataset>.json].")] = None,
+    run_out: Annotated[
+        Path, typer.Option("--run-out", help="Stickerbot's run file.")
+    ] = DEFAULT_RUN,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print Stickerbot's metrics as `score.py --json` does.")
+    ] = False,
+    results: Annotated[
+        Path | None, typer.Option(help="Results JSON [default: bench-results/<dataset>.json].")
+    ] = None,
     chart: Annotated[Path | None, typer.Option(help="Also draw a PNG bar chart.")] = None,
     baselines: Annotated[bool, typer.Option(help="Run the peers' baselines too.")] = True,
 ) -> None:
@@ -200,7 +204,8 @@ def bench(
 def bench_chart(
     results: Annotated[list[Path], typer.Argument(help="Results JSON files of `bench`.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="PNG file to write.")] = Path(
-        "bench-results/chart.png"),
+        "bench-results/chart.png"
+    ),
 ) -> None:
     """Draw nDCG@10, MRR@10 and style@5 of every ranker, one panel per results file."""
     from engine.bench.report import read_results
@@ -224,8 +229,9 @@ def _chart(results: list[dict[str, Any]], out: Path) -> None:
 
 @app.command()
 def demo(
-    data: Annotated[Path, typer.Option(
-        "--data", help="Folder for the demo's own index (wiped on rebuild).")] = DEFAULT_DEMO_DATA,
+    data: Annotated[
+        Path, typer.Option("--data", help="Folder for the demo's own index (wiped on rebuild).")
+    ] = DEFAULT_DEMO_DATA,
 ) -> None:
     """Index the bundled demo pack, replay its users' history and show their suggestions."""
     from engine.demo import DEMO_DIR, read_demo_catalog, run_demo
@@ -239,8 +245,10 @@ def demo(
 
 def _print_demo(run: DemoRun) -> None:
     if run.built:
-        head = (f"Built the demo index: {run.stickers} stickers, {run.events} events replayed "
-                f"in {run.seconds:.1f} s")
+        head = (
+            f"Built the demo index: {run.stickers} stickers, {run.events} events replayed "
+            f"in {run.seconds:.1f} s"
+        )
     else:
         head = f"Loaded the demo index: {run.stickers} stickers ({run.seconds:.1f} s)"
     typer.echo(f"{head} (data in {run.data_dir}).")
@@ -249,8 +257,10 @@ def _print_demo(run: DemoRun) -> None:
         typer.secho(answer.scenario.title, bold=True)
         for rank, item in enumerate(answer.items, start=1):
             pack = item.pack_title or item.pack
-            typer.echo(f"  {rank}. {item.score:5.2f}  {item.sticker_id:<32} {pack:<18} "
-                       f"{item.emoji or ' '} {item.caption or ''}  - {item.reason}")
+            typer.echo(
+                f"  {rank}. {item.score:5.2f}  {item.sticker_id:<32} {pack:<18} "
+                f"{item.emoji or ' '} {item.caption or ''}  - {item.reason}"
+            )
         if not answer.items:
             typer.echo("  (no suggestions)")
 
@@ -260,8 +270,10 @@ def _print_demo(run: DemoRun) -> None:
 
 @app.command()
 def serve(
-    config: Annotated[Path | None, typer.Option(
-        "--config", "-c", help="Settings file [default: ./bot.toml if present].")] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="Settings file [default: ./bot.toml if present]."),
+    ] = None,
 ) -> None:
     """Run the Telegram bot (token from STICKERBOT_TOKEN)."""
     path = config if config is not None else (DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None)
@@ -291,14 +303,14 @@ def export_model(ctx: typer.Context) -> None:
     try:
         from export import onnx_model
     except ImportError as error:  # torch, optimum or transformers absent at run time
-        raise fail(f"model export needs {error.name or 'torch'}: {EXPORT_HINT}",
-                   EXIT_FAILURE) from None
+        raise fail(
+            f"model export needs {error.name or 'torch'}: {EXPORT_HINT}", EXIT_FAILURE
+        ) from None
     logging.getLogger(onnx_model.__name__).setLevel(logging.INFO)  # its summary is the output
     command = typer.main.get_command(onnx_model.app)
     with user_errors():
         try:
-            command.main(args=ctx.args, prog_name="stickerbot export model",
-                         standalone_mode=False)
+            command.main(args=ctx.args, prog_name="stickerbot export model", standalone_mode=False)
         except click.ClickException as error:
             error.show()
             raise typer.Exit(error.exit_code) from None
@@ -316,11 +328,13 @@ def export_model(ctx: typer.Context) -> None:
 def emulator(
     port: Annotated[int, typer.Option(help="0 picks a free port.")] = 8081,
     host: Annotated[str, typer.Option()] = "127.0.0.1",
-    packs: Annotated[Path | None, typer.Option(
-        help="Folder whose subfolders are sticker sets.")] = None,
+    packs: Annotated[
+        Path | None, typer.Option(help="Folder whose subfolders are sticker sets.")
+    ] = None,
     token: Annotated[str | None, typer.Option(help="Bot token the emulator accepts.")] = None,
-    group_privacy: Annotated[bool, typer.Option(
-        help="Deliver only commands and replies in groups, as Telegram does.")] = True,
+    group_privacy: Annotated[
+        bool, typer.Option(help="Deliver only commands and replies in groups, as Telegram does.")
+    ] = True,
 ) -> None:
     """Run the local Bot API emulator until interrupted."""
     from bot.emulator.__main__ import parse_args

@@ -43,7 +43,8 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as error:
-                raise CatalogError(str(path), number, "line", f"is not JSON ({error.msg})") from None
+                problem = f"is not JSON ({error.msg})"
+                raise CatalogError(str(path), number, "line", problem) from None
             if not isinstance(obj, dict):
                 raise CatalogError(str(path), number, "line", "is not a JSON object")
             yield number, obj

@@ -72,8 +72,10 @@ class PreprocessSpec:
         """Refuse settings this re-implementation would not reproduce exactly."""
         if self.resample.upper() not in Image.Resampling.__members__:
             raise ValueError(f"unknown resample filter {self.resample!r}")
-        if self.do_resize and self.do_center_crop and (
-            min(self.crop_height, self.crop_width) > self.shortest_edge
+        if (
+            self.do_resize
+            and self.do_center_crop
+            and (min(self.crop_height, self.crop_width) > self.shortest_edge)
         ):
             raise ValueError("a crop larger than the resized image needs padding, not supported")
 
@@ -119,7 +121,7 @@ def preprocess_image(image: Image.Image, spec: PreprocessSpec) -> np.ndarray:
     if spec.do_center_crop:
         rgb = center_crop(rgb, spec.crop_height, spec.crop_width)
     # float64 multiply then float32, the order transformers' rescale uses, so results match bitwise.
-    pixels = (np.asarray(rgb, dtype=np.uint8).astype(np.float64) * spec.rescale_factor)
+    pixels = np.asarray(rgb, dtype=np.uint8).astype(np.float64) * spec.rescale_factor
     pixels = pixels.astype(np.float32)
     mean = np.asarray(spec.mean, dtype=np.float32)
     std = np.asarray(spec.std, dtype=np.float32)
@@ -178,8 +180,10 @@ class OnnxClip:
         session = self._session(VISION_MODEL)
         parts = []
         for start in range(0, len(images), IMAGE_BATCH):
-            batch = [preprocess_image(image, self.preprocess)
-                     for image in images[start : start + IMAGE_BATCH]]
+            batch = [
+                preprocess_image(image, self.preprocess)
+                for image in images[start : start + IMAGE_BATCH]
+            ]
             parts.append(session.run(["image_embeds"], {"pixel_values": np.stack(batch)})[0])
         return l2_normalise(np.concatenate(parts))
 
@@ -190,7 +194,9 @@ def load_model_folder(path: Path | str, threads: int = DEFAULT_THREADS) -> OnnxC
     manifest = read_manifest(folder)
     kind = manifest.get("kind")
     classes: dict[str, type[OnnxClip] | type[OnnxTextModel]] = {
-        KIND_CLIP: OnnxClip, KIND_SENTENCE_TRANSFORMER: OnnxTextModel}
+        KIND_CLIP: OnnxClip,
+        KIND_SENTENCE_TRANSFORMER: OnnxTextModel,
+    }
     if kind not in classes:
         raise ModelError(f"{folder}: unknown model kind {kind!r}; {EXPORT_HINT}")
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -52,7 +53,7 @@ class Crowd:
         if kind == "pick" and query and query.strip():
             self._log_query(query, sticker_id)
 
-    def add_many(self, rows: list[tuple[str, str, str, str | None]]) -> None:
+    def add_many(self, rows: Sequence[tuple[str, str, str, str | None]]) -> None:
         """Bulk load (start-up): embeds distinct queries in batches."""
         fresh: dict[str, str] = {}
         for _, kind, _, query in rows:
@@ -103,7 +104,7 @@ class Crowd:
         pick_rate = (stats.picks + 1) / (stats.picks + stats.sends + 2)
         return float(0.8 * reach + 0.2 * pick_rate)
 
-    def forget(self, events: list[tuple[str, str, str | None]], user_id: str) -> None:
+    def forget(self, events: Sequence[tuple[str, str, str | None]], user_id: str) -> None:
         """Remove one user's contribution, given their events as (kind, sticker id, query)."""
         for kind, sticker_id, query in events:
             self._forget_stats(kind, sticker_id, user_id)

@@ -44,8 +44,12 @@ SCENARIOS = (
     Scenario("alice sends Noto stickers and types 'cat'", "alice", "cat"),
     Scenario("bruno sends Twemoji stickers and types the same 'cat'", "bruno", "cat"),
     Scenario("finn is new: no history, so no style to prefer", "finn", "cat"),
-    Scenario("chloe (OpenMoji) types nothing, answering 'happy birthday!!'", "chloe", "",
-             ("happy birthday!!",)),
+    Scenario(
+        "chloe (OpenMoji) types nothing, answering 'happy birthday!!'",
+        "chloe",
+        "",
+        ("happy birthday!!",),
+    ),
     Scenario("diego (Noto) types Spanish: 'gato'", "diego", "gato"),
 )
 
@@ -109,15 +113,23 @@ async def run_demo(
 def read_demo_catalog(demo_dir: Path) -> list[StickerRecord]:
     """The catalog with pack titles: the demo's catalog carries a `title` beside `set`."""
     records = read_catalog(demo_dir)
-    titles = {obj["set"]: obj["title"] for _, obj in read_jsonl(demo_dir / "catalog.jsonl")
-              if isinstance(obj.get("title"), str)}
+    titles = {
+        obj["set"]: obj["title"]
+        for _, obj in read_jsonl(demo_dir / "catalog.jsonl")
+        if isinstance(obj.get("title"), str)
+    }
     for record in records:
         record.set_title = titles.get(record.set_name)
     return records
 
 
-async def _build(engine: Engine, records: list[StickerRecord], demo_dir: Path, run: DemoRun,
-                 on_progress: Callable[[int], None] | None) -> None:
+async def _build(
+    engine: Engine,
+    records: list[StickerRecord],
+    demo_dir: Path,
+    run: DemoRun,
+    on_progress: Callable[[int], None] | None,
+) -> None:
     await engine.build(records, on_progress=on_progress)
     for row in read_history(demo_dir):
         try:
@@ -129,20 +141,23 @@ async def _build(engine: Engine, records: list[StickerRecord], demo_dir: Path, r
 
 async def _answer(engine: Engine, scenario: Scenario, records: list[StickerRecord]) -> Answer:
     by_id = {r.sticker_id: r for r in records}
-    page = await engine.suggest(scenario.user_id, scenario.text, context=scenario.context,
-                                limit=TOP)
+    page = await engine.suggest(
+        scenario.user_id, scenario.text, context=scenario.context, limit=TOP
+    )
     items = []
     for item in page.items:
         record = by_id.get(item.sticker_id)
-        items.append(Shown(
-            sticker_id=item.sticker_id,
-            pack=record.set_name if record else "?",
-            pack_title=record.set_title if record else None,
-            emoji=record.emoji if record else None,
-            caption=record.caption if record else None,
-            score=item.score,
-            reason=item.reason,
-        ))
+        items.append(
+            Shown(
+                sticker_id=item.sticker_id,
+                pack=record.set_name if record else "?",
+                pack_title=record.set_title if record else None,
+                emoji=record.emoji if record else None,
+                caption=record.caption if record else None,
+                score=item.score,
+                reason=item.reason,
+            )
+        )
     return Answer(scenario, items)
 
 
@@ -170,9 +185,7 @@ def _reset(data_dir: Path) -> None:
     """Empty `data_dir` for a fresh build, refusing a folder the demo did not make."""
     if data_dir.exists():
         if not (data_dir / MARKER_NAME).exists() and any(data_dir.iterdir()):
-            raise DemoError(
-                f"{data_dir} holds other data; pass --data with an empty or new folder"
-            )
+            raise DemoError(f"{data_dir} holds other data; pass --data with an empty or new folder")
         shutil.rmtree(data_dir)
     data_dir.mkdir(parents=True)
     # Written before the build, so an interrupted build leaves a folder the demo may redo.

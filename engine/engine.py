@@ -1,9 +1,9 @@
 """The engine facade: one object the bot, the CLI and the benchmark share.
 
-    engine = await Engine.open(data_dir)
-    page = await engine.suggest("42", "sleepy")
-    await engine.observe("42", Event("pick", page.items[0].sticker_id, time.time(), "sleepy"))
-    await engine.close()
+engine = await Engine.open(data_dir)
+page = await engine.suggest("42", "sleepy")
+await engine.observe("42", Event("pick", page.items[0].sticker_id, time.time(), "sleepy"))
+await engine.close()
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ class Engine:
     ) -> Engine:
         """Open (or create) the engine's state in `data_dir`; an empty folder is fine."""
         config = config or EngineConfig()
-        data_dir.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
         encoders = Encoders(
             text=text_encoder or _text_encoder(config),
             emoji=EmojiKeywords.load(),
@@ -93,14 +93,20 @@ class Engine:
                 f"no index at {self._index_dir} for {len(records)} stickers; "
                 "run `stickerbot build` again"
             )
-        rows = [(s.user_id, s.event.kind, s.event.sticker_id, s.event.query)
-                async for s in self._store.events()]
+        rows = [
+            (s.user_id, s.event.kind, s.event.sticker_id, s.event.query)
+            async for s in self._store.events()
+        ]
         await asyncio.to_thread(self._crowd.add_many, rows)
 
     # -- catalog --------------------------------------------------------------------------------
 
-    async def build(self, records: Sequence[StickerRecord], report: BuildReport | None = None,
-                    on_progress: Any = None) -> BuildReport:
+    async def build(
+        self,
+        records: Sequence[StickerRecord],
+        report: BuildReport | None = None,
+        on_progress: Any = None,
+    ) -> BuildReport:
         """Replace the catalog with `records` and write a fresh index beside the old one."""
         report = report or BuildReport()
         async with self._write_lock:
@@ -118,7 +124,7 @@ class Engine:
             grown = await asyncio.to_thread(
                 extend_index, self._index, records, self._encoders, report
             )
-            fresh = grown.records[len(self._index):]
+            fresh = grown.records[len(self._index) :]
             if not fresh:
                 return 0
             await self._store.upsert_stickers(fresh)
@@ -154,16 +160,21 @@ class Engine:
         window = ranked[offset : offset + limit]
         index = self._index
         items = [
-            Suggestion(index.records[r.row].sticker_id, round(r.score, 4), r.reason,
-                       index.records[r.row].file_id)
+            Suggestion(
+                index.records[r.row].sticker_id,
+                round(r.score, 4),
+                r.reason,
+                index.records[r.row].file_id,
+            )
             for r in window
             if r.row < len(index)
         ]
         more = offset + limit < len(ranked)
         return Page(items=items, next_offset=offset + limit if more else None)
 
-    def _ranked(self, index: CatalogIndex, text: str, context: list[str], profile: Profile,
-                safe: bool) -> list[Ranked]:
+    def _ranked(
+        self, index: CatalogIndex, text: str, context: list[str], profile: Profile, safe: bool
+    ) -> list[Ranked]:
         if len(index) == 0:
             return []
         query = text or " ".join(context[-CONTEXT_MESSAGES:]).strip()
@@ -190,7 +201,8 @@ class Engine:
             rows = [index.row_of[s] for s in popular if s in index.row_of]
             rows = rows or list(range(len(index)))
         reason = "you use it" if profile.stickers else "popular"
-        return {r: Evidence(HABIT_RELEVANCE, reason) for r in dict.fromkeys(rows[:HABIT_CANDIDATES])}
+        chosen = dict.fromkeys(rows[:HABIT_CANDIDATES])
+        return {r: Evidence(HABIT_RELEVANCE, reason) for r in chosen}
 
     def _safe_mask(self, index: CatalogIndex) -> np.ndarray:
         threshold = self._config.nsfw_threshold
@@ -208,15 +220,19 @@ class Engine:
         if (await self._store.prefs(user_id)).learning_paused:
             return
         profile = await self._profile(user_id)
-        update(profile, kind=event.kind, sticker_id=event.sticker_id,
-               set_name=index.records[row].set_name, style=index.style[row], ts=event.ts)
+        update(
+            profile,
+            kind=event.kind,
+            sticker_id=event.sticker_id,
+            set_name=index.records[row].set_name,
+            style=index.style[row],
+            ts=event.ts,
+        )
         await self._store.record(user_id, event, profile.to_dict())
         if event.file_id and event.file_id != index.records[row].file_id:
             index.records[row].file_id = event.file_id
             await self._store.update_file_id(event.sticker_id, event.file_id)
-        await asyncio.to_thread(
-            self._crowd.add, user_id, event.kind, event.sticker_id, event.query
-        )
+        await asyncio.to_thread(self._crowd.add, user_id, event.kind, event.sticker_id, event.query)
 
     async def _profile(self, user_id: str) -> Profile:
         profile = self._profiles.get(user_id)
@@ -244,14 +260,21 @@ class Engine:
         self._profiles.pop(user_id, None)
 
     async def _forget_crowd(self, user_id: str) -> None:
-        mine = [(s.event.kind, s.event.sticker_id, s.event.query)
-                async for s in self._store.events(user_id)]
+        mine = [
+            (s.event.kind, s.event.sticker_id, s.event.query)
+            async for s in self._store.events(user_id)
+        ]
         self._crowd.forget(mine, user_id)
 
     async def export_user(self, user_id: str) -> dict[str, Any]:
         events = [
-            {"kind": s.event.kind, "sticker_id": s.event.sticker_id, "ts": s.event.ts,
-             "query": s.event.query, "context": s.event.context}
+            {
+                "kind": s.event.kind,
+                "sticker_id": s.event.sticker_id,
+                "ts": s.event.ts,
+                "query": s.event.query,
+                "context": s.event.context,
+            }
             async for s in self._store.events(user_id)
         ]
         return {
@@ -278,8 +301,9 @@ class Engine:
             return []
         total = sum(profile.weights) or 1.0
         out = []
-        for centroid, weight in sorted(zip(profile.centroids, profile.weights, strict=True),
-                                       key=lambda cw: cw[1], reverse=True):
+        for centroid, weight in sorted(
+            zip(profile.centroids, profile.weights, strict=True), key=lambda cw: cw[1], reverse=True
+        ):
             best = int(np.argmax(index.style @ np.asarray(centroid, dtype=np.float32)))
             out.append((weight / total, index.records[best].sticker_id))
         return out
@@ -296,7 +320,7 @@ def _text_encoder(config: EngineConfig) -> TextEncoder:
         return UniversalSentenceEncoder()
     from engine.clip import load_model_folder
 
-    return load_model_folder(Path(config.text_model))  # type: ignore[return-value]
+    return load_model_folder(Path(config.text_model))
 
 
 def _clip_encoder(config: EngineConfig) -> Any:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from engine.dense import DenseIndex
 from engine.documents import emoji_name, emoji_text, has_own_meaning, meaning_text, title_text
@@ -37,8 +38,6 @@ SAME_MEANING = 0.85  # cosine above which two stickers' texts say the same thing
 TRUST_LOW, TRUST_HIGH = 0.30, 0.75
 TRUST_FLOOR = 0.15  # even a disagreeing emoji keeps a little weight: captions can be wrong too
 FIELDS = ("meaning", "emoji", "title")
-
-ImageLoader = Callable[[StickerRecord], object]
 
 
 @dataclass
@@ -129,10 +128,10 @@ def _decode_all(
     report: BuildReport,
     on_progress: Callable[[int], None] | None,
     want_images: bool,
-) -> tuple[list[StickerRecord], np.ndarray, list[object]]:
+) -> tuple[list[StickerRecord], np.ndarray, list[Image.Image]]:
     kept: list[StickerRecord] = []
     features: list[np.ndarray] = []
-    images: list[object] = []
+    images: list[Image.Image] = []
     for record in records:
         try:
             if record.path is None:

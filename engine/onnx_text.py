@@ -48,8 +48,9 @@ def read_manifest(folder: Path) -> Manifest:
     """The folder's manifest, after checking every listed file exists and matches its hash."""
     path = folder / MANIFEST_NAME
     if not path.is_file():
-        raise ModelError(f"{folder}: no {MANIFEST_NAME}, not an exported model folder; "
-                         f"{EXPORT_HINT}")
+        raise ModelError(
+            f"{folder}: no {MANIFEST_NAME}, not an exported model folder; {EXPORT_HINT}"
+        )
     try:
         manifest: Manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
@@ -78,20 +79,27 @@ def open_session(path: Path, threads: int) -> ort.InferenceSession:
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def load_tokenizer(path: Path, max_length: int, pad_id: int, pad_token: str,
-                   pad_to_max: bool) -> Tokenizer:
+def load_tokenizer(
+    path: Path, max_length: int, pad_id: int, pad_token: str, pad_to_max: bool
+) -> Tokenizer:
     """`tokenizers` copy of the export-time tokenizer, padded and truncated the same way."""
     tokenizer = Tokenizer.from_file(str(path))
     tokenizer.enable_truncation(max_length=max_length)
-    tokenizer.enable_padding(pad_id=pad_id, pad_token=pad_token,
-                             length=max_length if pad_to_max else None)
+    tokenizer.enable_padding(
+        pad_id=pad_id, pad_token=pad_token, length=max_length if pad_to_max else None
+    )
     return tokenizer
 
 
 def tokenizer_from_manifest(folder: Path, manifest: Manifest, pad_to_max: bool) -> Tokenizer:
     spec = manifest["tokenizer"]
-    return load_tokenizer(folder / spec["file"], int(manifest["max_length"]),
-                          int(spec["pad_id"]), str(spec["pad_token"]), pad_to_max)
+    return load_tokenizer(
+        folder / spec["file"],
+        int(manifest["max_length"]),
+        int(spec["pad_id"]),
+        str(spec["pad_token"]),
+        pad_to_max,
+    )
 
 
 def mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -117,8 +125,10 @@ class OnnxTextModel:
     def __init__(self, folder: Path, manifest: Manifest, threads: int = DEFAULT_THREADS) -> None:
         pipeline = manifest["text_pipeline"]
         if pipeline["pooling"] not in POOLERS:
-            raise ModelError(f"{folder}: pooling {pipeline['pooling']!r} is not supported; "
-                             "export a model with mean or cls pooling")
+            raise ModelError(
+                f"{folder}: pooling {pipeline['pooling']!r} is not supported; "
+                "export a model with mean or cls pooling"
+            )
         self.folder = folder
         self.name = f"{manifest['kind']}:{manifest['source']}"
         self.dim = int(manifest["dim"])
@@ -134,11 +144,16 @@ class OnnxTextModel:
         if not spec:
             return None
         if spec["activation"] not in ACTIVATIONS:
-            raise ModelError(f"{self.folder}: Dense activation {spec['activation']!r} is not "
-                             "supported; export a model with identity or tanh")
+            raise ModelError(
+                f"{self.folder}: Dense activation {spec['activation']!r} is not "
+                "supported; export a model with identity or tanh"
+            )
         weight = np.load(self.folder / spec["weight"], allow_pickle=False).astype(np.float32)
-        bias = (np.load(self.folder / spec["bias"], allow_pickle=False).astype(np.float32)
-                if spec.get("bias") else np.zeros(weight.shape[0], dtype=np.float32))
+        bias = (
+            np.load(self.folder / spec["bias"], allow_pickle=False).astype(np.float32)
+            if spec.get("bias")
+            else np.zeros(weight.shape[0], dtype=np.float32)
+        )
         return weight, bias, ACTIVATIONS[spec["activation"]]
 
     def _get_session(self) -> ort.InferenceSession:
@@ -151,8 +166,10 @@ class OnnxTextModel:
     def encode_text(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        parts = [self._encode_batch(list(texts[i : i + TEXT_BATCH]))
-                 for i in range(0, len(texts), TEXT_BATCH)]
+        parts = [
+            self._encode_batch(list(texts[i : i + TEXT_BATCH]))
+            for i in range(0, len(texts), TEXT_BATCH)
+        ]
         return np.concatenate(parts)
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:

@@ -21,8 +21,8 @@ NEW_CLUSTER_BELOW = 0.55  # cosine to the nearest centroid under which a sticker
 MAX_STICKERS = 300  # repeat-affinity entries kept per user (the lightest are dropped)
 MAX_PACKS = 100
 INITIAL_SPREAD = 1.0  # a one-member cluster: only near-identical styles count as close
-MIN_SPREAD = 0.1
-STYLE_SHARPNESS = 2.0  # closeness exponent: below-typical similarity fades quickly  # keeps the affinity scale finite for very loose clusters
+MIN_SPREAD = 0.1  # keeps the affinity scale finite for very loose clusters
+STYLE_SHARPNESS = 2.0  # closeness exponent: below-typical similarity fades quickly
 PICK_WEIGHT = 1.5  # an inline pick says more about taste than a send (it was chosen among many)
 
 
@@ -70,8 +70,9 @@ class Profile:
         return float(sum(self.weights))
 
 
-def update(profile: Profile, *, kind: str, sticker_id: str, set_name: str, style: np.ndarray,
-           ts: float) -> Profile:
+def update(
+    profile: Profile, *, kind: str, sticker_id: str, set_name: str, style: np.ndarray, ts: float
+) -> Profile:
     """The profile after one more event (mutates and returns `profile`)."""
     weight = PICK_WEIGHT if kind == "pick" else 1.0
     profile.events += 1

@@ -55,8 +55,11 @@ def rank(
     scores = relevance * (1 + PERSONAL * confidence * taste) * (1 + CROWD * utility)
     order = np.lexsort((rows, -scores))  # ties broken by catalog order, so pages are stable
     return [
-        Ranked(int(rows[i]), float(scores[i]),
-               _reason(evidence[int(rows[i])].reason, style[i], pack[i], repeat[i], confidence))
+        Ranked(
+            int(rows[i]),
+            float(scores[i]),
+            _reason(evidence[int(rows[i])].reason, style[i], pack[i], repeat[i], confidence),
+        )
         for i in order
     ]
 

@@ -33,8 +33,8 @@ CROWD_LOW, CROWD_HIGH = 0.55, 0.95
 CLIP_LOW, CLIP_HIGH = 0.20, 0.35
 PICK_EVIDENCE = 0.6  # one pick after a query is this sure; n picks: 1 - (1 - 0.6)^n
 CROWD_NEIGHBOURS = 10  # past queries consulted per query
-COVERAGE_POWER = 2.0
-CONSENSUS = 0.5  # how far unanimous past picks for the exact words discount the alternatives  # a match of half the query's words counts a quarter
+COVERAGE_POWER = 2.0  # a match of half the query's words counts a quarter
+CONSENSUS = 0.5  # how far unanimous past picks for the exact words discount the alternatives
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +82,9 @@ def _apply_consensus(
     }
 
 
-def _share_with_same_meaning(index: CatalogIndex, fused: dict[int, Evidence]) -> dict[int, Evidence]:
+def _share_with_same_meaning(
+    index: CatalogIndex, fused: dict[int, Evidence]
+) -> dict[int, Evidence]:
     shared = dict(fused)
     for row, evidence in fused.items():
         for other, similarity in index.neighbours(row):
@@ -123,8 +125,11 @@ def _chosen_for_exact_words(index: CatalogIndex, crowd: Crowd, text: str) -> tup
 def _lexical(recall: Recall, index: CatalogIndex, text: str, depth: int) -> None:
     fields = index.fields
     meaning = fields["meaning"].search(text, depth)
-    recall.add([h.row for h in meaning], [W_MEANING * h.coverage**COVERAGE_POWER for h in meaning],
-               "words of its caption")
+    recall.add(
+        [h.row for h in meaning],
+        [W_MEANING * h.coverage**COVERAGE_POWER for h in meaning],
+        "words of its caption",
+    )
     emoji = fields["emoji"].search(text, depth)
     recall.add(
         [h.row for h in emoji],
@@ -132,8 +137,11 @@ def _lexical(recall: Recall, index: CatalogIndex, text: str, depth: int) -> None
         "its emoji means that",
     )
     title = fields["title"].search(text, depth)
-    recall.add([h.row for h in title], [W_TITLE * h.coverage**COVERAGE_POWER for h in title],
-               "its pack's title")
+    recall.add(
+        [h.row for h in title],
+        [W_TITLE * h.coverage**COVERAGE_POWER for h in title],
+        "its pack's title",
+    )
 
 
 def _dense(recall: Recall, index: CatalogIndex, vector: np.ndarray, depth: int) -> None:
@@ -144,8 +152,10 @@ def _dense(recall: Recall, index: CatalogIndex, vector: np.ndarray, depth: int) 
 def _crowd(
     recall: Recall, index: CatalogIndex, crowd: Crowd, text: str, vector: np.ndarray
 ) -> None:
-    similar = [(similarity, picked) for _, similarity, picked in
-               crowd.similar_queries(vector, CROWD_NEIGHBOURS)]
+    similar = [
+        (similarity, picked)
+        for _, similarity, picked in crowd.similar_queries(vector, CROWD_NEIGHBOURS)
+    ]
     # The same words typed before (up to case and accents) count as a perfect match.
     for similarity, picked in [(1.0, crowd.exact_query(text)), *similar]:
         closeness = float(ramp(similarity, CROWD_LOW, CROWD_HIGH))

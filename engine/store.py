@@ -49,7 +49,15 @@ MIGRATIONS: tuple[str, ...] = (
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 STICKER_COLUMNS = (
-    "sticker_id", "set_name", "set_title", "emoji", "caption", "ocr", "file_id", "path", "nsfw"
+    "sticker_id",
+    "set_name",
+    "set_title",
+    "emoji",
+    "caption",
+    "ocr",
+    "file_id",
+    "path",
+    "nsfw",
 )
 
 

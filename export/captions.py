@@ -383,9 +383,7 @@ def _reply_text(payload: object) -> str:
     except (KeyError, IndexError, TypeError):
         raise _Failure("bad_response") from None
     if isinstance(content, list):
-        content = "".join(
-            part.get("text", "") for part in content if isinstance(part, dict)
-        )
+        content = "".join(part.get("text", "") for part in content if isinstance(part, dict))
     if not isinstance(content, str):
         raise _Failure("bad_response")
     return content
@@ -428,8 +426,7 @@ async def _complete(
     for attempt in range(policy.max_attempts):
         if attempt:
             # Honour the server's Retry-After, within our own cap, when it is the longer wait.
-            await asyncio.sleep(max(policy.delay(attempt - 1),
-                                    min(asked_wait, policy.max_delay_s)))
+            await asyncio.sleep(max(policy.delay(attempt - 1), min(asked_wait, policy.max_delay_s)))
         try:
             reply = await _post_once(session, url, body, policy)
         except TimeoutError:
@@ -546,8 +543,17 @@ async def caption_catalog(
     async with aiohttp.ClientSession(headers=_headers(api_key)) as session:
         await check_endpoint(session, endpoint)
         with out.open("a", encoding="utf-8") as sink:
-            run = _Run(session, _base_url(endpoint) + CHAT_PATH, model, retry, pending, sink,
-                       _unique_ids(catalog_dir), report, on_progress)
+            run = _Run(
+                session,
+                _base_url(endpoint) + CHAT_PATH,
+                model,
+                retry,
+                pending,
+                sink,
+                _unique_ids(catalog_dir),
+                report,
+                on_progress,
+            )
             await _run_workers(run, concurrency)
     return report
 
@@ -579,7 +585,9 @@ def _group() -> None:
 def caption_command(
     catalog_dir: Path,
     out: Path,
-    endpoint: Annotated[str, typer.Option(help="OpenAI-compatible API base, e.g. http://host:8080/v1")],
+    endpoint: Annotated[
+        str, typer.Option(help="OpenAI-compatible API base, e.g. http://host:8080/v1")
+    ],
     model: Annotated[str, typer.Option(help="model name the server expects")],
     api_key: Annotated[str | None, typer.Option(envvar="STICKERBOT_CAPTION_API_KEY")] = None,
     concurrency: int = DEFAULT_CONCURRENCY,
@@ -594,15 +602,25 @@ def caption_command(
             bar.refresh()
 
         try:
-            report = asyncio.run(caption_catalog(
-                catalog_dir, out, endpoint=endpoint, model=model, api_key=api_key,
-                concurrency=concurrency, on_progress=progress))
+            report = asyncio.run(
+                caption_catalog(
+                    catalog_dir,
+                    out,
+                    endpoint=endpoint,
+                    model=model,
+                    api_key=api_key,
+                    concurrency=concurrency,
+                    on_progress=progress,
+                )
+            )
         except (CaptionEndpointDown, CatalogError) as error:
             typer.echo(f"error: {error}", err=True)
             raise typer.Exit(1) from None
     failures = ", ".join(f"{reason} {count}" for reason, count in report.failed.most_common())
-    typer.echo(f"{report.done} captioned, {report.skipped_existing} already done, "
-               f"{report.failed_total} failed{': ' + failures if failures else ''}")
+    typer.echo(
+        f"{report.done} captioned, {report.skipped_existing} already done, "
+        f"{report.failed_total} failed{': ' + failures if failures else ''}"
+    )
 
 
 if __name__ == "__main__":

@@ -188,8 +188,10 @@ def feature_report(features: np.ndarray, styles: np.ndarray, k: int) -> None:
 def timing(images: Sequence[Image.Image], count: int) -> None:
     """Median ms per image at the dataset's size and upscaled to 512 px (one core)."""
     sample = list(images[:count])
-    big = [im.convert("RGBA").resize((TIMING_BIG, TIMING_BIG), Image.Resampling.LANCZOS)
-           for im in sample]
+    big = [
+        im.convert("RGBA").resize((TIMING_BIG, TIMING_BIG), Image.Resampling.LANCZOS)
+        for im in sample
+    ]
     for label, batch in (("as stored", sample), (f"{TIMING_BIG} px", big)):
         times = []
         for image in batch:
@@ -197,8 +199,10 @@ def timing(images: Sequence[Image.Image], count: int) -> None:
             style_features(image)
             times.append(time.perf_counter() - start)
         side = max(batch[0].size)
-        print(f"timing {label} ({side} px): median {1e3 * np.median(times):.2f} ms, "
-              f"p95 {1e3 * np.percentile(times, 95):.2f} ms over {len(batch)} images")
+        print(
+            f"timing {label} ({side} px): median {1e3 * np.median(times):.2f} ms, "
+            f"p95 {1e3 * np.percentile(times, 95):.2f} ms over {len(batch)} images"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -216,8 +220,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     images = [image for image, ok in zip(images, keep, strict=True) if ok]
     styles = styles[keep]
     captions = np.array([row["caption"] for row in rows])
-    print(f"{args.dataset}: {len(rows)} stickers, {len({r['set'] for r in rows})} packs, "
-          f"{k} styles of {sorted(Counter(styles.tolist()).values())} stickers, dim {STYLE_DIM}")
+    print(
+        f"{args.dataset}: {len(rows)} stickers, {len({r['set'] for r in rows})} packs, "
+        f"{k} styles of {sorted(Counter(styles.tolist()).values())} stickers, dim {STYLE_DIM}"
+    )
 
     start = time.perf_counter()
     features = np.stack([style_features(image) for image in images])
@@ -232,12 +238,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     told, assigned, missed = concepts_told_apart(vectors, styles, captions, nearest, k)
     accuracy = float((styles[nearest] == styles).mean())
     print(f"1-NN style accuracy (same caption excluded): {accuracy:.4f}")
-    print(f"mean cosine within style {within:.4f}, between styles {between:.4f}, "
-          f"gap {within - between:.4f}")
+    print(
+        f"mean cosine within style {within:.4f}, between styles {between:.4f}, "
+        f"gap {within - between:.4f}"
+    )
     print(f"concepts told apart (all {k} stickers' 1-NN in their own style): {told:.4f}")
     print(f"concepts told apart (one-to-one match to style centroids): {assigned:.4f}")
-    print(f"packs the style vectors group like the palette labels: "
-          f"{feature_pack_agreement(rows, vectors, styles):.4f}")
+    print(
+        f"packs the style vectors group like the palette labels: "
+        f"{feature_pack_agreement(rows, vectors, styles):.4f}"
+    )
     if missed:
         more = ", ..." if len(missed) > SHOW_MISSES else ""
         print(f"not told apart ({len(missed)}): {', '.join(missed[:SHOW_MISSES])}{more}")

@@ -125,8 +125,11 @@ class Manifest:
 
     def write(self, folder: Path) -> None:
         """Hash every other file in `folder`, then write manifest.json."""
-        self.files = {path.name: file_sha256(path) for path in sorted(folder.iterdir())
-                      if path.is_file() and path.name != MANIFEST_NAME}
+        self.files = {
+            path.name: file_sha256(path)
+            for path in sorted(folder.iterdir())
+            if path.is_file() and path.name != MANIFEST_NAME
+        }
         text = json.dumps(asdict(self), indent=2, ensure_ascii=False)
         (folder / MANIFEST_NAME).write_text(text + "\n", encoding="utf-8")
 
@@ -148,8 +151,16 @@ class ImageEmbedsOnnxConfig(CLIPVisionModelOnnxConfig):
 
 
 def tool_versions() -> dict[str, str]:
-    names = ("onnxruntime", "onnx", "optimum", "optimum-onnx", "transformers", "torch",
-             "tokenizers", "sentence-transformers")
+    names = (
+        "onnxruntime",
+        "onnx",
+        "optimum",
+        "optimum-onnx",
+        "transformers",
+        "torch",
+        "tokenizers",
+        "sentence-transformers",
+    )
     found = {}
     for name in names:
         try:
@@ -164,8 +175,9 @@ def tool_versions() -> dict[str, str]:
 
 def _check_target(out_dir: Path, overwrite: bool) -> None:
     if out_dir.exists() and not overwrite:
-        raise ExportError(f"{out_dir} already exists; remove it or pass overwrite=True "
-                          "(--overwrite)")
+        raise ExportError(
+            f"{out_dir} already exists; remove it or pass overwrite=True (--overwrite)"
+        )
 
 
 @contextmanager
@@ -207,14 +219,18 @@ def _enforce(report: dict[str, float], tolerance: float) -> None:
     if not worst <= tolerance:
         raise ValidationFailed(
             f"ONNX differs from PyTorch by {worst:.3g} (tolerance {tolerance:g}): "
-            f"{json.dumps(report)}; nothing was written", report)
+            f"{json.dumps(report)}; nothing was written",
+            report,
+        )
 
 
 def sample_images(seed: int = SAMPLE_SEED) -> list[Image.Image]:
     """Seeded random RGB images of several sizes and aspect ratios."""
     rng = np.random.default_rng(seed)
-    return [Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8), "RGB")
-            for w, h in SAMPLE_IMAGE_SIZES]
+    return [
+        Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8), "RGB")
+        for w, h in SAMPLE_IMAGE_SIZES
+    ]
 
 
 def _timed_run(path: Path, feed: dict[str, np.ndarray]) -> tuple[np.ndarray, float]:
@@ -229,8 +245,9 @@ def _timed_run(path: Path, feed: dict[str, np.ndarray]) -> tuple[np.ndarray, flo
     return output, statistics.median(times)
 
 
-def _quantize(path: Path, feed: dict[str, np.ndarray],
-              embed: Callable[[np.ndarray], np.ndarray]) -> QuantReport:
+def _quantize(
+    path: Path, feed: dict[str, np.ndarray], embed: Callable[[np.ndarray], np.ndarray]
+) -> QuantReport:
     """Dynamic int8 copy of `path`; it replaces the float file only if embeddings stay close."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -241,9 +258,15 @@ def _quantize(path: Path, feed: dict[str, np.ndarray],
     cosines = np.sum(l2_normalise(embed(float_out)) * l2_normalise(embed(int8_out)), axis=1)
     mean_cosine = float(np.mean(cosines))
     report = QuantReport(
-        file=path.name, kept=mean_cosine >= MIN_QUANTIZED_COSINE, mean_cosine=mean_cosine,
-        threshold=MIN_QUANTIZED_COSINE, float_bytes=path.stat().st_size,
-        int8_bytes=int8_path.stat().st_size, float_ms=float_ms, int8_ms=int8_ms)
+        file=path.name,
+        kept=mean_cosine >= MIN_QUANTIZED_COSINE,
+        mean_cosine=mean_cosine,
+        threshold=MIN_QUANTIZED_COSINE,
+        float_bytes=path.stat().st_size,
+        int8_bytes=int8_path.stat().st_size,
+        float_ms=float_ms,
+        int8_ms=int8_ms,
+    )
     if report.kept:
         os.replace(int8_path, path)
     else:
@@ -251,9 +274,11 @@ def _quantize(path: Path, feed: dict[str, np.ndarray],
     return report
 
 
-def _apply_quantization(manifest: Manifest, folder: Path,
-                        jobs: Sequence[tuple[str, dict[str, np.ndarray],
-                                             Callable[[np.ndarray], np.ndarray]]]) -> None:
+def _apply_quantization(
+    manifest: Manifest,
+    folder: Path,
+    jobs: Sequence[tuple[str, dict[str, np.ndarray], Callable[[np.ndarray], np.ndarray]]],
+) -> None:
     for filename, feed, embed in jobs:
         report = _quantize(folder / filename, feed, embed)
         manifest.quantization.append(report)
@@ -305,28 +330,45 @@ def _load_clip(source: str) -> tuple[Any, Any, Any, Any]:
     return text.eval(), vision.eval(), tokenizer, processor
 
 
-def _write_clip_files(temp: Path, text: Any, vision: Any, tokenizer: Any, processor: Any,
-                      opset: int) -> None:
-    optimum_export(text, TextEmbedsOnnxConfig(text.config, task=FEATURE_TASK),
-                   temp / TEXT_MODEL, opset=opset)
-    optimum_export(vision, ImageEmbedsOnnxConfig(vision.config, task=FEATURE_TASK),
-                   temp / VISION_MODEL, opset=opset)
+def _write_clip_files(
+    temp: Path, text: Any, vision: Any, tokenizer: Any, processor: Any, opset: int
+) -> None:
+    optimum_export(
+        text, TextEmbedsOnnxConfig(text.config, task=FEATURE_TASK), temp / TEXT_MODEL, opset=opset
+    )
+    optimum_export(
+        vision,
+        ImageEmbedsOnnxConfig(vision.config, task=FEATURE_TASK),
+        temp / VISION_MODEL,
+        opset=opset,
+    )
     tokenizer.backend_tokenizer.save(str(temp / TOKENIZER_NAME))
-    (temp / PREPROCESS_NAME).write_text(json.dumps(_preprocess_spec(processor), indent=2) + "\n",
-                                        encoding="utf-8")
+    (temp / PREPROCESS_NAME).write_text(
+        json.dumps(_preprocess_spec(processor), indent=2) + "\n", encoding="utf-8"
+    )
 
 
-def _clip_reference(text: Any, vision: Any, tokenizer: Any, processor: Any,
-                    max_length: int) -> dict[str, np.ndarray]:
+def _clip_reference(
+    text: Any, vision: Any, tokenizer: Any, processor: Any, max_length: int
+) -> dict[str, np.ndarray]:
     """PyTorch inputs and outputs on the sample texts and images."""
-    ids = tokenizer(list(SAMPLE_TEXTS), padding="max_length", truncation=True,
-                    max_length=max_length, return_tensors="pt")["input_ids"]
+    ids = tokenizer(
+        list(SAMPLE_TEXTS),
+        padding="max_length",
+        truncation=True,
+        max_length=max_length,
+        return_tensors="pt",
+    )["input_ids"]
     pixels = processor(images=sample_images(), return_tensors="pt")["pixel_values"]
     with torch.no_grad():
         text_embeds = text(input_ids=ids).text_embeds
         image_embeds = vision(pixel_values=pixels).image_embeds
-    return {"input_ids": ids.numpy(), "pixel_values": pixels.numpy(),
-            "text_embeds": text_embeds.numpy(), "image_embeds": image_embeds.numpy()}
+    return {
+        "input_ids": ids.numpy(),
+        "pixel_values": pixels.numpy(),
+        "text_embeds": text_embeds.numpy(),
+        "image_embeds": image_embeds.numpy(),
+    }
 
 
 def _validate_clip(folder: Path, ref: dict[str, np.ndarray], tolerance: float) -> dict[str, float]:
@@ -335,37 +377,59 @@ def _validate_clip(folder: Path, ref: dict[str, np.ndarray], tolerance: float) -
     if not isinstance(model, OnnxClip):
         raise ExportError(f"{folder}: the engine did not load this export as CLIP")
     if not np.array_equal(model.tokenize(SAMPLE_TEXTS), ref["input_ids"]):
-        raise ValidationFailed("tokenizer.json gives other token ids than the transformers "
-                               "tokenizer; nothing was written", {})
+        raise ValidationFailed(
+            "tokenizer.json gives other token ids than the transformers "
+            "tokenizer; nothing was written",
+            {},
+        )
     text_raw = open_session(folder / TEXT_MODEL, VALIDATION_THREADS).run(
-        ["text_embeds"], {"input_ids": ref["input_ids"]})[0]
+        ["text_embeds"], {"input_ids": ref["input_ids"]}
+    )[0]
     image_raw = open_session(folder / VISION_MODEL, VALIDATION_THREADS).run(
-        ["image_embeds"], {"pixel_values": ref["pixel_values"]})[0]
+        ["image_embeds"], {"pixel_values": ref["pixel_values"]}
+    )[0]
     report = {
         "text_max_abs_diff": max_abs_diff(text_raw, ref["text_embeds"]),
         "image_max_abs_diff": max_abs_diff(image_raw, ref["image_embeds"]),
         "text_pipeline_max_abs_diff": max_abs_diff(
-            model.encode_text(SAMPLE_TEXTS), l2_normalise(ref["text_embeds"])),
+            model.encode_text(SAMPLE_TEXTS), l2_normalise(ref["text_embeds"])
+        ),
         "image_pipeline_max_abs_diff": max_abs_diff(
-            model.encode_images(sample_images()), l2_normalise(ref["image_embeds"])),
+            model.encode_images(sample_images()), l2_normalise(ref["image_embeds"])
+        ),
     }
     _enforce(report, tolerance)
     return report
 
 
-def export_clip(source: str, out_dir: Path, *, opset: int = DEFAULT_OPSET, quantize: bool = False,
-                tolerance: float = DEFAULT_TOLERANCE, overwrite: bool = False) -> Manifest:
+def export_clip(
+    source: str,
+    out_dir: Path,
+    *,
+    opset: int = DEFAULT_OPSET,
+    quantize: bool = False,
+    tolerance: float = DEFAULT_TOLERANCE,
+    overwrite: bool = False,
+) -> Manifest:
     """Export a CLIP model (hub id or local folder) to `out_dir`; see the module docstring."""
     out_dir = Path(out_dir)
     _check_target(out_dir, overwrite)
     text, vision, tokenizer, processor = _load_clip(source)
     max_length = int(text.config.max_position_embeddings)
     manifest = Manifest(
-        source=source, kind=KIND_CLIP, dim=int(text.config.projection_dim), opset=opset,
-        max_length=max_length, versions=tool_versions(),
-        tokenizer={"file": TOKENIZER_NAME, "pad_id": int(tokenizer.pad_token_id),
-                   "pad_token": str(tokenizer.pad_token)},
-        precision={TEXT_MODEL: "float32", VISION_MODEL: "float32"})
+        source=source,
+        kind=KIND_CLIP,
+        dim=int(text.config.projection_dim),
+        opset=opset,
+        max_length=max_length,
+        versions=tool_versions(),
+        tokenizer={
+            "file": TOKENIZER_NAME,
+            "pad_id": int(tokenizer.pad_token_id),
+            "pad_token": str(tokenizer.pad_token),
+        },
+        precision={TEXT_MODEL: "float32", VISION_MODEL: "float32"},
+    )
     ref = _clip_reference(text, vision, tokenizer, processor, max_length)
     with _staging(out_dir, overwrite) as temp:
         _write_clip_files(temp, text, vision, tokenizer, processor, opset)
@@ -373,9 +437,14 @@ def export_clip(source: str, out_dir: Path, *, opset: int = DEFAULT_OPSET, quant
         manifest.validation = {**_validate_clip(temp, ref, tolerance), "tolerance": tolerance}
         manifest.write(temp)
         if quantize:
-            _apply_quantization(manifest, temp, [
-                (TEXT_MODEL, {"input_ids": ref["input_ids"]}, lambda out: out),
-                (VISION_MODEL, {"pixel_values": ref["pixel_values"]}, lambda out: out)])
+            _apply_quantization(
+                manifest,
+                temp,
+                [
+                    (TEXT_MODEL, {"input_ids": ref["input_ids"]}, lambda out: out),
+                    (VISION_MODEL, {"pixel_values": ref["pixel_values"]}, lambda out: out),
+                ],
+            )
     return manifest
 
 
@@ -413,8 +482,10 @@ def _st_parts(model: Any) -> _StParts:
         elif kind == "Normalize":
             parts.normalize = True
         else:
-            raise ExportError(f"module {kind} is not supported; expected Transformer, Pooling, "
-                              "at most one Dense and Normalize")
+            raise ExportError(
+                f"module {kind} is not supported; expected Transformer, Pooling, "
+                "at most one Dense and Normalize"
+            )
     if parts.transformer is None or not parts.pooling:
         raise ExportError("model lacks a Transformer or a Pooling module")
     return parts
@@ -442,18 +513,24 @@ def _write_dense(temp: Path, dense: Any | None) -> dict[str, Any] | None:
 
 def _export_transformer(auto_model: Any, path: Path, opset: int) -> None:
     constructor = TasksManager.get_exporter_config_constructor(
-        exporter="onnx", model=auto_model, task=FEATURE_TASK, library_name="transformers")
+        exporter="onnx", model=auto_model, task=FEATURE_TASK, library_name="transformers"
+    )
     optimum_export(auto_model, constructor(auto_model.config), path, opset=opset)
 
 
 def _st_reference(model: Any, parts: _StParts) -> dict[str, np.ndarray]:
     batch = parts.transformer.tokenizer(
-        list(SAMPLE_TEXTS), padding=True, truncation=True,
-        max_length=int(parts.transformer.max_seq_length), return_tensors="pt")
+        list(SAMPLE_TEXTS),
+        padding=True,
+        truncation=True,
+        max_length=int(parts.transformer.max_seq_length),
+        return_tensors="pt",
+    )
     with torch.no_grad():
         hidden = parts.transformer.auto_model(**batch).last_hidden_state
-    embeddings = model.encode(list(SAMPLE_TEXTS), convert_to_numpy=True,
-                              batch_size=len(SAMPLE_TEXTS))
+    embeddings = model.encode(
+        list(SAMPLE_TEXTS), convert_to_numpy=True, batch_size=len(SAMPLE_TEXTS)
+    )
     feed = {name: tensor.numpy().astype(np.int64) for name, tensor in batch.items()}
     return {"hidden": hidden.numpy(), "embeddings": l2_normalise(embeddings), **feed}
 
@@ -473,18 +550,25 @@ def _validate_st(folder: Path, ref: dict[str, np.ndarray], tolerance: float) -> 
     # Padding positions are never pooled, so only the kept tokens have to agree.
     mask = ref["attention_mask"][..., None].astype(bool)
     report = {
-        "text_max_abs_diff": max_abs_diff(np.where(mask, hidden, 0),
-                                          np.where(mask, ref["hidden"], 0)),
-        "text_pipeline_max_abs_diff": max_abs_diff(model.encode_text(SAMPLE_TEXTS),
-                                                   ref["embeddings"]),
+        "text_max_abs_diff": max_abs_diff(
+            np.where(mask, hidden, 0), np.where(mask, ref["hidden"], 0)
+        ),
+        "text_pipeline_max_abs_diff": max_abs_diff(
+            model.encode_text(SAMPLE_TEXTS), ref["embeddings"]
+        ),
     }
     _enforce(report, tolerance)
     return report
 
 
 def export_sentence_transformer(
-    source: str, out_dir: Path, *, opset: int = DEFAULT_OPSET, quantize: bool = False,
-    tolerance: float = DEFAULT_TOLERANCE, overwrite: bool = False,
+    source: str,
+    out_dir: Path,
+    *,
+    opset: int = DEFAULT_OPSET,
+    quantize: bool = False,
+    tolerance: float = DEFAULT_TOLERANCE,
+    overwrite: bool = False,
 ) -> Manifest:
     """Export a sentence-transformers text model: transformer in ONNX, pooling/Dense as data."""
     from sentence_transformers import SentenceTransformer
@@ -497,27 +581,45 @@ def export_sentence_transformer(
     if not tokenizer.is_fast:
         raise ExportError(f"{source}: no fast tokenizer, so no tokenizer.json for the engine")
     manifest = Manifest(
-        source=source, kind=KIND_SENTENCE_TRANSFORMER,
-        dim=_st_dimension(model), opset=opset,
-        max_length=int(parts.transformer.max_seq_length), versions=tool_versions(),
-        tokenizer={"file": TOKENIZER_NAME, "pad_id": int(tokenizer.pad_token_id),
-                   "pad_token": str(tokenizer.pad_token)},
-        precision={TEXT_MODEL: "float32"})
+        source=source,
+        kind=KIND_SENTENCE_TRANSFORMER,
+        dim=_st_dimension(model),
+        opset=opset,
+        max_length=int(parts.transformer.max_seq_length),
+        versions=tool_versions(),
+        tokenizer={
+            "file": TOKENIZER_NAME,
+            "pad_id": int(tokenizer.pad_token_id),
+            "pad_token": str(tokenizer.pad_token),
+        },
+        precision={TEXT_MODEL: "float32"},
+    )
     ref = _st_reference(model, parts)
     with _staging(out_dir, overwrite) as temp:
         _export_transformer(parts.transformer.auto_model, temp / TEXT_MODEL, opset)
         tokenizer.backend_tokenizer.save(str(temp / TOKENIZER_NAME))
-        manifest.text_pipeline = {"model": TEXT_MODEL, "pooling": parts.pooling,
-                                  "dense": _write_dense(temp, parts.dense),
-                                  "normalize": parts.normalize}
+        manifest.text_pipeline = {
+            "model": TEXT_MODEL,
+            "pooling": parts.pooling,
+            "dense": _write_dense(temp, parts.dense),
+            "normalize": parts.normalize,
+        }
         manifest.write(temp)
         manifest.validation = {**_validate_st(temp, ref, tolerance), "tolerance": tolerance}
         manifest.write(temp)
         if quantize:
             pool = POOLERS[parts.pooling]
-            _apply_quantization(manifest, temp, [
-                (TEXT_MODEL, _st_feed(temp / TEXT_MODEL, ref),
-                 lambda out: pool(out, ref["attention_mask"]))])
+            _apply_quantization(
+                manifest,
+                temp,
+                [
+                    (
+                        TEXT_MODEL,
+                        _st_feed(temp / TEXT_MODEL, ref),
+                        lambda out: pool(out, ref["attention_mask"]),
+                    )
+                ],
+            )
     return manifest
 
 
@@ -527,29 +629,56 @@ app = typer.Typer(add_completion=False, help="Export models to ONNX folders for 
 
 
 def _summarise(manifest: Manifest, out_dir: Path) -> None:
-    log.info("wrote %s: %s %s, dim %d, validation %s", out_dir, manifest.kind, manifest.source,
-             manifest.dim, manifest.validation)
+    log.info(
+        "wrote %s: %s %s, dim %d, validation %s",
+        out_dir,
+        manifest.kind,
+        manifest.source,
+        manifest.dim,
+        manifest.validation,
+    )
     for report in manifest.quantization:
-        log.info("int8 %s: kept=%s cosine=%.4f size %d -> %d bytes, %.1f -> %.1f ms",
-                 report.file, report.kept, report.mean_cosine, report.float_bytes,
-                 report.int8_bytes, report.float_ms, report.int8_ms)
+        log.info(
+            "int8 %s: kept=%s cosine=%.4f size %d -> %d bytes, %.1f -> %.1f ms",
+            report.file,
+            report.kept,
+            report.mean_cosine,
+            report.float_bytes,
+            report.int8_bytes,
+            report.float_ms,
+            report.int8_ms,
+        )
 
 
 @app.command("clip")
-def clip_command(source: str, out_dir: Path, quantize: bool = False, overwrite: bool = False,
-                 opset: int = DEFAULT_OPSET, tolerance: float = DEFAULT_TOLERANCE) -> None:
+def clip_command(
+    source: str,
+    out_dir: Path,
+    quantize: bool = False,
+    overwrite: bool = False,
+    opset: int = DEFAULT_OPSET,
+    tolerance: float = DEFAULT_TOLERANCE,
+) -> None:
     """Export a CLIP model (e.g. openai/clip-vit-base-patch32)."""
-    manifest = export_clip(source, out_dir, opset=opset, quantize=quantize, tolerance=tolerance,
-                           overwrite=overwrite)
+    manifest = export_clip(
+        source, out_dir, opset=opset, quantize=quantize, tolerance=tolerance, overwrite=overwrite
+    )
     _summarise(manifest, out_dir)
 
 
 @app.command("sentence-transformer")
-def st_command(source: str, out_dir: Path, quantize: bool = False, overwrite: bool = False,
-               opset: int = DEFAULT_OPSET, tolerance: float = DEFAULT_TOLERANCE) -> None:
+def st_command(
+    source: str,
+    out_dir: Path,
+    quantize: bool = False,
+    overwrite: bool = False,
+    opset: int = DEFAULT_OPSET,
+    tolerance: float = DEFAULT_TOLERANCE,
+) -> None:
     """Export a sentence-transformers text model (e.g. clip-ViT-B-32-multilingual-v1)."""
-    manifest = export_sentence_transformer(source, out_dir, opset=opset, quantize=quantize,
-                                           tolerance=tolerance, overwrite=overwrite)
+    manifest = export_sentence_transformer(
+        source, out_dir, opset=opset, quantize=quantize, tolerance=tolerance, overwrite=overwrite
+    )
     _summarise(manifest, out_dir)
 
 

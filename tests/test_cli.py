@@ -30,8 +30,9 @@ def draw(path: Path, colour: tuple[int, int, int], shape: str, shade: int) -> No
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> None:
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
-                    encoding="utf-8")
+    path.write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
+    )
 
 
 def make_dataset(root: Path) -> Path:
@@ -42,20 +43,54 @@ def make_dataset(root: Path) -> Path:
             sticker_id = f"{pack}-{concept}"
             file = f"stickers/{pack}/{sticker_id}.png"
             draw(root / file, colour, shape, shade * 10)
-            catalog.append({"sticker_id": sticker_id, "set": pack, "file": file, "emoji": emoji,
-                            "caption": concept, "ocr": None})
+            catalog.append(
+                {
+                    "sticker_id": sticker_id,
+                    "set": pack,
+                    "file": file,
+                    "emoji": emoji,
+                    "caption": concept,
+                    "ocr": None,
+                }
+            )
     write_jsonl(root / "catalog.jsonl", catalog)
-    history = [{"user_id": "ann", "ts": 1_700_000_000 + i, "event": "send",
-                "sticker_id": f"round-{c}", "query": None, "context": None}
-               for i, c in enumerate(["cat", "pizza", "rocket", "cat"])]
+    history = [
+        {
+            "user_id": "ann",
+            "ts": 1_700_000_000 + i,
+            "event": "send",
+            "sticker_id": f"round-{c}",
+            "query": None,
+            "context": None,
+        }
+        for i, c in enumerate(["cat", "pizza", "rocket", "cat"])
+    ]
     write_jsonl(root / "history.jsonl", history)
     queries = [
-        {"qid": "q1", "user_id": "ann", "ts": 1_700_000_100, "lang": "en", "text": "cat",
-         "relevant": {"round-cat": 2, "square-cat": 1}},
-        {"qid": "q2", "user_id": "ben", "ts": 1_700_000_200, "lang": "en", "text": "pizza",
-         "relevant": {"round-pizza": 1, "square-pizza": 1}},
-        {"qid": "q3", "user_id": "ann", "ts": 1_700_000_300, "lang": "fr", "text": "fusée",
-         "relevant": {"round-rocket": 2, "square-rocket": 1}},
+        {
+            "qid": "q1",
+            "user_id": "ann",
+            "ts": 1_700_000_100,
+            "lang": "en",
+            "text": "cat",
+            "relevant": {"round-cat": 2, "square-cat": 1},
+        },
+        {
+            "qid": "q2",
+            "user_id": "ben",
+            "ts": 1_700_000_200,
+            "lang": "en",
+            "text": "pizza",
+            "relevant": {"round-pizza": 1, "square-pizza": 1},
+        },
+        {
+            "qid": "q3",
+            "user_id": "ann",
+            "ts": 1_700_000_300,
+            "lang": "fr",
+            "text": "fusée",
+            "relevant": {"round-rocket": 2, "square-rocket": 1},
+        },
     ]
     write_jsonl(root / "queries.jsonl", queries)
     return root
@@ -78,12 +113,13 @@ def assert_one_line_error(output: str) -> None:
     assert lines[0].startswith("error: ")
 
 
-def test_build_indexes_and_counts_skipped(runner: CliRunner, dataset: Path,
-                                          tmp_path: Path) -> None:
+def test_build_indexes_and_counts_skipped(runner: CliRunner, dataset: Path, tmp_path: Path) -> None:
     (dataset / "stickers" / "broken.png").write_bytes(b"not an image")
     with (dataset / "catalog.jsonl").open("a", encoding="utf-8") as catalog:
-        catalog.write(json.dumps({"sticker_id": "broken", "set": "round",
-                                  "file": "stickers/broken.png"}) + "\n")
+        catalog.write(
+            json.dumps({"sticker_id": "broken", "set": "round", "file": "stickers/broken.png"})
+            + "\n"
+        )
 
     result = runner.invoke(app, ["build", str(dataset), "--data", str(tmp_path / "data")])
 
@@ -118,8 +154,7 @@ def test_serve_without_token_exits_2_with_one_line(runner: CliRunner, tmp_path: 
     config = tmp_path / "bot.toml"
     config.write_text("[bot]\nmode = 'polling'\n", encoding="utf-8")
 
-    result = runner.invoke(app, ["serve", "--config", str(config)],
-                           env={"STICKERBOT_TOKEN": None})
+    result = runner.invoke(app, ["serve", "--config", str(config)], env={"STICKERBOT_TOKEN": None})
 
     assert result.exit_code == EXIT_BAD_INPUT
     assert_one_line_error(result.stderr)
@@ -130,20 +165,34 @@ def test_serve_reports_each_bad_field(runner: CliRunner, tmp_path: Path) -> None
     config = tmp_path / "bot.toml"
     config.write_text("[bot]\nwebhook_port = 0\n", encoding="utf-8")
 
-    result = runner.invoke(app, ["serve", "--config", str(config)],
-                           env={"STICKERBOT_TOKEN": "123:abc"})
+    result = runner.invoke(
+        app, ["serve", "--config", str(config)], env={"STICKERBOT_TOKEN": "123:abc"}
+    )
 
     assert result.exit_code == EXIT_BAD_INPUT
     assert_one_line_error(result.stderr)
     assert "bot.webhook_port:" in result.stderr
 
 
-def test_bench_writes_run_results_and_metrics(runner: CliRunner, dataset: Path,
-                                              tmp_path: Path) -> None:
+def test_bench_writes_run_results_and_metrics(
+    runner: CliRunner, dataset: Path, tmp_path: Path
+) -> None:
     run_file, results, chart = tmp_path / "run.jsonl", tmp_path / "r.json", tmp_path / "c.png"
 
-    result = runner.invoke(app, ["bench", str(dataset), "--run-out", str(run_file),
-                                 "--results", str(results), "--chart", str(chart), "--json"])
+    result = runner.invoke(
+        app,
+        [
+            "bench",
+            str(dataset),
+            "--run-out",
+            str(run_file),
+            "--results",
+            str(results),
+            "--chart",
+            str(chart),
+            "--json",
+        ],
+    )
 
     assert result.exit_code == 0, result.output
     metrics = json.loads(result.stdout)  # with --json, stdout is the metrics alone
@@ -159,18 +208,27 @@ def test_bench_writes_run_results_and_metrics(runner: CliRunner, dataset: Path,
     assert chart.read_bytes().startswith(b"\x89PNG")
 
 
-def test_bench_chart_combines_results_and_rejects_others(runner: CliRunner,
-                                                         tmp_path: Path) -> None:
-    fake = {"dataset_name": "a", "dataset": "/a", "rankers": {"x": {
-        "metrics": {"all": {"ndcg@10": 0.5, "mrr@10": 0.6, "style@5": 0.2, "n": 1}},
-        "seconds": {}, "latency_ms": {"p50": 1.0, "p99": 2.0}, "skipped_events": 0}}}
+def test_bench_chart_combines_results_and_rejects_others(runner: CliRunner, tmp_path: Path) -> None:
+    fake = {
+        "dataset_name": "a",
+        "dataset": "/a",
+        "rankers": {
+            "x": {
+                "metrics": {"all": {"ndcg@10": 0.5, "mrr@10": 0.6, "style@5": 0.2, "n": 1}},
+                "seconds": {},
+                "latency_ms": {"p50": 1.0, "p99": 2.0},
+                "skipped_events": 0,
+            }
+        },
+    }
     first, second, bad = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "bad.json"
     first.write_text(json.dumps(fake), encoding="utf-8")
     second.write_text(json.dumps(fake | {"dataset_name": "b"}), encoding="utf-8")
     bad.write_text("[]", encoding="utf-8")
 
-    good = runner.invoke(app, ["bench-chart", str(first), str(second), "--out",
-                               str(tmp_path / "chart.png")])
+    good = runner.invoke(
+        app, ["bench-chart", str(first), str(second), "--out", str(tmp_path / "chart.png")]
+    )
     refused = runner.invoke(app, ["bench-chart", str(bad), "--out", str(tmp_path / "x.png")])
 
     assert good.exit_code == 0, good.output

@@ -19,8 +19,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8081, help="0 picks a free port")
     parser.add_argument("--token", default=DEFAULT_TOKEN)
     parser.add_argument("--packs", type=Path, help="folder whose subfolders are sticker sets")
-    parser.add_argument("--no-group-privacy", action="store_true",
-                        help="deliver every group message to the bot")
+    parser.add_argument(
+        "--no-group-privacy", action="store_true", help="deliver every group message to the bot"
+    )
     parser.add_argument("--log-level", default="INFO")
     return parser.parse_args(argv)
 

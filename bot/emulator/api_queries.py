@@ -41,8 +41,10 @@ def _button(params: Params) -> Any:
     """Older bots send switch_pm_text/switch_pm_parameter; Telegram maps them to a button."""
     button = params.json_value("button")
     if button is None and params.has("switch_pm_text"):
-        return {"text": params.text("switch_pm_text"),
-                "start_parameter": params.text("switch_pm_parameter")}
+        return {
+            "text": params.text("switch_pm_text"),
+            "start_parameter": params.text("switch_pm_parameter"),
+        }
     return button
 
 

@@ -153,8 +153,12 @@ class UserActions:
     def _user(self, user_id: int, first_name: str | None, username: str | None) -> User:
         user = self.state.users.get(user_id)
         if user is None:
-            user = User(id=user_id, first_name=first_name or f"User {user_id}",
-                        username=username, language_code=DEFAULT_LANGUAGE)
+            user = User(
+                id=user_id,
+                first_name=first_name or f"User {user_id}",
+                username=username,
+                language_code=DEFAULT_LANGUAGE,
+            )
             self.state.users[user_id] = user
         user.first_name, user.username = first_name or user.first_name, username or user.username
         return user

@@ -46,8 +46,9 @@ class Controllable(Protocol):
 
 
 def control_failure(status: int, description: str) -> web.Response:
-    return web.json_response({"ok": False, "error_code": status, "description": description},
-                             status=status)
+    return web.json_response(
+        {"ok": False, "error_code": status, "description": description}, status=status
+    )
 
 
 class ControlRoutes:

@@ -67,14 +67,17 @@ def _tag(
         raise _cant_parse(f'Unmatched end tag at byte offset {at_byte}, expected "</{expected}>"')
     _, start, extra = open_tags.pop()
     if length > start:
-        entities.append({"type": ENTITY_TYPES[name], "offset": start,
-                         "length": length - start, **extra})
+        entities.append(
+            {"type": ENTITY_TYPES[name], "offset": start, "length": length - start, **extra}
+        )
     return match.end()
 
 
 def _extra(name: str, raw: str) -> dict[str, Any]:
-    attributes = {m.group(1): next(g for g in m.groups()[1:] if g is not None)
-                  for m in ATTRIBUTE.finditer(raw)}
+    attributes = {
+        m.group(1): next(g for g in m.groups()[1:] if g is not None)
+        for m in ATTRIBUTE.finditer(raw)
+    }
     if name == "span" and attributes.get("class") != "tg-spoiler":
         raise _cant_parse('Unsupported start tag "span"')
     if name == "a":

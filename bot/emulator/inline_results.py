@@ -32,9 +32,7 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
-def validate_results(
-    results: Any, sticker_known: Callable[[str], bool]
-) -> list[dict[str, Any]]:
+def validate_results(results: Any, sticker_known: Callable[[str], bool]) -> list[dict[str, Any]]:
     """The results list as Telegram would accept it, or the 400 it would answer."""
     if not isinstance(results, list):
         raise bad_request("can't parse inline query results JSON object")
@@ -62,7 +60,7 @@ def _validate_one(result: Any, sticker_known: Callable[[str], bool]) -> None:
     for needed in REQUIRED_FIELDS[kind]:
         if not any(result.get(name) not in (None, "") for name in needed.split("|")):
             field = needed.split("|")[0]
-            raise bad_request(f'can\'t parse inline query result: Can\'t find field "{field}"')
+            raise bad_request(f"can't parse inline query result: Can't find field \"{field}\"")
     if kind == "sticker" and not sticker_known(str(result["sticker_file_id"])):
         raise bad_request("wrong file identifier/HTTP URL specified")
 

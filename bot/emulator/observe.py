@@ -22,7 +22,10 @@ class Observer:
         return [message for message in history if message["from"]["id"] == self.state.bot.id]
 
     async def wait_bot_messages(
-        self, chat_id: int, count: int = 1, timeout: float = DEFAULT_WAIT  # noqa: ASYNC109
+        self,
+        chat_id: int,
+        count: int = 1,
+        timeout: float = DEFAULT_WAIT,  # noqa: ASYNC109
     ) -> list[dict[str, Any]]:
         """The bot's messages in the chat once there are at least `count` of them."""
 
@@ -36,7 +39,9 @@ class Observer:
         return found
 
     async def wait_inline_answer(
-        self, query_id: str, timeout: float = DEFAULT_WAIT  # noqa: ASYNC109
+        self,
+        query_id: str,
+        timeout: float = DEFAULT_WAIT,  # noqa: ASYNC109
     ) -> dict[str, Any]:
         """The stored answer: results, next_offset, is_personal, cache_time, button."""
         answer = await self.state.changed.wait_for(
@@ -47,7 +52,9 @@ class Observer:
         return answer
 
     async def wait_callback_answer(
-        self, callback_query_id: str, timeout: float = DEFAULT_WAIT  # noqa: ASYNC109
+        self,
+        callback_query_id: str,
+        timeout: float = DEFAULT_WAIT,  # noqa: ASYNC109
     ) -> dict[str, Any]:
         """The stored answerCallbackQuery call: text, show_alert, url, cache_time."""
         answer = await self.state.changed.wait_for(

@@ -91,8 +91,13 @@ class StickerRegistry:
         self._sets[name] = sticker_set
         return sticker_set
 
-    def register(self, source: Path | bytes, emoji: str | None, set_name: str | None,
-                 suffix: str | None = None) -> dict[str, Any]:
+    def register(
+        self,
+        source: Path | bytes,
+        emoji: str | None,
+        set_name: str | None,
+        suffix: str | None = None,
+    ) -> dict[str, Any]:
         """Store one sticker file; `suffix` is required for in-memory uploads."""
         if isinstance(source, Path):
             if not source.is_file():

@@ -31,24 +31,80 @@ SECONDS_BETWEEN_EVENTS = 3_600
 
 # emoji-dev keeps each art style in a family of packs; these prefixes identify the families.
 STYLES = {
-    "noto": ("Noto Emoji (demo)", ("pack_021da5", "pack_043e03", "pack_053419", "pack_19823f",
-                                   "pack_21aec0", "pack_26cbd8", "pack_3b6e81", "pack_52fddf")),
-    "openmoji": ("OpenMoji (demo)", ("pack_2646c3", "pack_2a0acb", "pack_419aa4", "pack_54eb93",
-                                     "pack_5ffabd", "pack_67c436", "pack_825920", "pack_8e2e3a")),
-    "twemoji": ("Twemoji (demo)", ("pack_2f1935", "pack_8d3434", "pack_933d2c", "pack_a157a3",
-                                   "pack_c4bb1a", "pack_cf01bd", "pack_dbdecd", "pack_f24b89")),
+    "noto": (
+        "Noto Emoji (demo)",
+        (
+            "pack_021da5",
+            "pack_043e03",
+            "pack_053419",
+            "pack_19823f",
+            "pack_21aec0",
+            "pack_26cbd8",
+            "pack_3b6e81",
+            "pack_52fddf",
+        ),
+    ),
+    "openmoji": (
+        "OpenMoji (demo)",
+        (
+            "pack_2646c3",
+            "pack_2a0acb",
+            "pack_419aa4",
+            "pack_54eb93",
+            "pack_5ffabd",
+            "pack_67c436",
+            "pack_825920",
+            "pack_8e2e3a",
+        ),
+    ),
+    "twemoji": (
+        "Twemoji (demo)",
+        (
+            "pack_2f1935",
+            "pack_8d3434",
+            "pack_933d2c",
+            "pack_a157a3",
+            "pack_c4bb1a",
+            "pack_cf01bd",
+            "pack_dbdecd",
+            "pack_f24b89",
+        ),
+    ),
 }
 
 TOPICS = {
-    "faces": ["grinning squinting face", "loudly crying face", "angry face", "sleepy face",
-              "sleeping face", "smiling face with sunglasses", "face blowing a kiss",
-              "star-struck", "exploding head", "face with rolling eyes", "melting face",
-              "nerd face"],
-    "gestures": ["waving hand", "thumbs down", "victory hand", "person shrugging",
-                 "man facepalming"],
+    "faces": [
+        "grinning squinting face",
+        "loudly crying face",
+        "angry face",
+        "sleepy face",
+        "sleeping face",
+        "smiling face with sunglasses",
+        "face blowing a kiss",
+        "star-struck",
+        "exploding head",
+        "face with rolling eyes",
+        "melting face",
+        "nerd face",
+    ],
+    "gestures": [
+        "waving hand",
+        "thumbs down",
+        "victory hand",
+        "person shrugging",
+        "man facepalming",
+    ],
     "hearts": ["pink heart", "revolving hearts", "mending heart", "yellow heart"],
-    "animals": ["dog face", "grinning cat", "cat with tears of joy", "crying cat", "fox",
-                "panda", "penguin", "unicorn"],
+    "animals": [
+        "dog face",
+        "grinning cat",
+        "cat with tears of joy",
+        "crying cat",
+        "fox",
+        "panda",
+        "penguin",
+        "unicorn",
+    ],
     "food": ["pizza", "birthday cake", "hot beverage", "popcorn", "hamburger", "watermelon"],
     "party": ["balloon", "trophy", "fire", "rocket", "ghost"],
 }
@@ -93,8 +149,17 @@ def copy_catalog(source: Path, emoji: dict[str, str]) -> list[dict[str, object]]
             file = f"stickers/demo_{style}/{sticker_id}.png"
             (HERE / file).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source / row["file"], HERE / file)
-            catalog.append({"sticker_id": sticker_id, "set": f"demo_{style}", "title": title,
-                            "file": file, "emoji": char, "caption": caption, "ocr": None})
+            catalog.append(
+                {
+                    "sticker_id": sticker_id,
+                    "set": f"demo_{style}",
+                    "title": title,
+                    "file": file,
+                    "emoji": char,
+                    "caption": caption,
+                    "ocr": None,
+                }
+            )
     return catalog
 
 
@@ -124,14 +189,31 @@ def simulate(table: dict, emoji: dict[str, str]) -> tuple[list[dict], list[dict]
             if rng.random() < PICK_SHARE:
                 query = rng.choice([w for w, cs in words.items() if caption in cs] or [None])
             ts += rng.randrange(SECONDS_BETWEEN_EVENTS)
-            history.append({"user_id": user, "ts": ts, "event": "pick" if query else "send",
-                            "sticker_id": f"{sticker_style}-{slug(caption)}", "query": query,
-                            "context": None})
+            history.append(
+                {
+                    "user_id": user,
+                    "ts": ts,
+                    "event": "pick" if query else "send",
+                    "sticker_id": f"{sticker_style}-{slug(caption)}",
+                    "query": query,
+                    "context": None,
+                }
+            )
         for word in rng.sample(sorted(words), QUERIES_PER_USER):
-            relevant = {f"{s}-{slug(c)}": 2 if s == style else 1
-                        for c in sorted(words[word]) for s in STYLES}
-            queries.append({"qid": f"q{len(queries):03d}", "user_id": user, "lang": lang,
-                            "text": word, "relevant": relevant})
+            relevant = {
+                f"{s}-{slug(c)}": 2 if s == style else 1
+                for c in sorted(words[word])
+                for s in STYLES
+            }
+            queries.append(
+                {
+                    "qid": f"q{len(queries):03d}",
+                    "user_id": user,
+                    "lang": lang,
+                    "text": word,
+                    "relevant": relevant,
+                }
+            )
     history.sort(key=lambda e: e["ts"])
     for query in queries:
         ts += rng.randrange(SECONDS_BETWEEN_EVENTS)
@@ -153,8 +235,10 @@ def main() -> None:
     write_jsonl("catalog.jsonl", copy_catalog(source, emoji))
     history, queries = simulate(table, emoji)
     write_jsonl("history.jsonl", history)
-    write_jsonl("queries.jsonl", [{k: q[k] for k in ("qid", "user_id", "ts", "lang", "text",
-                                                     "relevant")} for q in queries])
+    write_jsonl(
+        "queries.jsonl",
+        [{k: q[k] for k in ("qid", "user_id", "ts", "lang", "text", "relevant")} for q in queries],
+    )
 
 
 if __name__ == "__main__":

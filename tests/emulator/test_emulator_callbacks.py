@@ -26,9 +26,7 @@ async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await query.edit_message_text("Thanks")
 
 
-async def test_button_press_round_trip(
-    emu: BotApiEmulator, builder: Any, run_polling: Any
-) -> None:
+async def test_button_press_round_trip(emu: BotApiEmulator, builder: Any, run_polling: Any) -> None:
     app = builder().build()
     app.add_handler(CommandHandler("start", start))
     app.add_handler(CallbackQueryHandler(pressed))

@@ -10,16 +10,15 @@ from telegram import Bot
 from bot.emulator import BotApiEmulator
 
 
-async def control(http: aiohttp.ClientSession, emu: BotApiEmulator, action: str,
-                  **kwargs: Any) -> tuple[int, Any]:
+async def control(
+    http: aiohttp.ClientSession, emu: BotApiEmulator, action: str, **kwargs: Any
+) -> tuple[int, Any]:
     async with http.post(f"{emu.url}/control/{action}", json=kwargs) as response:
         body = await response.json()
         return response.status, body.get("result", body)
 
 
-async def test_http_control_drives_a_conversation(
-    emu: BotApiEmulator, bot: Bot, pack: str
-) -> None:
+async def test_http_control_drives_a_conversation(emu: BotApiEmulator, bot: Bot, pack: str) -> None:
     async with aiohttp.ClientSession() as http:
         status, message = await control(http, emu, "send_text", text="hi", user_id=51)
         assert status == 200 and message["chat"]["id"] == 51 and message["from"]["is_bot"] is False

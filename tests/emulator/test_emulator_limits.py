@@ -67,7 +67,9 @@ async def test_wrong_token_and_unknown_method(emu: BotApiEmulator) -> None:
         async with http.get(f"{emu.base_url}{emu.token}/noSuchMethod") as response:
             assert response.status == 404
             assert await response.json() == {
-                "ok": False, "error_code": 404, "description": "Not Found"
+                "ok": False,
+                "error_code": 404,
+                "description": "Not Found",
             }
         async with http.get(f"{emu.base_url}999:WRONG/getMe") as response:
             assert response.status == 401

@@ -49,9 +49,7 @@ async def test_webhook_delivery_with_secret(
         # A webhook with the wrong secret is refused by PTB; the emulator keeps the update.
         await bot.set_webhook(url, secret_token="wrong-secret")
         emu.send_text("three", user_id=21)
-        await emu.state.changed.wait_for(
-            lambda: emu.webhook_info().get("last_error_message"), 5
-        )
+        await emu.state.changed.wait_for(lambda: emu.webhook_info().get("last_error_message"), 5)
         info = await bot.get_webhook_info()
         assert "403" in (info.last_error_message or "")
         assert info.pending_update_count == 1 and received == ["one", "two"]

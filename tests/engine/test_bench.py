@@ -24,16 +24,22 @@ DEPTH = 50  # results a run keeps per query (FORMAT.md)
 def reference_json(dataset: Path, run: Path) -> str:
     if not REFERENCE.is_file():
         pytest.skip(f"reference scorer not found at {REFERENCE}")
-    done = subprocess.run([sys.executable, str(REFERENCE), str(dataset), str(run), "--json"],
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, str(REFERENCE), str(dataset), str(run), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return done.stdout.strip()
 
 
 def synthetic_run(dataset: Path, seed: int) -> dict[str, list[str]]:
     """Shuffled catalogs with some relevant stickers pulled forward, one query left out."""
     rng = random.Random(seed)
-    ids = [json.loads(line)["sticker_id"]
-           for line in (dataset / "catalog.jsonl").read_text(encoding="utf-8").splitlines()]
+    ids = [
+        json.loads(line)["sticker_id"]
+        for line in (dataset / "catalog.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
     queries, _ = load_judged(dataset)
     run = {}
     for query in queries[1:]:  # the first is missing: `missing_queries` must agree too
@@ -42,7 +48,7 @@ def synthetic_run(dataset: Path, seed: int) -> dict[str, list[str]]:
             if sticker in ranking:
                 ranking.remove(sticker)
             ranking.insert(rng.randrange(12), sticker)
-        run[query["qid"]] = ranking[:rng.choice([3, DEPTH])]
+        run[query["qid"]] = ranking[: rng.choice([3, DEPTH])]
     return run
 
 
@@ -82,16 +88,21 @@ def test_percentile_is_a_latency_that_happened() -> None:
 
 
 RESULTS = {
-    "dataset_name": "tiny", "dataset": "/data/tiny", "unavailable": {"ghost": "cannot import"},
+    "dataset_name": "tiny",
+    "dataset": "/data/tiny",
+    "unavailable": {"ghost": "cannot import"},
     "rankers": {
         "stickerbot": {
-            "metrics": {"all": {"ndcg@10": 0.5, "mrr@10": 0.7, "recall@10": 0.4,
-                                "style@5": 0.3, "n": 4},
-                        "cold": {"ndcg@10": 0.2, "mrr@10": 0.1, "recall@10": 0.1, "n": 1},
-                        "lang:fr": {"ndcg@10": 0.1, "mrr@10": 0.1, "recall@10": 0.1, "n": 1},
-                        "missing_queries": 0},
+            "metrics": {
+                "all": {"ndcg@10": 0.5, "mrr@10": 0.7, "recall@10": 0.4, "style@5": 0.3, "n": 4},
+                "cold": {"ndcg@10": 0.2, "mrr@10": 0.1, "recall@10": 0.1, "n": 1},
+                "lang:fr": {"ndcg@10": 0.1, "mrr@10": 0.1, "recall@10": 0.1, "n": 1},
+                "missing_queries": 0,
+            },
             "seconds": {"build": 1.5, "replay": 0.5, "answer": 0.25},
-            "latency_ms": {"p50": 3.0, "p99": 9.0}, "skipped_events": 2},
+            "latency_ms": {"p50": 3.0, "p99": 9.0},
+            "skipped_events": 2,
+        },
     },
 }
 
@@ -100,8 +111,11 @@ def test_table_orders_segments_and_marks_absent_metrics() -> None:
     table = format_table(RESULTS)
     lines = table.splitlines()
 
-    segments = [line.split()[0] for line in lines if line.split() and line.split()[0] in
-                {"all", "warm", "cold", "lang:fr"}]
+    segments = [
+        line.split()[0]
+        for line in lines
+        if line.split() and line.split()[0] in {"all", "warm", "cold", "lang:fr"}
+    ]
     assert segments == ["all", "cold", "lang:fr"]
     cold = next(line for line in lines if line.startswith("cold"))
     assert cold.split()[-2] == "-"  # no style@5 without history

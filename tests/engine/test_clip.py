@@ -50,9 +50,11 @@ def torch_clip(exported: tuple[Path, Path]) -> dict[str, Any]:
     from transformers import CLIPImageProcessor, CLIPModel, CLIPTokenizerFast
 
     source = str(exported[0])
-    return {"model": CLIPModel.from_pretrained(source).eval(),
-            "tokenizer": CLIPTokenizerFast.from_pretrained(source),
-            "processor": CLIPImageProcessor.from_pretrained(source)}
+    return {
+        "model": CLIPModel.from_pretrained(source).eval(),
+        "tokenizer": CLIPTokenizerFast.from_pretrained(source),
+        "processor": CLIPImageProcessor.from_pretrained(source),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -100,8 +102,9 @@ def test_is_a_text_and_image_encoder(clip: OnnxClip) -> None:
 def test_text_embeddings_match_pytorch(clip: OnnxClip, torch_clip: dict[str, Any]) -> None:
     import torch
 
-    batch = torch_clip["tokenizer"](TEXTS, padding="max_length", truncation=True, max_length=77,
-                                    return_tensors="pt")
+    batch = torch_clip["tokenizer"](
+        TEXTS, padding="max_length", truncation=True, max_length=77, return_tensors="pt"
+    )
     assert np.array_equal(clip.tokenize(TEXTS), batch["input_ids"].numpy())
     with torch.no_grad():
         expected = torch_clip["model"].get_text_features(input_ids=batch["input_ids"])
@@ -114,8 +117,9 @@ def test_image_embeddings_match_pytorch(clip: OnnxClip, torch_clip: dict[str, An
     import torch
 
     images = _images()
-    pixels = torch_clip["processor"](images=[_on_white(i) for i in images],
-                                     return_tensors="pt")["pixel_values"]
+    pixels = torch_clip["processor"](images=[_on_white(i) for i in images], return_tensors="pt")[
+        "pixel_values"
+    ]
     with torch.no_grad():
         expected = torch_clip["model"].get_image_features(pixel_values=pixels)
     got = clip.encode_images(images)
@@ -165,8 +169,11 @@ def test_missing_file_or_manifest_is_refused(exported: tuple[Path, Path], tmp_pa
 
 
 def test_engine_modules_do_not_import_torch() -> None:
-    probe = ("import sys, engine.clip, engine.onnx_text; "
-             "print(sorted(m for m in ('torch', 'transformers', 'optimum') if m in sys.modules))")
-    result = subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True,
-                            text=True, check=True)
+    probe = (
+        "import sys, engine.clip, engine.onnx_text; "
+        "print(sorted(m for m in ('torch', 'transformers', 'optimum') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "[]"

@@ -17,7 +17,8 @@ def tiny_clip_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def clip_export(tiny_clip_source: Path, tmp_path_factory: pytest.TempPathFactory
-                ) -> tuple[Path, Manifest]:
+def clip_export(
+    tiny_clip_source: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Manifest]:
     out_dir = tmp_path_factory.mktemp("clip-export") / "clip"
     return out_dir, export_clip(str(tiny_clip_source), out_dir)

@@ -31,10 +31,13 @@ from export.captions import (
 
 MODEL = "llava-test"
 FAST_RETRY = RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.02, timeout_s=5.0)
-PLAIN = json.dumps({"keywords": ["cat", "hello"], "description": "A cat waving",
-                    "emotions": ["joy"]})
-FENCED = ('Sure! Here is the JSON:\n```json\n{"keywords": ["dog", "sad"], '
-          '"description": "A dog crying.", "emotions": ["sadness"]}\n```\nHope it helps.')
+PLAIN = json.dumps(
+    {"keywords": ["cat", "hello"], "description": "A cat waving", "emotions": ["joy"]}
+)
+FENCED = (
+    'Sure! Here is the JSON:\n```json\n{"keywords": ["dog", "sad"], '
+    '"description": "A dog crying.", "emotions": ["sadness"]}\n```\nHope it helps.'
+)
 RETRIED = json.dumps({"keywords": "party, yay", "description": "Confetti", "emotions": []})
 PROSE = "A frog holding a sign that says ok"
 
@@ -78,8 +81,9 @@ class FakeVlm:
         if sticker == "broken" or (sticker == "retried" and self.requests[sticker] == 1):
             return web.Response(status=500, text="model crashed")
         reply = {"plain": PLAIN, "fenced": FENCED, "retried": RETRIED, "prose": PROSE}[sticker]
-        return web.json_response({"choices": [{"message": {"role": "assistant",
-                                                           "content": reply}}]})
+        return web.json_response(
+            {"choices": [{"message": {"role": "assistant", "content": reply}}]}
+        )
 
     async def models(self, request: web.Request) -> web.Response:
         return web.json_response({"data": [{"id": MODEL}]})
@@ -108,12 +112,28 @@ def dataset(tmp_path: Path) -> Path:
     lines = []
     for sticker_id, colour in COLOURS.items():
         Image.new("RGBA", (64, 48), (*colour, 255)).save(folder / f"stickers/pack/{sticker_id}.png")
-        lines.append({"sticker_id": sticker_id, "set": "pack",
-                      "file": f"stickers/pack/{sticker_id}.png", "emoji": None,
-                      "caption": None, "ocr": None})
+        lines.append(
+            {
+                "sticker_id": sticker_id,
+                "set": "pack",
+                "file": f"stickers/pack/{sticker_id}.png",
+                "emoji": None,
+                "caption": None,
+                "ocr": None,
+            }
+        )
     (folder / "stickers/pack/garbage.png").write_bytes(b"not an image at all")
-    lines.append({"sticker_id": "garbage", "set": "pack", "file": "stickers/pack/garbage.png",
-                  "emoji": None, "caption": None, "ocr": None, "file_unique_id": "AgADgarbage"})
+    lines.append(
+        {
+            "sticker_id": "garbage",
+            "set": "pack",
+            "file": "stickers/pack/garbage.png",
+            "emoji": None,
+            "caption": None,
+            "ocr": None,
+            "file_unique_id": "AgADgarbage",
+        }
+    )
     lines[0]["file_unique_id"] = "AgADplain"
     text = "".join(json.dumps(line) + "\n" for line in lines)
     (folder / "catalog.jsonl").write_text(text, encoding="utf-8")
@@ -127,10 +147,21 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-async def run(dataset: Path, out: Path, endpoint: str,
-              on_progress: Callable[[CaptionReport], None] | None = None) -> CaptionReport:
-    return await caption_catalog(dataset, out, endpoint=endpoint, model=MODEL, concurrency=2,
-                                 retry=FAST_RETRY, on_progress=on_progress)
+async def run(
+    dataset: Path,
+    out: Path,
+    endpoint: str,
+    on_progress: Callable[[CaptionReport], None] | None = None,
+) -> CaptionReport:
+    return await caption_catalog(
+        dataset,
+        out,
+        endpoint=endpoint,
+        model=MODEL,
+        concurrency=2,
+        retry=FAST_RETRY,
+        on_progress=on_progress,
+    )
 
 
 def out_rows(out: Path) -> dict[str, dict[str, object]]:
@@ -138,8 +169,9 @@ def out_rows(out: Path) -> dict[str, dict[str, object]]:
     return {row["sticker_id"]: row for row in rows}
 
 
-async def test_captions_every_readable_sticker(fake_vlm: tuple[FakeVlm, str], dataset: Path,
-                                               tmp_path: Path) -> None:
+async def test_captions_every_readable_sticker(
+    fake_vlm: tuple[FakeVlm, str], dataset: Path, tmp_path: Path
+) -> None:
     fake, endpoint = fake_vlm
     out = tmp_path / "captions.jsonl"
     seen: list[int] = []
@@ -153,9 +185,15 @@ async def test_captions_every_readable_sticker(fake_vlm: tuple[FakeVlm, str], da
 
     rows = out_rows(out)
     assert set(rows) == {"plain", "fenced", "retried", "prose"}
-    assert rows["plain"] == {"sticker_id": "plain", "file_unique_id": "AgADplain",
-                             "caption": "A cat waving. cat, hello", "keywords": ["cat", "hello"],
-                             "description": "A cat waving", "emotions": ["joy"], "model": MODEL}
+    assert rows["plain"] == {
+        "sticker_id": "plain",
+        "file_unique_id": "AgADplain",
+        "caption": "A cat waving. cat, hello",
+        "keywords": ["cat", "hello"],
+        "description": "A cat waving",
+        "emotions": ["joy"],
+        "model": MODEL,
+    }
     assert rows["fenced"]["caption"] == "A dog crying. dog, sad"
     assert rows["fenced"]["emotions"] == ["sadness"]
     assert rows["retried"]["keywords"] == ["party", "yay"]
@@ -163,8 +201,9 @@ async def test_captions_every_readable_sticker(fake_vlm: tuple[FakeVlm, str], da
     assert rows["prose"]["keywords"] == []
 
 
-async def test_request_is_openai_chat_with_png_data_url(fake_vlm: tuple[FakeVlm, str],
-                                                        dataset: Path, tmp_path: Path) -> None:
+async def test_request_is_openai_chat_with_png_data_url(
+    fake_vlm: tuple[FakeVlm, str], dataset: Path, tmp_path: Path
+) -> None:
     fake, endpoint = fake_vlm
     await run(dataset, tmp_path / "captions.jsonl", endpoint)
     body = fake.bodies[0]
@@ -176,8 +215,9 @@ async def test_request_is_openai_chat_with_png_data_url(fake_vlm: tuple[FakeVlm,
     assert '"keywords"' in text and '"description"' in text and '"emotions"' in text
 
 
-async def test_second_run_asks_only_for_what_is_missing(fake_vlm: tuple[FakeVlm, str],
-                                                        dataset: Path, tmp_path: Path) -> None:
+async def test_second_run_asks_only_for_what_is_missing(
+    fake_vlm: tuple[FakeVlm, str], dataset: Path, tmp_path: Path
+) -> None:
     fake, endpoint = fake_vlm
     out = tmp_path / "captions.jsonl"
     await run(dataset, out, endpoint)
@@ -190,8 +230,9 @@ async def test_second_run_asks_only_for_what_is_missing(fake_vlm: tuple[FakeVlm,
     assert len(out.read_text(encoding="utf-8").splitlines()) == 4
 
 
-async def test_partial_last_line_is_dropped_and_rewritten(fake_vlm: tuple[FakeVlm, str],
-                                                          dataset: Path, tmp_path: Path) -> None:
+async def test_partial_last_line_is_dropped_and_rewritten(
+    fake_vlm: tuple[FakeVlm, str], dataset: Path, tmp_path: Path
+) -> None:
     fake, endpoint = fake_vlm
     out = tmp_path / "captions.jsonl"
     await run(dataset, out, endpoint)
@@ -217,8 +258,9 @@ async def test_endpoint_down_fails_fast_in_one_line(dataset: Path, tmp_path: Pat
     assert endpoint in message and "unreachable" in message
 
 
-async def test_endpoint_dying_mid_run_stops_the_batch(fake_vlm: tuple[FakeVlm, str],
-                                                      dataset: Path, tmp_path: Path) -> None:
+async def test_endpoint_dying_mid_run_stops_the_batch(
+    fake_vlm: tuple[FakeVlm, str], dataset: Path, tmp_path: Path
+) -> None:
     fake, endpoint = fake_vlm
     fake.mode = "drop"
     with pytest.raises(CaptionEndpointDown, match="went away"):
@@ -230,8 +272,9 @@ async def test_endpoint_dying_mid_run_stops_the_batch(fake_vlm: tuple[FakeVlm, s
     assert "prose" not in fake.requests
 
 
-async def test_rate_limit_is_retried(fake_vlm: tuple[FakeVlm, str], dataset: Path,
-                                     tmp_path: Path) -> None:
+async def test_rate_limit_is_retried(
+    fake_vlm: tuple[FakeVlm, str], dataset: Path, tmp_path: Path
+) -> None:
     fake, endpoint = fake_vlm
     fake.mode = "busy"
     report = await run(dataset, tmp_path / "captions.jsonl", endpoint)
@@ -241,14 +284,25 @@ async def test_rate_limit_is_retried(fake_vlm: tuple[FakeVlm, str], dataset: Pat
 
 def test_command_reports_endpoint_down(dataset: Path, tmp_path: Path) -> None:
     endpoint = f"http://127.0.0.1:{free_port()}/v1"
-    result = CliRunner().invoke(app, ["caption", str(dataset), str(tmp_path / "c.jsonl"),
-                                      "--endpoint", endpoint, "--model", MODEL])
+    result = CliRunner().invoke(
+        app,
+        [
+            "caption",
+            str(dataset),
+            str(tmp_path / "c.jsonl"),
+            "--endpoint",
+            endpoint,
+            "--model",
+            MODEL,
+        ],
+    )
     assert result.exit_code == 1
     assert "unreachable" in result.output
 
 
-async def test_endpoint_accepts_full_chat_url(fake_vlm: tuple[FakeVlm, str], dataset: Path,
-                                              tmp_path: Path) -> None:
+async def test_endpoint_accepts_full_chat_url(
+    fake_vlm: tuple[FakeVlm, str], dataset: Path, tmp_path: Path
+) -> None:
     _, endpoint = fake_vlm
     report = await run(dataset, tmp_path / "c.jsonl", endpoint + "/chat/completions")
     assert report.done == 4
@@ -274,17 +328,20 @@ def test_read_and_apply_captions(tmp_path: Path) -> None:
     path = tmp_path / "captions.jsonl"
     rows = [
         {"sticker_id": "a", "caption": "A cat. cat"},
-        {"sticker_id": "b", "file_unique_id": "AgADb", "description": "A dog",
-         "keywords": ["dog"]},
+        {"sticker_id": "b", "file_unique_id": "AgADb", "description": "A dog", "keywords": ["dog"]},
     ]
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows) + '{"sticker_id": "c"',
-                    encoding="utf-8")
+    path.write_text(
+        "".join(json.dumps(row) + "\n" for row in rows) + '{"sticker_id": "c"', encoding="utf-8"
+    )
     captions = read_captions(path)
     assert set(captions) == {"a", "b", "AgADb"}  # the partial last line is ignored
     assert captions["AgADb"]["caption"] == "A dog. dog"
 
-    records = [StickerRecord("a", "pack"), StickerRecord("AgADb", "pack"),
-               StickerRecord("z", "pack", caption="kept")]
+    records = [
+        StickerRecord("a", "pack"),
+        StickerRecord("AgADb", "pack"),
+        StickerRecord("z", "pack", caption="kept"),
+    ]
     filled = apply_captions(records, captions)
     assert [record.caption for record in filled] == ["A cat. cat", "A dog. dog", "kept"]
     assert records[0].caption is None  # the input is not modified

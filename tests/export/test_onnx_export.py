@@ -51,8 +51,12 @@ def test_manifest_lists_every_file_with_its_hash(clip_export: tuple[Path, Manife
 def test_validation_numbers_are_within_tolerance(clip_export: tuple[Path, Manifest]) -> None:
     validation = clip_export[1].validation
     diffs = {k: v for k, v in validation.items() if k.endswith("max_abs_diff")}
-    assert set(diffs) == {"text_max_abs_diff", "image_max_abs_diff",
-                          "text_pipeline_max_abs_diff", "image_pipeline_max_abs_diff"}
+    assert set(diffs) == {
+        "text_max_abs_diff",
+        "image_max_abs_diff",
+        "text_pipeline_max_abs_diff",
+        "image_pipeline_max_abs_diff",
+    }
     assert all(0 <= v <= TOLERANCE for v in diffs.values())
 
 
@@ -74,16 +78,15 @@ def test_failed_validation_writes_nothing(tiny_clip_source: Path, tmp_path: Path
     assert _leftovers(tmp_path) == []
 
 
-def test_existing_target_is_refused_before_any_work(tiny_clip_source: Path,
-                                                    tmp_path: Path) -> None:
+def test_existing_target_is_refused_before_any_work(tiny_clip_source: Path, tmp_path: Path) -> None:
     (tmp_path / "taken").mkdir()
     with pytest.raises(ExportError, match="already exists"):
         export_clip(str(tiny_clip_source), tmp_path / "taken")
 
 
-def test_quantisation_reports_size_speed_and_decision(tiny_clip_source: Path,
-                                                      clip_export: tuple[Path, Manifest],
-                                                      tmp_path: Path) -> None:
+def test_quantisation_reports_size_speed_and_decision(
+    tiny_clip_source: Path, clip_export: tuple[Path, Manifest], tmp_path: Path
+) -> None:
     out_dir = tmp_path / "int8"
     manifest = export_clip(str(tiny_clip_source), out_dir, quantize=True)
     assert [r.file for r in manifest.quantization] == ["text.onnx", "vision.onnx"]
@@ -99,8 +102,9 @@ def test_quantisation_reports_size_speed_and_decision(tiny_clip_source: Path,
     quantised = load_model_folder(out_dir)
     reference = load_model_folder(clip_export[0])
     assert isinstance(quantised, OnnxClip) and isinstance(reference, OnnxClip)
-    cosines = np.sum(quantised.encode_images(sample_images())
-                     * reference.encode_images(sample_images()), axis=1)
+    cosines = np.sum(
+        quantised.encode_images(sample_images()) * reference.encode_images(sample_images()), axis=1
+    )
     if manifest.quantization[1].kept:
         assert cosines.mean() >= MIN_QUANTIZED_COSINE
 
@@ -120,7 +124,8 @@ def test_sentence_transformer_export_matches_pytorch(tmp_path: Path) -> None:
     assert isinstance(model, OnnxTextModel)
     texts = [*SAMPLE_TEXTS, "happy dog", "очень sad 笑"]
     expected = SentenceTransformer(str(source), device="cpu").encode(
-        texts, convert_to_numpy=True, normalize_embeddings=True)
+        texts, convert_to_numpy=True, normalize_embeddings=True
+    )
     got = model.encode_text(texts)
     assert got.dtype == np.float32 and got.shape == (len(texts), DENSE_OUT)
     assert np.max(np.abs(got - expected)) <= TOLERANCE

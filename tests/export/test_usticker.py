@@ -22,10 +22,21 @@ from export.usticker import (
 )
 
 
-def msg(message_id: int, from_id: int, *, sticker: str | None = None, text: str | None = None,
-        reply_id: int | None = None) -> dict[str, Any]:
-    return {"message_id": message_id, "from_id": from_id, "reply_id": reply_id,
-            "sticker": sticker, "text": text}
+def msg(
+    message_id: int,
+    from_id: int,
+    *,
+    sticker: str | None = None,
+    text: str | None = None,
+    reply_id: int | None = None,
+) -> dict[str, Any]:
+    return {
+        "message_id": message_id,
+        "from_id": from_id,
+        "reply_id": reply_id,
+        "sticker": sticker,
+        "text": text,
+    }
 
 
 # Conversation 0, stored as one JSON list; its domain names no language, its text is Chinese.
@@ -57,10 +68,12 @@ def source(tmp_path: Path) -> Path:
     (src / "media").mkdir(parents=True)
     (src / "files").mkdir()
     (src / "idx_to_domain.txt").write_text("0\tGaming\n1\tEnglish memes\n", encoding="utf-8")
-    (src / "conv_0.json").write_text(json.dumps(CONVERSATION_0, ensure_ascii=False, indent=1),
-                                     encoding="utf-8")
-    (src / "conv_1.jsonl").write_text("".join(json.dumps(m) + "\n" for m in CONVERSATION_1),
-                                      encoding="utf-8")
+    (src / "conv_0.json").write_text(
+        json.dumps(CONVERSATION_0, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
+    (src / "conv_1.jsonl").write_text(
+        "".join(json.dumps(m) + "\n" for m in CONVERSATION_1), encoding="utf-8"
+    )
     Image.new("RGBA", (8, 8), (255, 0, 0, 255)).save(src / "media" / "s1.png")
     Image.new("RGBA", (8, 8), (0, 255, 0, 255)).save(src / "files" / "s7.png")
     return src
@@ -78,12 +91,18 @@ def test_import_writes_benchmark_folder(source: Path, tmp_path: Path) -> None:
     assert (report.stickers, report.users, report.history_events, report.queries) == (7, 3, 8, 2)
     assert (report.missing_reply_targets, report.empty_messages) == (1, 1)
     assert report.stickers_without_file == 5
-    assert {p.name for p in out.iterdir()} >= {"catalog.jsonl", "history.jsonl", "queries.jsonl",
-                                               "README.md", "stickers"}
+    assert {p.name for p in out.iterdir()} >= {
+        "catalog.jsonl",
+        "history.jsonl",
+        "queries.jsonl",
+        "README.md",
+        "stickers",
+    }
 
 
-def test_catalog_has_every_sticker_with_domain_set_and_copied_files(source: Path,
-                                                                    tmp_path: Path) -> None:
+def test_catalog_has_every_sticker_with_domain_set_and_copied_files(
+    source: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "bench"
     import_usticker(source, out)
     catalog = {row["sticker_id"]: row for row in rows(out / "catalog.jsonl")}
@@ -128,10 +147,22 @@ def test_last_send_of_users_with_history_becomes_query(source: Path, tmp_path: P
     queries = rows(out / "queries.jsonl")
 
     assert queries == [
-        {"qid": "q000000", "user_id": "102", "ts": queries[0]["ts"], "lang": "en",
-         "text": "how are you", "relevant": {"s4": 2}},
-        {"qid": "q000001", "user_id": "101", "ts": queries[1]["ts"], "lang": "en",
-         "text": "good night", "relevant": {"s2": 2}},
+        {
+            "qid": "q000000",
+            "user_id": "102",
+            "ts": queries[0]["ts"],
+            "lang": "en",
+            "text": "how are you",
+            "relevant": {"s4": 2},
+        },
+        {
+            "qid": "q000001",
+            "user_id": "101",
+            "ts": queries[1]["ts"],
+            "lang": "en",
+            "text": "good night",
+            "relevant": {"s2": 2},
+        },
     ]
     held = {(q["user_id"], q["ts"]) for q in queries}
     history = rows(out / "history.jsonl")
