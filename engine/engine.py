@@ -225,7 +225,7 @@ class Engine:
             kind=event.kind,
             sticker_id=event.sticker_id,
             set_name=index.records[row].set_name,
-            style=index.style[row],
+            style=index.pack_style[row],
             ts=event.ts,
         )
         await self._store.record(user_id, event, profile.to_dict())
@@ -304,7 +304,7 @@ class Engine:
         for centroid, weight in sorted(
             zip(profile.centroids, profile.weights, strict=True), key=lambda cw: cw[1], reverse=True
         ):
-            best = int(np.argmax(index.style @ np.asarray(centroid, dtype=np.float32)))
+            best = int(np.argmax(index.pack_style @ np.asarray(centroid, dtype=np.float32)))
             out.append((weight / total, index.records[best].sticker_id))
         return out
 

@@ -21,7 +21,7 @@ from PIL import Image
 from engine.dense import DenseIndex
 from engine.documents import emoji_name, emoji_text, has_own_meaning, meaning_text, title_text
 from engine.emoji import EmojiKeywords
-from engine.encoders import ImageEncoder, TextEncoder
+from engine.encoders import ImageEncoder, TextEncoder, l2_normalise
 from engine.errors import IndexMismatch
 from engine.lexical import FieldIndex
 from engine.media import MediaError, load_sticker_image
@@ -63,6 +63,8 @@ class CatalogIndex:
     fields: dict[str, FieldIndex] = field(default_factory=dict)
     row_of: dict[str, int] = field(default_factory=dict)
     set_rows: dict[str, np.ndarray] = field(default_factory=dict)
+    # Per row: the style of its pack (see pack_styles), what taste is learnt and matched on.
+    pack_style: np.ndarray = field(default_factory=lambda: np.zeros((0, STYLE_DIM), np.float32))
 
     def __post_init__(self) -> None:
         self.row_of = {r.sticker_id: i for i, r in enumerate(self.records)}
@@ -70,6 +72,7 @@ class CatalogIndex:
         for i, r in enumerate(self.records):
             by_set.setdefault(r.set_name, []).append(i)
         self.set_rows = {k: np.asarray(v, dtype=np.int64) for k, v in by_set.items()}
+        self.pack_style = pack_styles(self.style, self.set_rows)
 
     def __len__(self) -> int:
         return len(self.records)
@@ -77,6 +80,26 @@ class CatalogIndex:
     def neighbours(self, row: int) -> list[tuple[int, float]]:
         rows, sims = self.neighbour_rows[row], self.neighbour_sims[row]
         return [(int(r), float(s)) for r, s in zip(rows, sims, strict=True) if r >= 0 and r != row]
+
+
+def pack_styles(style: np.ndarray, set_rows: dict[str, np.ndarray]) -> np.ndarray:
+    """Each row's pack style: the mean style vector of its pack, centred on the mean pack.
+
+    A pack is drawn in one art style, so averaging over it removes what single stickers add
+    by their content (a red heart is red in every style); centring removes what all packs
+    share, so styles that differ point apart.
+    """
+    out = np.zeros_like(style)
+    if not set_rows:
+        return out
+    names = list(set_rows)
+    means = np.stack([style[set_rows[name]].mean(axis=0) for name in names])
+    if len(names) > 1:
+        means = means - means.mean(axis=0)
+    means = l2_normalise(means)
+    for name, mean in zip(names, means, strict=True):
+        out[set_rows[name]] = mean
+    return out
 
 
 @dataclass

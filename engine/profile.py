@@ -4,7 +4,7 @@
   recency-weighted): each event pulls the nearest centroid towards the sticker's style vector, or
   opens a new cluster when none is close and the history is long enough to afford another one.
 - Pack and sticker affinities: recency-weighted counts (people resend favourites).
-Every weight decays by DECAY per event, so a user whose taste drifts is followed.
+Every weight decays per event, so a user whose taste drifts is followed.
 """
 
 from __future__ import annotations
@@ -14,7 +14,10 @@ from typing import Any
 
 import numpy as np
 
-DECAY = 0.97  # per event: an event 23 events ago counts half as much as the newest
+# Per-event decay. Style follows recent events closely (people switch styles abruptly: a new
+# style should win within a handful of sends); pack and sticker favourites fade more slowly.
+STYLE_DECAY = 0.85  # an event 4 events ago counts half as much as the newest
+AFFINITY_DECAY = 0.95  # half weight after 14 events
 MAX_CLUSTERS = 5  # as in PerSRV
 EVENTS_PER_CLUSTER = 6  # a new style cluster needs this much history per cluster
 NEW_CLUSTER_BELOW = 0.55  # cosine to the nearest centroid under which a sticker opens a cluster
@@ -89,7 +92,7 @@ def update(
 
 def _decay(weights: dict[str, float]) -> None:
     for key in weights:
-        weights[key] *= DECAY
+        weights[key] *= AFFINITY_DECAY
 
 
 def _trim(weights: dict[str, float], keep: int) -> None:
@@ -101,7 +104,7 @@ def _trim(weights: dict[str, float], keep: int) -> None:
 def _update_clusters(profile: Profile, style: np.ndarray, weight: float) -> None:
     if not np.any(style):
         return
-    profile.weights = [w * DECAY for w in profile.weights]
+    profile.weights = [w * STYLE_DECAY for w in profile.weights]
     vector = style.astype(np.float64)
     if profile.centroids:
         centroids = np.asarray(profile.centroids)

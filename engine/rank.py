@@ -67,7 +67,7 @@ def rank(
 def _taste_parts(
     index: CatalogIndex, profile: Profile, rows: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    style = style_affinity(profile, index.style[rows])
+    style = style_affinity(profile, index.pack_style[rows])
     pack = np.array([pack_affinity(profile, index.records[r].set_name) for r in rows], np.float32)
     repeat = np.array(
         [sticker_affinity(profile, index.records[r].sticker_id) for r in rows], np.float32
