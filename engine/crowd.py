@@ -91,6 +91,11 @@ class Crowd:
             if r < len(self._queries) and self._queries[r]
         ]
 
+    @staticmethod
+    def key(query: str) -> str:
+        """The form under which a query is logged (case, accents and spacing folded)."""
+        return _key(query)
+
     def exact_query(self, query: str) -> Counter[str]:
         row = self._query_rows.get(_key(query))
         return Counter() if row is None else self._picked[row]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
@@ -64,6 +65,8 @@ class DenseIndex:
 
     def save(self, path: Path) -> None:
         self._index.save_index(str(path))
+        # hnswlib keeps deletion marks in its file but cannot count them back.
+        _deleted_path(path).write_text(json.dumps({"deleted": self._deleted}), encoding="utf-8")
 
     @classmethod
     def load(cls, path: Path, dim: int, ef: int = 128) -> DenseIndex:
@@ -72,4 +75,11 @@ class DenseIndex:
         index._index = hnswlib.Index(space="cosine", dim=dim)
         index._index.load_index(str(path), allow_replace_deleted=False)
         index._index.set_ef(ef)
+        sidecar = _deleted_path(path)
+        if sidecar.exists():
+            index._deleted = int(json.loads(sidecar.read_text(encoding="utf-8"))["deleted"])
         return index
+
+
+def _deleted_path(path: Path) -> Path:
+    return path.with_name(path.name + ".deleted.json")

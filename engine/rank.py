@@ -19,9 +19,9 @@ from engine.index import CatalogIndex
 from engine.profile import Profile, pack_affinity, sticker_affinity, style_affinity
 from engine.recall import Evidence
 
-PERSONAL = 1.0  # how far taste can lift a relevant sticker (x2 at full confidence and taste)
+PERSONAL = 2.0  # how far taste can lift a relevant sticker (x3 at full confidence and taste)
 CROWD = 0.15  # popularity only breaks near-ties
-W_STYLE, W_PACK, W_REPEAT = 0.5, 0.4, 0.1
+W_STYLE, W_PACK, W_REPEAT = 0.8, 0.15, 0.05
 CONFIDENCE_HALF = 3.0  # recency-weighted events at which taste counts half
 TASTE_REASON = 0.5  # a taste component above this is worth naming in the reason
 

@@ -154,7 +154,8 @@ def _crowd(
 ) -> None:
     similar = [
         (similarity, picked)
-        for _, similarity, picked in crowd.similar_queries(vector, CROWD_NEIGHBOURS)
+        for query, similarity, picked in crowd.similar_queries(vector, CROWD_NEIGHBOURS)
+        if query != crowd.key(text)  # the exact words are counted once, below
     ]
     # The same words typed before (up to case and accents) count as a perfect match.
     for similarity, picked in [(1.0, crowd.exact_query(text)), *similar]:

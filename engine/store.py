@@ -125,13 +125,17 @@ class Store:
 
     async def record(self, user_id: str, event: Event, profile: dict[str, Any] | None) -> None:
         """Append the event and, in the same transaction, the user's updated profile."""
-        await self._db.execute(
-            "INSERT INTO events (user_id, kind, sticker_id, ts, query, context) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (user_id, event.kind, event.sticker_id, event.ts, event.query, event.context),
-        )
-        if profile is not None:
-            await self._put_profile(user_id, profile)
+        try:
+            await self._db.execute(
+                "INSERT INTO events (user_id, kind, sticker_id, ts, query, context) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (user_id, event.kind, event.sticker_id, event.ts, event.query, event.context),
+            )
+            if profile is not None:
+                await self._put_profile(user_id, profile)
+        except BaseException:
+            await self._db.rollback()  # neither row, or a later commit would keep half of it
+            raise
         await self._db.commit()
 
     async def events(self, user_id: str | None = None) -> AsyncIterator[StoredEvent]:

@@ -11,7 +11,9 @@ import re
 import unicodedata
 from functools import lru_cache
 
-_WORD = re.compile(r"\w+", re.UNICODE)
+# Word characters plus the combining marks of Indic scripts (vowel signs, virama), which `\w`
+# alone would drop, cutting words apart.
+_WORD = re.compile(r"[\w\u0900-\u0dff\u0e00-\u0eff\u1000-\u109f]+", re.UNICODE)
 # Han, Hiragana, Katakana, Hangul syllables and Thai: no spaces between words.
 _UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\u0e00-\u0e7f]")
 
