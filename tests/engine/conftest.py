@@ -1,0 +1,76 @@
+"""Shared fixtures of the engine tests: one loaded text model and drawn art per test module."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.emoji import EmojiKeywords
+from engine.encoders import UniversalSentenceEncoder
+from engine.index import Encoders
+from tests.bot.art import PALETTE, TURN, draw_flat, draw_soft
+
+ART_SIDE = 96  # the engine reads a 64 px copy; small drawings keep the tests fast
+DRAWERS = {"flat": draw_flat, "soft": draw_soft}
+
+# (style, shape, shift) -> a PNG file of that drawing; shift varies colour and angle.
+PngMaker = Callable[[str, int, int], Path]
+
+
+@pytest.fixture(scope="module")
+def encoder() -> UniversalSentenceEncoder:
+    """The real multilingual text model, loaded once per module (loading is the slow part)."""
+    model = UniversalSentenceEncoder()
+    model.encode_text(["warm up"])
+    return model
+
+
+class MemoEncoder:
+    """The real text model, remembering what it encoded: tests type the same queries many
+    times, and each encoding costs the model a fifth of a second on a shared core."""
+
+    name = UniversalSentenceEncoder.name
+    dim = UniversalSentenceEncoder.dim
+
+    def __init__(self, model: UniversalSentenceEncoder) -> None:
+        self._model = model
+        self._memo: dict[str, np.ndarray] = {}
+
+    def encode_text(self, texts: Sequence[str]) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in self._memo]
+        if missing:
+            self._memo.update(zip(missing, self._model.encode_text(missing), strict=True))
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        return np.stack([self._memo[t] for t in texts])
+
+
+@pytest.fixture(scope="module")
+def memo_encoder(encoder: UniversalSentenceEncoder) -> MemoEncoder:
+    return MemoEncoder(encoder)
+
+
+@pytest.fixture(scope="module")
+def encoders(memo_encoder: MemoEncoder) -> Encoders:
+    return Encoders(text=memo_encoder, emoji=EmojiKeywords.load())
+
+
+@pytest.fixture(scope="module")
+def png(tmp_path_factory: pytest.TempPathFactory) -> PngMaker:
+    """Draws (once) a sticker in the 'flat' or 'soft' style and returns its PNG file."""
+    root = tmp_path_factory.mktemp("art")
+    made: dict[tuple[str, int, int], Path] = {}
+
+    def make(style: str, shape: int, shift: int = 0) -> Path:
+        key = (style, shape, shift)
+        if key not in made:
+            path = root / f"{style}_{shape}_{shift}.png"
+            colour = PALETTE[(shape + shift) % len(PALETTE)]
+            DRAWERS[style](shape % 6, TURN * (shape + shift), colour, ART_SIDE).save(path)
+            made[key] = path
+        return made[key]
+
+    return make

@@ -1,0 +1,138 @@
+"""Reading benchmark-format folders: every malformed line names its file, line and field."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.catalog import read_catalog, read_history, read_queries
+from engine.errors import CatalogError
+
+GOOD_STICKER = {"sticker_id": "a", "set": "p", "file": "a.png", "emoji": "😴", "caption": "zzz"}
+GOOD_EVENT = {"user_id": "u", "ts": 1, "event": "send", "sticker_id": "a", "query": None}
+GOOD_QUERY = {"qid": "q1", "user_id": "u", "ts": 2, "lang": "it", "text": "nanna"}
+
+
+def _write(folder: Path, name: str, lines: list[Any]) -> Path:
+    """Lines may be dicts (dumped as JSON) or raw strings (written as they are)."""
+    path = folder / name
+    text = "\n".join(line if isinstance(line, str) else json.dumps(line) for line in lines)
+    path.write_text(text + "\n", encoding="utf-8")
+    return path
+
+
+def _expect_error(error: CatalogError, path: Path, line: int, field: str) -> None:
+    message = str(error)
+    assert message.startswith(f"{path}:{line}: field '{field}'"), message
+    assert "\n" not in message
+    assert (error.path, error.line, error.field) == (str(path), line, field)
+
+
+CATALOG_CASES: dict[str, tuple[list[Any], int, str]] = {
+    "bad json": ([GOOD_STICKER, '{"sticker_id": "b", '], 2, "line"),
+    "not an object": ([GOOD_STICKER, "[1, 2]"], 2, "line"),
+    "missing sticker_id": (
+        [{k: v for k, v in GOOD_STICKER.items() if k != "sticker_id"}],
+        1,
+        "sticker_id",
+    ),
+    "empty sticker_id": ([{**GOOD_STICKER, "sticker_id": ""}], 1, "sticker_id"),
+    "numeric sticker_id": ([{**GOOD_STICKER, "sticker_id": 7}], 1, "sticker_id"),
+    "duplicate id": ([GOOD_STICKER, {**GOOD_STICKER, "file": "b.png"}], 2, "sticker_id"),
+    "missing set": ([{k: v for k, v in GOOD_STICKER.items() if k != "set"}], 1, "set"),
+    "file escapes": ([{**GOOD_STICKER, "file": "../outside.png"}], 1, "file"),
+    "file escapes deeper": ([{**GOOD_STICKER, "file": "img/../../x.png"}], 1, "file"),
+    "absolute file": ([{**GOOD_STICKER, "file": "/etc/passwd"}], 1, "file"),
+    "caption not text": ([{**GOOD_STICKER, "caption": ["a"]}], 1, "caption"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CATALOG_CASES))
+def test_malformed_catalog_line_names_file_line_and_field(tmp_path: Path, case: str) -> None:
+    lines, line, field = CATALOG_CASES[case]
+    path = _write(tmp_path, "catalog.jsonl", lines)
+    with pytest.raises(CatalogError) as raised:
+        read_catalog(tmp_path)
+    _expect_error(raised.value, path, line, field)
+
+
+HISTORY_CASES: dict[str, tuple[list[Any], int, str]] = {
+    "text ts": ([GOOD_EVENT, {**GOOD_EVENT, "ts": "1700000000"}], 2, "ts"),
+    "bool ts": ([{**GOOD_EVENT, "ts": True}], 1, "ts"),
+    "missing ts": ([{k: v for k, v in GOOD_EVENT.items() if k != "ts"}], 1, "ts"),
+    "event like": ([{**GOOD_EVENT, "event": "like"}], 1, "event"),
+    "event missing": ([{k: v for k, v in GOOD_EVENT.items() if k != "event"}], 1, "event"),
+    "missing sticker_id": ([{**GOOD_EVENT, "sticker_id": None}], 1, "sticker_id"),
+    "missing user_id": ([{k: v for k, v in GOOD_EVENT.items() if k != "user_id"}], 1, "user_id"),
+    "query not text": ([{**GOOD_EVENT, "event": "pick", "query": 5}], 1, "query"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HISTORY_CASES))
+def test_malformed_history_line_names_file_line_and_field(tmp_path: Path, case: str) -> None:
+    lines, line, field = HISTORY_CASES[case]
+    path = _write(tmp_path, "history.jsonl", lines)
+    with pytest.raises(CatalogError) as raised:
+        list(read_history(tmp_path))
+    _expect_error(raised.value, path, line, field)
+
+
+def test_missing_file_is_a_catalog_error(tmp_path: Path) -> None:
+    with pytest.raises(CatalogError) as raised:
+        read_catalog(tmp_path)
+    _expect_error(raised.value, tmp_path / "catalog.jsonl", 0, "file")
+
+
+def test_blank_lines_are_skipped_and_do_not_shift_line_numbers(tmp_path: Path) -> None:
+    second = {**GOOD_STICKER, "sticker_id": "b", "file": "sub/b.png", "emoji": None}
+    path = _write(tmp_path, "catalog.jsonl", ["", GOOD_STICKER, "   ", "\t", second, ""])
+    records = read_catalog(tmp_path)
+    assert [r.sticker_id for r in records] == ["a", "b"]
+    assert records[0].emoji == "😴"
+    assert records[0].caption == "zzz"
+    assert records[1].emoji is None
+    assert records[1].ocr is None
+    assert records[1].set_name == "p"
+    # paths are resolved inside the folder
+    assert records[1].path == str((tmp_path / "sub" / "b.png").resolve())
+    # an error after blank lines reports the line as an editor shows it
+    _write(tmp_path, "catalog.jsonl", ["", GOOD_STICKER, "", "{oops"])
+    with pytest.raises(CatalogError) as raised:
+        read_catalog(tmp_path)
+    _expect_error(raised.value, path, 4, "line")
+
+
+def test_history_reads_events_in_file_order(tmp_path: Path) -> None:
+    pick = {**GOOD_EVENT, "event": "pick", "ts": 5.5, "query": "nanna", "context": "ciao"}
+    _write(tmp_path, "history.jsonl", [GOOD_EVENT, "", pick])
+    rows = list(read_history(tmp_path))
+    assert [r.event.kind for r in rows] == ["send", "pick"]
+    assert rows[0].event.ts == 1.0
+    assert rows[0].event.query is None
+    assert rows[1].user_id == "u"
+    assert (rows[1].event.query, rows[1].event.context, rows[1].event.ts) == ("nanna", "ciao", 5.5)
+
+
+def test_queries_never_need_the_relevant_field(tmp_path: Path) -> None:
+    with_grades = {**GOOD_QUERY, "qid": "q2", "relevant": {"a": 2}}
+    broken_grades = {**GOOD_QUERY, "qid": "q3", "relevant": "not even a dict"}
+    empty_text = {**GOOD_QUERY, "qid": "q4", "text": "", "lang": None}
+    _write(tmp_path, "queries.jsonl", [GOOD_QUERY, with_grades, broken_grades, empty_text])
+    rows = list(read_queries(tmp_path))
+    assert [r.qid for r in rows] == ["q1", "q2", "q3", "q4"]
+    assert rows[0].text == "nanna"
+    assert rows[0].lang == "it"
+    assert rows[0].ts == 2.0
+    assert rows[3].text == ""
+    assert rows[3].lang is None
+    assert not any(hasattr(r, "relevant") for r in rows)
+
+
+def test_query_without_text_is_an_error(tmp_path: Path) -> None:
+    path = _write(tmp_path, "queries.jsonl", [GOOD_QUERY, {**GOOD_QUERY, "text": None}])
+    with pytest.raises(CatalogError) as raised:
+        list(read_queries(tmp_path))
+    _expect_error(raised.value, path, 2, "text")

@@ -1,0 +1,405 @@
+"""The engine facade on real files: SQLite in a temporary folder, drawn stickers, the real model.
+
+A catalog is built once per module into a template folder; each test copies it, so every test
+starts from clean files and may reopen the engine from its own folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from engine.encoders import TextEncoder
+from engine.engine import DB_NAME, Engine
+from engine.errors import BadQuery, IndexMismatch, UnknownSticker
+from engine.protocol import MAX_PAGE, MAX_QUERY_CHARS
+from engine.store import Store
+from engine.types import Event, Page, Prefs, StickerRecord
+
+PngMaker = Callable[[str, int, int], Path]  # the `png` fixture of conftest.py
+FLAT, SOFT = "flat_pack", "soft_pack"
+# (name, shape, caption, emoji), drawn in both packs
+CONCEPTS: list[tuple[str, int, str, str]] = [
+    ("sleep", 0, "a sleepy cat with closed eyes", "😴"),
+    ("pizza", 1, "a slice of pizza with melted cheese", "🍕"),
+    ("heart", 2, "a red heart full of love", "❤️"),
+    ("rain", 3, "rain falling from a grey cloud", "🌧"),
+    ("party", 4, "confetti and a party popper", "🎉"),
+    ("coffee", 5, "a cup of hot coffee", "☕"),
+]
+SLEEPS = {"flat_sleep", "soft_sleep"}
+PIZZAS = {"flat_pizza", "soft_pizza", "risky_pizza", "mild_pizza"}
+RISKY, MILD = 0.6, 0.59  # nsfw scores at and just under the default threshold (0.6)
+TOTAL = 2 * len(CONCEPTS) + 2
+NIGHT = "good night"
+
+
+def _records(png: PngMaker) -> list[StickerRecord]:
+    records = [
+        StickerRecord(
+            f"{style}_{name}",
+            FLAT if style == "flat" else SOFT,
+            emoji=emoji,
+            caption=caption,
+            file_id=f"file-{style}-{name}",
+            path=str(png(style, shape, 0)),
+        )
+        for style in ("flat", "soft")
+        for name, shape, caption, emoji in CONCEPTS
+    ]
+    spicy = [
+        ("risky_pizza", 6, "a pizza covered in hot peppers", RISKY),
+        ("mild_pizza", 7, "a pizza with a few peppers", MILD),
+    ]
+    records += [
+        StickerRecord(
+            sid, "spicy", emoji="🍕", caption=caption, path=str(png("flat", shape, 3)), nsfw=nsfw
+        )
+        for sid, shape, caption, nsfw in spicy
+    ]
+    return records
+
+
+@pytest.fixture(scope="module")
+def template(
+    png: PngMaker, memo_encoder: TextEncoder, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    folder = tmp_path_factory.mktemp("template") / "data"
+    records = _records(png)
+
+    async def build() -> int:
+        engine = await Engine.open(folder, text_encoder=memo_encoder)
+        try:
+            report = await engine.build(records)
+            return report.indexed
+        finally:
+            await engine.close()
+
+    # a thread of its own: asyncio.run must not touch the event loops of the async tests
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        assert pool.submit(asyncio.run, build()).result() == TOTAL
+    return folder
+
+
+@pytest.fixture
+def data(template: Path, tmp_path: Path) -> Path:
+    folder = tmp_path / "data"
+    shutil.copytree(template, folder)
+    return folder
+
+
+@pytest.fixture
+async def engine(data: Path, memo_encoder: TextEncoder) -> AsyncIterator[Engine]:
+    opened = await Engine.open(data, text_encoder=memo_encoder)
+    yield opened
+    await opened.close()
+
+
+async def _reopen(engine: Engine, data: Path, memo_encoder: TextEncoder) -> Engine:
+    await engine.close()
+    return await Engine.open(data, text_encoder=memo_encoder)
+
+
+def _ids(page: Page) -> list[str]:
+    return [item.sticker_id for item in page.items]
+
+
+async def _send(engine: Engine, user: str, sticker: str, ts: float, times: int = 1) -> None:
+    for i in range(times):
+        await engine.observe(user, Event("send", sticker, ts + i))
+
+
+# -- suggestions --------------------------------------------------------------------------------
+
+
+async def test_suggest_for_an_unknown_user(engine: Engine) -> None:
+    page = await engine.suggest("stranger", "pizza")
+    assert page.items
+    assert _ids(page)[0] in PIZZAS
+    assert set(_ids(page)[:4]) == PIZZAS
+    scores = [item.score for item in page.items]
+    assert scores == sorted(scores, reverse=True)
+    assert all(item.reason for item in page.items)
+    assert page.items[0].file_id is None or page.items[0].file_id.startswith("file-")
+    assert await engine.rows_about("stranger") == 0  # asking stores nothing
+
+
+async def test_italian_query_finds_the_emoji(engine: Engine) -> None:
+    page = await engine.suggest("stranger", "pisolino")  # Italian keyword of 😴
+    assert set(_ids(page)[:2]) == SLEEPS
+
+
+async def test_empty_query_uses_the_context(engine: Engine) -> None:
+    context = ["what a long day", "I am exhausted, going to sleep now, good night"]
+    page = await engine.suggest("stranger", "", context=context)
+    assert _ids(page)[0] in SLEEPS
+    coffee = await engine.suggest("stranger", "  ", context=["let's grab a hot coffee"])
+    assert _ids(coffee)[0] in {"flat_coffee", "soft_coffee"}
+    # typed words win over the context
+    typed = await engine.suggest("stranger", "pizza", context=context)
+    assert _ids(typed)[0] in PIZZAS
+
+
+async def test_empty_query_without_context_returns_the_users_habits(engine: Engine) -> None:
+    await _send(engine, "ann", "soft_coffee", 1.0, times=3)
+    await _send(engine, "ann", "flat_heart", 10.0)
+    page = await engine.suggest("ann", "")
+    ids = _ids(page)
+    assert ids[0] == "soft_coffee"
+    assert "you use it" in page.items[0].reason
+    # their stickers and the packs they come from; nothing from packs they never used
+    assert set(ids) == {f"{style}_{name}" for style in ("flat", "soft") for name, *_ in CONCEPTS}
+    assert ids.index("flat_heart") < ids.index("flat_rain")  # a favourite leads its pack
+    # someone without habits gets what is popular: the stickers people use
+    stranger = await engine.suggest("stranger", "")
+    assert set(_ids(stranger)) == {"soft_coffee", "flat_heart"}
+    assert all(item.reason == "popular" for item in stranger.items)
+
+
+async def test_query_longer_than_telegram_allows_is_refused(engine: Engine) -> None:
+    with pytest.raises(BadQuery) as raised:
+        await engine.suggest("u", "a" * (MAX_QUERY_CHARS + 1))
+    assert str(MAX_QUERY_CHARS) in str(raised.value)
+    assert MAX_QUERY_CHARS == 256
+    await engine.suggest("u", "a" * MAX_QUERY_CHARS)  # the longest allowed query works
+
+
+async def test_paging_gives_disjoint_pages_and_ends(engine: Engine) -> None:
+    full = _ids(await engine.suggest("stranger", ""))
+    assert len(full) == TOTAL
+    pages: list[list[str]] = []
+    offset: int | None = 0
+    while offset is not None:
+        page = await engine.suggest("stranger", "", limit=5, offset=offset)
+        pages.append(_ids(page))
+        assert page.next_offset in (None, offset + 5)
+        offset = page.next_offset
+    assert [len(p) for p in pages] == [5, 5, 4]
+    assert [s for p in pages for s in p] == full
+    assert len({s for p in pages for s in p}) == TOTAL
+    past_end = await engine.suggest("stranger", "", limit=5, offset=TOTAL)
+    assert past_end.items == []
+    assert past_end.next_offset is None
+    exact = await engine.suggest("stranger", "", limit=TOTAL)
+    assert exact.next_offset is None
+    clamped = await engine.suggest("stranger", "", limit=MAX_PAGE * 10, offset=-3)
+    assert _ids(clamped) == full
+
+
+async def test_safe_mode_hides_stickers_at_or_above_the_threshold(engine: Engine) -> None:
+    shown = _ids(await engine.suggest("u", "pizza peppers", safe=False))
+    assert {"risky_pizza", "mild_pizza"} <= set(shown)
+    safe = _ids(await engine.suggest("u", "pizza peppers", safe=True))
+    assert "risky_pizza" not in safe
+    assert "mild_pizza" in safe
+    await engine.set_prefs("u", Prefs(safe_mode=True))
+    assert "risky_pizza" not in _ids(await engine.suggest("u", "pizza peppers"))
+    assert "risky_pizza" in _ids(await engine.suggest("u", "pizza peppers", safe=False))
+    # an empty query (habits, popular) is filtered too
+    assert "risky_pizza" not in _ids(await engine.suggest("u", ""))
+
+
+# -- learning -----------------------------------------------------------------------------------
+
+
+async def test_observe_unknown_sticker_raises_and_stores_nothing(engine: Engine) -> None:
+    with pytest.raises(UnknownSticker):
+        await engine.observe("ann", Event("pick", "no_such_sticker", 1.0, query="pizza"))
+    assert await engine.rows_about("ann") == 0
+    assert (await engine.stats())["events"] == 0
+    assert (await engine.taste("ann")).events == 0
+
+
+async def test_paused_learning_stores_nothing(engine: Engine) -> None:
+    before = _ids(await engine.suggest("bob", NIGHT))
+    await engine.set_prefs("ann", Prefs(learning_paused=True))
+    await engine.observe("ann", Event("pick", before[-1], 1.0, query=NIGHT))
+    await _send(engine, "ann", "flat_heart", 2.0, times=2)
+    assert await engine.rows_about("ann") == 1  # the prefs row only
+    assert (await engine.export_user("ann"))["events"] == []
+    assert (await engine.taste("ann")).events == 0
+    assert (await engine.stats())["events"] == 0
+    assert _ids(await engine.suggest("bob", NIGHT)) == before  # the crowd learnt nothing
+
+
+async def test_a_pick_steers_other_users_and_survives_reopening(
+    engine: Engine, data: Path, memo_encoder: TextEncoder
+) -> None:
+    before = _ids(await engine.suggest("bob", NIGHT))
+    assert before[0] in SLEEPS
+    await engine.observe("ann", Event("pick", "flat_party", 5.0, query=NIGHT, context="bye all"))
+    await _send(engine, "ann", "soft_rain", 6.0, times=3)
+    prefs = Prefs(safe_mode=True, language="it")
+    await engine.set_prefs("ann", prefs)
+    assert _ids(await engine.suggest("bob", NIGHT))[0] == "flat_party"
+    taste = await engine.taste("ann")
+    profile = (await engine.export_user("ann"))["profile"]
+    engine = await _reopen(engine, data, memo_encoder)
+    try:
+        assert _ids(await engine.suggest("bob", NIGHT))[0] == "flat_party"
+        assert await engine.get_prefs("ann") == prefs
+        assert await engine.taste("ann") == taste
+        assert taste.events == 4
+        assert taste.top_packs[0][0] == SOFT
+        assert (await engine.export_user("ann"))["profile"] == profile
+        assert (await engine.stats())["events"] == 4
+    finally:
+        await engine.close()
+
+
+async def test_forget_user_removes_their_rows_and_their_crowd_text(
+    engine: Engine, data: Path, memo_encoder: TextEncoder
+) -> None:
+    before = _ids(await engine.suggest("bob", NIGHT))
+    await engine.observe("ann", Event("pick", "flat_party", 5.0, query=NIGHT))
+    await _send(engine, "ann", "soft_rain", 6.0)
+    await engine.set_prefs("ann", Prefs(language="fr"))
+    await engine.observe("bob", Event("send", "flat_heart", 7.0))
+    assert _ids(await engine.suggest("carol", NIGHT))[0] == "flat_party"
+    await engine.forget_user("ann")
+    assert await engine.rows_about("ann") == 0
+    assert await engine.rows_about("bob") == 2  # bob's event and profile stay
+    assert _ids(await engine.suggest("carol", NIGHT)) == before
+    assert await engine.get_prefs("ann") == Prefs()
+    assert (await engine.taste("ann")).events == 0
+    engine = await _reopen(engine, data, memo_encoder)
+    try:
+        assert await engine.rows_about("ann") == 0
+        assert _ids(await engine.suggest("carol", NIGHT)) == before
+    finally:
+        await engine.close()
+
+
+async def test_reset_taste_keeps_prefs(engine: Engine) -> None:
+    before = _ids(await engine.suggest("bob", NIGHT))
+    await engine.set_prefs("ann", Prefs(safe_mode=True))
+    await engine.observe("ann", Event("pick", "flat_party", 5.0, query=NIGHT))
+    await engine.reset_taste("ann")
+    assert await engine.get_prefs("ann") == Prefs(safe_mode=True)
+    assert await engine.rows_about("ann") == 1
+    assert (await engine.taste("ann")).events == 0
+    assert _ids(await engine.suggest("bob", NIGHT)) == before
+
+
+async def test_warm_user_gets_their_pack_first(engine: Engine) -> None:
+    for i, (name, *_) in enumerate(CONCEPTS[2:]):
+        await _send(engine, "ann", f"soft_{name}", float(i), times=2)
+        await _send(engine, "bob", f"flat_{name}", float(i), times=2)
+    ann = _ids(await engine.suggest("ann", "a sleepy cat"))
+    bob = _ids(await engine.suggest("bob", "a sleepy cat"))
+    assert ann[:2] == ["soft_sleep", "flat_sleep"]
+    assert bob[:2] == ["flat_sleep", "soft_sleep"]
+    taste = await engine.taste("ann")
+    assert taste.top_packs[0] == (SOFT, pytest.approx(1.0))
+    assert taste.styles and taste.styles[0][1].startswith("soft_")
+
+
+async def test_newest_file_id_is_kept(
+    engine: Engine, data: Path, memo_encoder: TextEncoder
+) -> None:
+    await engine.observe("ann", Event("send", "flat_pizza", 1.0, file_id="fresh-id"))
+    page = await engine.suggest("stranger", "pizza")
+    assert {i.sticker_id: i.file_id for i in page.items}["flat_pizza"] == "fresh-id"
+    engine = await _reopen(engine, data, memo_encoder)
+    try:
+        page = await engine.suggest("stranger", "pizza")
+        assert {i.sticker_id: i.file_id for i in page.items}["flat_pizza"] == "fresh-id"
+    finally:
+        await engine.close()
+
+
+# -- catalog growth and the user's data ---------------------------------------------------------
+
+
+async def test_add_stickers_makes_them_suggestible_at_once(
+    engine: Engine, data: Path, memo_encoder: TextEncoder, png: PngMaker
+) -> None:
+    rocket = StickerRecord(
+        "rocket",
+        "space",
+        emoji="🚀",
+        caption="a rocket launching into space",
+        path=str(png("soft", 6, 4)),
+    )
+    missing = StickerRecord("ghost", "space", caption="a ghost", path=str(data / "nope.png"))
+    assert not await engine.has_set("space")
+    assert await engine.add_stickers([rocket, missing]) == 1
+    assert await engine.has_set("space")
+    assert _ids(await engine.suggest("stranger", "rocket launch"))[0] == "rocket"
+    assert _ids(await engine.suggest("stranger", "razzo"))[0] == "rocket"  # Italian, via 🚀
+    assert await engine.add_stickers([rocket]) == 0  # already there
+    await engine.observe("ann", Event("pick", "rocket", 1.0, query="to the moon"))
+    assert (await engine.stats())["stickers"] == TOTAL + 1
+    engine = await _reopen(engine, data, memo_encoder)
+    try:
+        assert _ids(await engine.suggest("stranger", "rocket launch"))[0] == "rocket"
+        assert _ids(await engine.suggest("bob", "to the moon"))[0] == "rocket"
+    finally:
+        await engine.close()
+
+
+async def test_export_user_contains_events_and_prefs(engine: Engine) -> None:
+    await engine.set_prefs("ann", Prefs(learning_paused=False, language="it"))
+    await engine.observe("ann", Event("send", "flat_heart", 1.0, context="love you"))
+    await engine.observe("ann", Event("pick", "soft_pizza", 2.0, query="pizza time"))
+    await engine.observe("bob", Event("send", "flat_rain", 3.0))
+    document = await engine.export_user("ann")
+    json.dumps(document)  # JSON-ready
+    assert document["user_id"] == "ann"
+    assert document["prefs"] == {"learning_paused": False, "safe_mode": False, "language": "it"}
+    assert document["events"] == [
+        {
+            "kind": "send",
+            "sticker_id": "flat_heart",
+            "ts": 1.0,
+            "query": None,
+            "context": "love you",
+        },
+        {
+            "kind": "pick",
+            "sticker_id": "soft_pizza",
+            "ts": 2.0,
+            "query": "pizza time",
+            "context": None,
+        },
+    ]
+    assert document["profile"]["events"] == 2
+    assert set(document["profile"]["stickers"]) == {"flat_heart", "soft_pizza"}
+    empty = await engine.export_user("nobody")
+    assert (empty["events"], empty["profile"], empty["prefs"]) == ([], None, Prefs().model_dump())
+
+
+async def test_stats_count_the_catalog(engine: Engine) -> None:
+    await _send(engine, "ann", "flat_heart", 1.0)
+    await _send(engine, "bob", "flat_heart", 1.0)
+    assert await engine.stats() == {"stickers": TOTAL, "packs": 3, "users": 2, "events": 2}
+
+
+async def test_new_folder_opens_empty(tmp_path: Path, memo_encoder: TextEncoder) -> None:
+    engine = await Engine.open(tmp_path / "fresh" / "data", text_encoder=memo_encoder)
+    try:
+        page = await engine.suggest("u", "pizza")
+        assert page.items == []
+        assert page.next_offset is None
+        with pytest.raises(UnknownSticker):
+            await engine.observe("u", Event("send", "x", 1.0))
+    finally:
+        await engine.close()
+
+
+async def test_stickers_without_an_index_are_refused(data: Path, memo_encoder: TextEncoder) -> None:
+    shutil.rmtree(data / "index")
+    with pytest.raises(IndexMismatch):
+        await Engine.open(data, text_encoder=memo_encoder)
+    # the store was closed on the way out: the file opens again
+    store = await Store.open(data / DB_NAME)
+    try:
+        assert len(await store.stickers()) == TOTAL
+    finally:
+        await store.close()

@@ -1,0 +1,276 @@
+"""The catalog index built from a real folder: drawn PNGs, captions, emoji, broken files."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from engine.catalog import read_catalog
+from engine.encoders import UniversalSentenceEncoder
+from engine.errors import IndexMismatch
+from engine.index import (
+    INDEX_VERSION,
+    NEIGHBOURS,
+    SAME_MEANING,
+    TRUST_FLOOR,
+    BuildReport,
+    CatalogIndex,
+    Encoders,
+    build_index,
+    extend_index,
+    load_index,
+    pack_styles,
+    save_index,
+)
+from engine.style import STYLE_DIM
+from engine.types import StickerRecord
+
+PngMaker = Callable[[str, int, int], Path]  # the `png` fixture of conftest.py
+FLAT, SOFT = "flat_pack", "soft_pack"
+# (shape, caption, emoji in the flat pack, emoji in the soft pack)
+CONCEPTS: list[tuple[int, str, str | None, str | None]] = [
+    (0, "a sleepy cat yawning in bed", "😴", None),
+    (1, "a slice of pizza with melted cheese", "🍕", "🍕"),
+    (2, "a red heart full of love", "❤️", "❤️"),
+    (3, "rain falling from a grey cloud", "🌧", "🌧"),
+]
+GOOD = 2 * len(CONCEPTS) + 2  # both packs, plus an emoji-only and a blank sticker
+
+
+def _line(sticker_id: str, set_name: str, file: str, **fields: Any) -> dict[str, Any]:
+    return {"sticker_id": sticker_id, "set": set_name, "file": file, **fields}
+
+
+@pytest.fixture(scope="module")
+def folder(png: PngMaker, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A dataset folder in the benchmark format, with one missing and one corrupt image."""
+    root = tmp_path_factory.mktemp("dataset")
+    (root / "img").mkdir()
+    lines = []
+    for style, pack in (("flat", FLAT), ("soft", SOFT)):
+        for shape, caption, flat_emoji, soft_emoji in CONCEPTS:
+            name = f"img/{style}{shape}.png"
+            shutil.copy(png(style, shape, 0), root / name)
+            emoji = flat_emoji if style == "flat" else soft_emoji
+            lines.append(_line(f"{style}{shape}", pack, name, caption=caption, emoji=emoji))
+    shutil.copy(png("flat", 4, 0), root / "img/party.png")
+    lines.append(_line("party", FLAT, "img/party.png", emoji="🎉"))  # no caption: emoji only
+    shutil.copy(png("soft", 5, 0), root / "img/blank.png")
+    lines.append(_line("blank", SOFT, "img/blank.png"))  # nothing known about its meaning
+    lines.append(_line("gone", FLAT, "img/gone.png", caption="a file nobody uploaded"))
+    (root / "img/corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"not really a png" * 8)
+    lines.append(_line("corrupt", SOFT, "img/corrupt.png", caption="a truncated upload"))
+    text = "\n".join(json.dumps(line, ensure_ascii=False) for line in lines)
+    (root / "catalog.jsonl").write_text(text + "\n", encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="module")
+def built(folder: Path, encoders: Encoders) -> tuple[CatalogIndex, BuildReport]:
+    report = BuildReport()
+    progress: list[int] = []
+    index = build_index(read_catalog(folder), encoders, report=report, on_progress=progress.append)
+    assert sum(progress) == GOOD + 2  # every record is reported, skipped ones too
+    return index, report
+
+
+def test_broken_files_are_skipped_with_counted_reasons(
+    built: tuple[CatalogIndex, BuildReport],
+) -> None:
+    index, report = built
+    assert report.indexed == len(index) == GOOD
+    assert dict(report.skipped) == {"missing": 1, "corrupt_image": 1}
+    assert "gone" not in index.row_of
+    assert "corrupt" not in index.row_of
+    assert [r.sticker_id for r in index.records][:2] == ["flat0", "flat1"]
+    assert all(index.row_of[r.sticker_id] == i for i, r in enumerate(index.records))
+
+
+def test_vectors_have_the_expected_shapes_and_norms(
+    built: tuple[CatalogIndex, BuildReport],
+) -> None:
+    index, _ = built
+    assert index.text.shape == (GOOD, UniversalSentenceEncoder.dim)
+    norms = np.linalg.norm(index.text, axis=1)
+    blank = index.row_of["blank"]
+    assert norms[blank] == 0.0  # nothing known: a zero row, never in the dense graph
+    np.testing.assert_allclose(np.delete(norms, blank), 1.0, atol=1e-5)
+    assert index.style.shape == index.style_raw.shape == (GOOD, STYLE_DIM)
+    np.testing.assert_allclose(np.linalg.norm(index.style, axis=1), 1.0, atol=1e-5)
+    assert len(index.dense) == GOOD - 1
+    assert index.neighbour_rows.shape == (GOOD, NEIGHBOURS)
+    assert ((index.trust >= TRUST_FLOOR) & (index.trust <= 1.0)).all()
+    assert index.text_model == UniversalSentenceEncoder.name
+
+
+def test_emoji_only_sticker_means_its_emoji(
+    built: tuple[CatalogIndex, BuildReport], encoder: UniversalSentenceEncoder
+) -> None:
+    index, _ = built
+    party = index.row_of["party"]
+    assert index.trust[party] == 1.0  # the emoji is all we know, so it is fully trusted
+    query = encoder.encode_text(["party popper"])[0]
+    assert float(index.text[party] @ query) > 0.9
+    hits = index.fields["emoji"].search("festa", 10)  # Italian keyword of 🎉
+    assert party in [h.row for h in hits]
+
+
+def test_same_caption_in_two_packs_are_meaning_neighbours(
+    built: tuple[CatalogIndex, BuildReport],
+) -> None:
+    index, _ = built
+    for shape, *_ in CONCEPTS:
+        flat, soft = index.row_of[f"flat{shape}"], index.row_of[f"soft{shape}"]
+        neighbours = dict(index.neighbours(flat))
+        assert soft in neighbours
+        assert neighbours[soft] == pytest.approx(1.0, abs=1e-3)
+        assert flat not in neighbours  # a sticker is not its own neighbour
+        others = {index.row_of[f"flat{s}"] for s, *_ in CONCEPTS if s != shape}
+        assert not others & set(neighbours)
+        assert all(sim >= SAME_MEANING for sim in neighbours.values())
+    assert index.neighbours(index.row_of["blank"]) == []
+
+
+def test_pack_style_rows_of_one_pack_are_identical_and_unit(
+    built: tuple[CatalogIndex, BuildReport],
+) -> None:
+    index, _ = built
+    for name, rows in index.set_rows.items():
+        styles = index.pack_style[rows]
+        np.testing.assert_allclose(styles, np.broadcast_to(styles[0], styles.shape), atol=1e-6)
+        assert np.linalg.norm(styles[0]) == pytest.approx(1.0, abs=1e-5), name
+    flat, soft = (
+        index.pack_style[index.set_rows[FLAT][0]],
+        index.pack_style[index.set_rows[SOFT][0]],
+    )
+    # centred on the mean pack: two packs of different styles point apart
+    assert float(flat @ soft) < 0.0
+
+
+def test_pack_styles_of_a_single_pack_and_of_none() -> None:
+    rng = np.random.default_rng(0)
+    style = rng.normal(size=(5, 4)).astype(np.float32)
+    one = pack_styles(style, {"only": np.arange(5)})
+    expected = style.mean(axis=0) / np.linalg.norm(style.mean(axis=0))
+    np.testing.assert_allclose(one, np.broadcast_to(expected, (5, 4)), atol=1e-6)
+    assert pack_styles(style[:0], {}).shape == (0, 4)
+
+
+def test_save_and_load_round_trip(
+    built: tuple[CatalogIndex, BuildReport], encoders: Encoders, tmp_path: Path
+) -> None:
+    index, _ = built
+    target = tmp_path / "index"
+    save_index(index, target)
+    save_index(index, target)  # saving over an existing index swaps it in place
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["index"]  # no staging leftovers
+    shuffled = list(index.records)
+    random.Random(4).shuffle(shuffled)  # the store may list stickers in another order
+    loaded = load_index(target, shuffled, encoders)
+    assert [r.sticker_id for r in loaded.records] == [r.sticker_id for r in index.records]
+    for name in ("text", "style_raw", "style", "trust", "neighbour_rows", "neighbour_sims"):
+        np.testing.assert_array_equal(getattr(loaded, name), getattr(index, name), err_msg=name)
+    np.testing.assert_allclose(loaded.pack_style, index.pack_style, atol=1e-6)
+    for row in range(len(index)):
+        assert loaded.neighbours(row) == index.neighbours(row)
+    probe = index.text[index.row_of["flat1"]]
+    assert loaded.dense.search(probe, 5)[0].tolist() == index.dense.search(probe, 5)[0].tolist()
+    assert [h.row for h in loaded.fields["meaning"].search("pizza", 5)] == [
+        h.row for h in index.fields["meaning"].search("pizza", 5)
+    ]
+
+
+def _edit_manifest(folder: Path, **changes: Any) -> None:
+    path = folder / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest.update(changes)
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({"version": INDEX_VERSION + 1}, f"version {INDEX_VERSION + 1}"),
+        ({"text_model": "another-model"}, "another-model"),
+    ],
+)
+def test_manifest_of_another_version_or_model_is_refused(
+    built: tuple[CatalogIndex, BuildReport],
+    encoders: Encoders,
+    tmp_path: Path,
+    changes: dict[str, Any],
+    words: str,
+) -> None:
+    index, _ = built
+    save_index(index, tmp_path / "index")
+    _edit_manifest(tmp_path / "index", **changes)
+    with pytest.raises(IndexMismatch) as raised:
+        load_index(tmp_path / "index", index.records, encoders)
+    assert words in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+def test_index_naming_stickers_the_store_lacks_is_refused(
+    built: tuple[CatalogIndex, BuildReport], encoders: Encoders, tmp_path: Path
+) -> None:
+    index, _ = built
+    save_index(index, tmp_path / "index")
+    with pytest.raises(IndexMismatch, match="1 stickers"):
+        load_index(tmp_path / "index", index.records[1:], encoders)
+    (tmp_path / "index" / "manifest.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(IndexMismatch):
+        load_index(tmp_path / "index", index.records, encoders)
+
+
+def test_extend_index_makes_new_stickers_searchable(
+    folder: Path, encoders: Encoders, png: PngMaker, tmp_path: Path
+) -> None:
+    base = build_index(read_catalog(folder), encoders)
+    before = len(base)
+    rocket = StickerRecord(
+        "rocket",
+        "space_pack",
+        emoji="🚀",
+        caption="a rocket launching into space",
+        path=str(png("flat", 6, 2)),
+    )
+    moon = StickerRecord(
+        "moon", "space_pack", caption="the full moon at night", path=str(png("flat", 7, 2))
+    )
+    broken = StickerRecord("broken", "space_pack", caption="lost", path=str(tmp_path / "no.png"))
+    again = StickerRecord("flat1", FLAT, caption="a duplicate id", path=str(png("flat", 1, 0)))
+    report = BuildReport()
+    grown = extend_index(base, [rocket, moon, broken, again], encoders, report)
+    assert len(base) == before  # the old snapshot is untouched
+    assert len(grown) == before + 2
+    assert report.indexed == 2
+    assert dict(report.skipped) == {"missing": 1}
+    row = grown.row_of["rocket"]
+    assert row == before
+    assert grown.records[grown.row_of["flat1"]].caption != "a duplicate id"
+    query = encoders.text.encode_text(["rocket launch"])[0]
+    assert grown.dense.search(query, 1)[0].tolist() == [row]
+    assert [h.row for h in grown.fields["meaning"].search("rocket", 5)] == [row]
+    assert row in [h.row for h in grown.fields["emoji"].search("razzo", 5)]  # Italian for 🚀
+    assert "space_pack" in grown.set_rows
+    assert grown.text.shape[0] == grown.style.shape[0] == grown.trust.shape[0] == len(grown)
+    np.testing.assert_allclose(np.linalg.norm(grown.pack_style, axis=1), 1.0, atol=1e-5)
+    # a saved grown index loads back with the new stickers
+    save_index(grown, tmp_path / "index")
+    loaded = load_index(tmp_path / "index", grown.records, encoders)
+    assert loaded.dense.search(query, 1)[0].tolist() == [row]
+
+
+def test_empty_catalog_builds_an_empty_index(encoders: Encoders) -> None:
+    index = build_index([], encoders)
+    assert len(index) == 0
+    assert index.fields["meaning"].search("anything", 10) == []
+    rows, _ = index.dense.search(np.ones(index.text.shape[1], np.float32), 10)
+    assert len(rows) == 0

@@ -1,0 +1,195 @@
+"""Lexical recall (bm25s + coverage) and dense recall (hnswlib) against exact answers."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.dense import DenseIndex
+from engine.encoders import l2_normalise
+from engine.lexical import FieldIndex
+
+
+def _idf(n: int, df: int) -> float:
+    return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+
+# -- lexical ------------------------------------------------------------------------------------
+
+DOCS = ["sleepy cat", "sleepy", "cat", "happy dog", "dog park", ""]
+
+
+@pytest.fixture(scope="module")
+def field() -> FieldIndex:
+    return FieldIndex(DOCS)
+
+
+def test_full_match_covers_the_whole_query(field: FieldIndex) -> None:
+    hits = field.search("Sleepy CAT", 10)
+    assert hits[0].row == 0
+    assert hits[0].coverage == pytest.approx(1.0)
+    assert all(h.bm25 > 0 for h in hits)
+    assert [h.bm25 for h in hits] == sorted((h.bm25 for h in hits), reverse=True)
+
+
+def test_partial_match_covers_its_idf_share(field: FieldIndex) -> None:
+    by_row = {h.row: h for h in field.search("sleepy cat", 10)}
+    # 'sleepy' and 'cat' each occur in two documents: equal idf, so one of them is half
+    assert by_row[1].coverage == pytest.approx(0.5)
+    assert by_row[2].coverage == pytest.approx(0.5)
+    assert set(by_row) == {0, 1, 2}
+
+
+def test_coverage_weighs_rare_words_more(field: FieldIndex) -> None:
+    by_row = {h.row: h for h in field.search("sleepy park", 10)}
+    n = len(DOCS)
+    sleepy, park = _idf(n, 2), _idf(n, 1)
+    assert by_row[1].coverage == pytest.approx(sleepy / (sleepy + park))
+    assert by_row[4].coverage == pytest.approx(park / (sleepy + park))
+    assert by_row[4].coverage > 0.5 > by_row[1].coverage
+
+
+def test_unknown_words_count_against_coverage(field: FieldIndex) -> None:
+    hits = field.search("sleepy zebra", 10)
+    n = len(DOCS)
+    unseen = math.log(1 + (n + 0.5) / 0.5)
+    assert {h.row for h in hits} == {0, 1}
+    expected = _idf(n, 2) / (_idf(n, 2) + unseen)
+    assert all(h.coverage == pytest.approx(expected) for h in hits)
+
+
+@pytest.mark.parametrize("query", ["zebra", "zebra giraffe", "", "   ", "!!!"])
+def test_unknown_tokens_give_no_hits(field: FieldIndex, query: str) -> None:
+    assert field.search(query, 10) == []
+
+
+def test_k_limits_hits_and_repeated_words_change_nothing(field: FieldIndex) -> None:
+    assert len(field.search("sleepy cat dog", 2)) == 2
+    once = field.search("cat", 10)
+    twice = field.search("cat cat", 10)
+    assert [(h.row, h.coverage) for h in once] == [(h.row, h.coverage) for h in twice]
+
+
+def test_empty_corpus_and_empty_documents() -> None:
+    empty = FieldIndex([])
+    assert len(empty) == 0
+    assert empty.search("anything", 10) == []
+    blanks = FieldIndex(["", "", "cat"])
+    assert [h.row for h in blanks.search("cat", 10)] == [2]
+    only_blank = FieldIndex(["", ""])
+    assert only_blank.search("cat", 10) == []
+
+
+def test_single_character_cjk_words_are_searchable() -> None:
+    index = FieldIndex(["猫が寝る", "犬が走る", "sleeping cat"])
+    assert [h.row for h in index.search("猫", 10)] == [0]
+    assert index.search("猫", 10)[0].coverage == pytest.approx(1.0)
+
+
+def test_accented_query_matches_unaccented_document() -> None:
+    index = FieldIndex(["creme brulee", "cafe noir"])
+    hits = index.search("Crème brûlée", 10)
+    assert [h.row for h in hits] == [0]
+    assert hits[0].coverage == pytest.approx(1.0)
+
+
+# -- dense --------------------------------------------------------------------------------------
+
+DIM = 64
+N_VECTORS = 2000
+N_CLUSTERS = 20
+N_QUERIES = 200
+K = 10
+
+
+def _clustered(rng: np.random.Generator, n: int, dim: int, clusters: int) -> np.ndarray:
+    centres = rng.normal(size=(clusters, dim))
+    labels = rng.integers(0, clusters, size=n)
+    return l2_normalise(centres[labels] + 0.35 * rng.normal(size=(n, dim)))
+
+
+def _brute_force(vectors: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
+    sims = queries @ vectors.T
+    return np.argsort(-sims, axis=1)[:, :k]
+
+
+def test_recall_at_10_against_brute_force() -> None:
+    rng = np.random.default_rng(7)
+    vectors = _clustered(rng, N_VECTORS, DIM, N_CLUSTERS)
+    queries = _clustered(rng, N_QUERIES, DIM, N_CLUSTERS)
+    index = DenseIndex(DIM, capacity=N_VECTORS)
+    index.add(vectors, np.arange(N_VECTORS))
+    assert len(index) == N_VECTORS
+    truth = _brute_force(vectors, queries, K)
+    found = 0
+    for query, expected in zip(queries, truth, strict=True):
+        rows, sims = index.search(query, K)
+        assert len(rows) == K
+        np.testing.assert_allclose(sims, vectors[rows] @ query, atol=1e-4)
+        assert (np.diff(sims) <= 1e-6).all()  # best first
+        found += len(set(rows.tolist()) & set(expected.tolist()))
+    assert found / (N_QUERIES * K) >= 0.95
+    # the batched search agrees with the single one
+    many_rows, _ = index.search_many(queries[:20], K)
+    assert (many_rows[:, 0] == truth[:20, 0]).mean() >= 0.95
+
+
+def test_add_grows_beyond_capacity() -> None:
+    rng = np.random.default_rng(1)
+    vectors = l2_normalise(rng.normal(size=(300, 16)))
+    index = DenseIndex(16, capacity=16)
+    for start in range(0, 300, 37):
+        stop = min(start + 37, 300)
+        index.add(vectors[start:stop], np.arange(start, stop))
+    index.add(np.zeros((0, 16), np.float32), np.zeros(0, np.int64))  # nothing to add
+    assert len(index) == 300
+    for row in (0, 15, 16, 150, 299):
+        rows, sims = index.search(vectors[row], 1)
+        assert rows.tolist() == [row]
+        assert sims[0] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_remove_hides_a_row_and_large_k_still_works() -> None:
+    rng = np.random.default_rng(2)
+    vectors = l2_normalise(rng.normal(size=(10, 8)))
+    index = DenseIndex(8)
+    index.add(vectors, np.arange(10))
+    for row in (3, 4, 7):
+        index.remove(row)
+    assert len(index) == 7
+    rows, sims = index.search(vectors[3], 50)
+    assert sorted(rows.tolist()) == [0, 1, 2, 5, 6, 8, 9]
+    assert len(sims) == 7
+    rows, _ = index.search(vectors[4], 1)
+    assert rows.tolist() != [4]
+
+
+def test_empty_index_searches_to_nothing() -> None:
+    index = DenseIndex(8)
+    rows, sims = index.search(np.ones(8, np.float32) / np.sqrt(8), 10)
+    assert rows.shape == (0,)
+    assert sims.shape == (0,)
+    index.add(l2_normalise(np.ones((1, 8))), np.array([0]))
+    index.remove(0)
+    rows, _ = index.search(np.ones(8, np.float32) / np.sqrt(8), 10)
+    assert rows.shape == (0,)
+
+
+def test_save_and_load_keep_rows_and_removals(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    vectors = l2_normalise(rng.normal(size=(20, 8)))
+    index = DenseIndex(8)
+    index.add(vectors, np.arange(100, 120))
+    index.remove(105)
+    index.save(tmp_path / "v.hnsw")
+    loaded = DenseIndex.load(tmp_path / "v.hnsw", 8)
+    rows, _ = loaded.search(vectors[0], 1)
+    assert rows.tolist() == [100]
+    # asking for more rows than remain must work after a reload as it does before
+    rows, _ = loaded.search(vectors[5], 50)
+    assert 105 not in rows.tolist()
+    assert len(rows) == 19
+    assert len(loaded) == len(index) == 19

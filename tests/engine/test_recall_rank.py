@@ -1,0 +1,223 @@
+"""Recall and ranking on a real index: emoji keywords in other languages, same-meaning sharing,
+the crowd's picks, and taste that orders equally relevant stickers."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.crowd import Crowd
+from engine.encoders import TextEncoder
+from engine.index import CatalogIndex, Encoders, build_index
+from engine.profile import Profile, update
+from engine.rank import Ranked, rank
+from engine.recall import PICK_EVIDENCE, W_CROWD, Evidence, recall_text
+from engine.types import StickerRecord
+
+PngMaker = Callable[[str, int, int], Path]  # the `png` fixture of conftest.py
+DEPTH = 200
+PIZZA = "a slice of pizza with melted cheese"
+SLEEP = "a sleepy cat with closed eyes"
+# sticker id -> (pack, style, shape, caption, emoji)
+CATALOG: dict[str, tuple[str, str, int, str, str | None]] = {
+    "fa_sleep": ("flat_a", "flat", 0, SLEEP, "😴"),
+    "fa_pizza": ("flat_a", "flat", 1, PIZZA, "🍕"),
+    "fa_heart": ("flat_a", "flat", 2, "a red heart", "❤️"),
+    "fa_rain": ("flat_a", "flat", 3, "rain falling from a grey cloud", "🌧"),
+    "sa_sleep": ("soft_a", "soft", 0, SLEEP, None),
+    "sa_pizza": ("soft_a", "soft", 1, PIZZA, "🍕"),
+    "sa_heart": ("soft_a", "soft", 2, "a red heart", "❤️"),
+    "sa_rain": ("soft_a", "soft", 3, "rain falling from a grey cloud", "🌧"),
+    "fb_pizza": ("flat_b", "flat", 1, PIZZA, "🍕"),
+    "fb_moon": ("flat_b", "flat", 4, "the moon and stars in the night sky", "🌙"),
+    "fb_yawn": ("flat_b", "flat", 5, "a yawning face, time for bed", "🥱"),
+    "fb_party": ("flat_b", "flat", 6, "confetti and a party popper", "🎉"),
+    "sb_pizza": ("soft_b", "soft", 1, PIZZA, "🍕"),
+    "sb_bed": ("soft_b", "soft", 7, "a bed with a soft pillow", "🛏"),
+    "sb_coffee": ("soft_b", "soft", 8, "a cup of hot coffee", "☕"),
+}
+PIZZAS = ("fa_pizza", "sa_pizza", "fb_pizza", "sb_pizza")
+
+
+@pytest.fixture(scope="module")
+def index(png: PngMaker, encoders: Encoders) -> CatalogIndex:
+    records = [
+        StickerRecord(sid, pack, emoji=emoji, caption=caption, path=str(png(style, shape, 1)))
+        for sid, (pack, style, shape, caption, emoji) in CATALOG.items()
+    ]
+    built = build_index(records, encoders)
+    assert len(built) == len(CATALOG)
+    return built
+
+
+def _evidence(
+    index: CatalogIndex, crowd: Crowd, memo_encoder: TextEncoder, text: str
+) -> dict[str, Evidence]:
+    vector = memo_encoder.encode_text([text])[0]
+    found = recall_text(index, crowd, text, vector, DEPTH)
+    return {index.records[row].sticker_id: ev for row, ev in found.items()}
+
+
+def _ranked(
+    index: CatalogIndex,
+    crowd: Crowd,
+    memo_encoder: TextEncoder,
+    text: str,
+    profile: Profile | None = None,
+) -> list[Ranked]:
+    vector = memo_encoder.encode_text([text])[0]
+    evidence = recall_text(index, crowd, text, vector, DEPTH)
+    return rank(index, evidence, profile or Profile(), crowd)
+
+
+def _ids(index: CatalogIndex, ranked: list[Ranked]) -> list[str]:
+    return [index.records[r.row].sticker_id for r in ranked]
+
+
+def test_emoji_keyword_in_italian_recalls_the_sticker(
+    index: CatalogIndex, memo_encoder: TextEncoder
+) -> None:
+    crowd = Crowd(memo_encoder)
+    evidence = _evidence(index, crowd, memo_encoder, "dormire")  # Italian CLDR keyword of 😴 only
+    assert "fa_sleep" in evidence
+    assert evidence["fa_sleep"].reason == "its emoji means that"
+    assert evidence["fa_sleep"].score > 0.3
+    for pizza in PIZZAS:
+        assert evidence.get(pizza, Evidence(0.0, "")).score < evidence["fa_sleep"].score / 2
+    top = _ids(index, _ranked(index, crowd, memo_encoder, "dormire"))[:2]
+    assert set(top) == {"fa_sleep", "sa_sleep"}
+
+
+def test_same_caption_sibling_without_the_emoji_shares_the_relevance(
+    index: CatalogIndex, memo_encoder: TextEncoder
+) -> None:
+    sibling = index.row_of["sa_sleep"]
+    # its own emoji field cannot match: it has no emoji
+    assert sibling not in [h.row for h in index.fields["emoji"].search("dormire", DEPTH)]
+    evidence = _evidence(index, Crowd(memo_encoder), memo_encoder, "dormire")
+    assert "sa_sleep" in evidence
+    assert evidence["sa_sleep"].score == pytest.approx(evidence["fa_sleep"].score, rel=1e-3)
+    assert evidence["sa_sleep"].reason == "its emoji means that"  # what its sibling had
+    # sharing passes relevance on scaled by similarity: never more than the source had
+    assert evidence["sa_sleep"].score <= evidence["fa_sleep"].score
+    for _, similarity in index.neighbours(index.row_of["fa_sleep"]):
+        assert similarity <= 1.0
+
+
+def test_a_pick_after_a_query_ranks_that_sticker_first_for_others(
+    index: CatalogIndex, memo_encoder: TextEncoder
+) -> None:
+    crowd = Crowd(memo_encoder)
+    query = "good night"
+    before = _ids(index, _ranked(index, crowd, memo_encoder, query))
+    assert len(before) >= 2
+    target = before[-1]  # the least relevant of the recalled stickers
+    crowd.add("ann", "pick", target, query)
+    for typed in (query, "Good  NIGHT"):
+        after = _ranked(index, crowd, memo_encoder, typed)
+        assert _ids(index, after)[0] == target, typed
+        assert "people picked it for that" in after[0].reason
+    # the others' order is otherwise kept
+    rest = [s for s in _ids(index, _ranked(index, crowd, memo_encoder, query)) if s != target]
+    assert rest == [s for s in before if s != target]
+
+
+def test_one_pick_counts_as_one_pick(index: CatalogIndex, memo_encoder: TextEncoder) -> None:
+    """A sticker that only the query log recalls gets the evidence of one pick, once:
+    the same logged query must not count again as its own nearest neighbour."""
+    crowd = Crowd(memo_encoder)
+    query = "quarterly tax filing deadline"
+    assert "sb_coffee" not in _evidence(index, crowd, memo_encoder, query)
+    crowd.add("ann", "pick", "sb_coffee", query)
+    evidence = _evidence(index, crowd, memo_encoder, query)
+    assert evidence["sb_coffee"].reason == "people picked it for that"
+    assert evidence["sb_coffee"].score == pytest.approx(W_CROWD * PICK_EVIDENCE, abs=1e-3)
+
+
+def test_forgotten_pick_no_longer_steers(index: CatalogIndex, memo_encoder: TextEncoder) -> None:
+    crowd = Crowd(memo_encoder)
+    query = "good night"
+    before = _ids(index, _ranked(index, crowd, memo_encoder, query))
+    target = before[-1]
+    crowd.add("ann", "pick", target, query)
+    crowd.add("ann", "send", "fa_heart", None)
+    assert crowd.utility(target) > 0
+    crowd.forget([("pick", target, query), ("send", "fa_heart", None)], "ann")
+    assert crowd.exact_query(query) == {}
+    assert crowd.similar_queries(memo_encoder.encode_text([query])[0], 10) == []
+    assert crowd.utility(target) == 0.0
+    assert crowd.picks_of(target) == 0
+    assert _ids(index, _ranked(index, crowd, memo_encoder, query)) == before
+
+
+def test_crowd_utility_grows_with_distinct_users(memo_encoder: TextEncoder) -> None:
+    crowd = Crowd(memo_encoder)
+    for user in ("a", "b", "c"):
+        crowd.add(user, "send", "popular", None)
+    crowd.add("a", "send", "niche", None)
+    crowd.add("a", "send", "niche", None)
+    assert crowd.utility("popular") > crowd.utility("niche") > crowd.utility("unknown") == 0.0
+    assert 0.0 < crowd.utility("popular") <= 1.0
+
+
+def test_cold_user_ordering_does_not_depend_on_style(
+    index: CatalogIndex, memo_encoder: TextEncoder
+) -> None:
+    crowd = Crowd(memo_encoder)
+    ranked = _ranked(index, crowd, memo_encoder, "pizza")
+    by_id = {index.records[r.row].sticker_id: r for r in ranked}
+    scores = [by_id[p].score for p in PIZZAS]
+    assert scores == pytest.approx([scores[0]] * len(PIZZAS))
+    assert set(_ids(index, ranked)[:4]) == set(PIZZAS)
+    # the same catalog with every sticker's style vector shuffled ranks identically
+    shuffled = np.random.default_rng(5).permutation(len(index))
+    restyled = dataclasses.replace(index, style=index.style[shuffled].copy())
+    assert not np.allclose(restyled.pack_style, index.pack_style)
+    vector = memo_encoder.encode_text(["pizza"])[0]
+    again = rank(restyled, recall_text(restyled, crowd, "pizza", vector, DEPTH), Profile(), crowd)
+    assert [(r.row, r.score) for r in again] == [(r.row, r.score) for r in ranked]
+    assert all("style" not in r.reason and "pack" not in r.reason for r in ranked)
+
+
+def test_warm_users_style_comes_first_among_equally_relevant(
+    index: CatalogIndex, memo_encoder: TextEncoder
+) -> None:
+    crowd = Crowd(memo_encoder)
+    flat_fan, soft_fan = Profile(), Profile()
+    for i in range(8):
+        for profile, pack in ((flat_fan, "fa"), (soft_fan, "sa")):
+            sticker = f"{pack}_{('sleep', 'heart', 'rain')[i % 3]}"
+            row = index.row_of[sticker]
+            update(
+                profile,
+                kind="send",
+                sticker_id=sticker,
+                set_name=index.records[row].set_name,
+                style=index.pack_style[row],
+                ts=i,
+            )
+    flat_ranked = _ranked(index, crowd, memo_encoder, "pizza", flat_fan)
+    soft_ranked = _ranked(index, crowd, memo_encoder, "pizza", soft_fan)
+    # the pack they send from first, then the pack of their style they never opened
+    assert _ids(index, flat_ranked)[:4] == ["fa_pizza", "fb_pizza", "sa_pizza", "sb_pizza"]
+    assert _ids(index, soft_ranked)[:4] == ["sa_pizza", "sb_pizza", "fa_pizza", "fb_pizza"]
+    assert "in your style" in flat_ranked[1].reason
+    assert "from a pack you use" in flat_ranked[0].reason
+    # taste only reorders what is relevant: nothing they love outranks what they typed
+    assert set(_ids(index, flat_ranked)[:4]) == set(PIZZAS)
+
+
+def test_safe_mask_removes_rows(index: CatalogIndex, memo_encoder: TextEncoder) -> None:
+    crowd = Crowd(memo_encoder)
+    vector = memo_encoder.encode_text(["pizza"])[0]
+    evidence = recall_text(index, crowd, "pizza", vector, DEPTH)
+    allowed = np.ones(len(index), dtype=bool)
+    allowed[index.row_of["fa_pizza"]] = False
+    ranked = rank(index, evidence, Profile(), crowd, allowed=allowed)
+    assert "fa_pizza" not in _ids(index, ranked)
+    assert len(ranked) == len(evidence) - 1
+    assert rank(index, {}, Profile(), crowd) == []

@@ -1,0 +1,225 @@
+"""The SQLite store on real files: migrations, WAL, transactions, forgetting, crash safety."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from engine.errors import StoreTooNew
+from engine.store import SCHEMA_VERSION, Store
+from engine.types import Event, Prefs, StickerRecord
+
+REPO = Path(__file__).resolve().parents[2]
+KILL_AFTER = 40  # committed events the killed writer reports before it is killed
+KILL_TIMEOUT = 30.0
+
+
+def _sql(path: Path, query: str) -> list[tuple[object, ...]]:
+    """Read through a second, plain sqlite3 connection: what another process would see."""
+    with sqlite3.connect(path) as db:
+        return list(db.execute(query).fetchall())
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    opened = await Store.open(tmp_path / "state.db")
+    yield opened
+    await opened.close()
+
+
+def _event(sticker: str, ts: float, **extra: str) -> Event:
+    return Event("send", sticker, ts, **extra)  # type: ignore[arg-type]
+
+
+async def test_new_file_is_migrated_to_the_current_schema(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    assert _sql(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+    tables = {row[0] for row in _sql(path, "SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"stickers", "events", "prefs", "profiles"} <= tables
+
+
+async def test_wal_mode_is_on(store: Store, tmp_path: Path) -> None:
+    # journal_mode=WAL is persistent: a fresh connection sees it too
+    assert _sql(tmp_path / "state.db", "PRAGMA journal_mode") == [("wal",)]
+
+
+async def test_reopening_does_not_migrate_again(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    first = await Store.open(path)
+    await first.record("u", _event("s1", 1.0), None)
+    await first.close()
+    second = await Store.open(path)
+    try:
+        assert [s.event.sticker_id async for s in second.events()] == ["s1"]
+    finally:
+        await second.close()
+    assert _sql(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+
+
+async def test_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "future.db"
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    with pytest.raises(StoreTooNew) as raised:
+        await Store.open(path)
+    message = str(raised.value)
+    assert "\n" not in message
+    assert str(path) in message
+    assert f"{SCHEMA_VERSION + 1} > {SCHEMA_VERSION}" in message
+    # the refused file is left as it was
+    assert _sql(path, "PRAGMA user_version") == [(SCHEMA_VERSION + 1,)]
+    assert _sql(path, "SELECT name FROM sqlite_master") == []
+
+
+async def test_record_stores_event_and_profile_together(store: Store, tmp_path: Path) -> None:
+    event = Event("pick", "s1", 10.5, query="good night", context="bye")
+    await store.record("u1", event, {"events": 1, "packs": {"p": 1.5}})
+    path = tmp_path / "state.db"
+    assert _sql(path, "SELECT user_id, kind, sticker_id, ts, query, context FROM events") == [
+        ("u1", "pick", "s1", 10.5, "good night", "bye")
+    ]
+    assert await store.profile("u1") == {"events": 1, "packs": {"p": 1.5}}
+    assert [s.event async for s in store.events("u1")] == [event]
+
+
+async def test_failed_record_leaves_no_event_behind(store: Store, tmp_path: Path) -> None:
+    """Event and profile are one transaction: when the profile cannot be written, the event
+    must not be stored either, not even by the next, unrelated commit."""
+    with pytest.raises(TypeError):
+        await store.record("u1", _event("s1", 1.0), {"bad": object()})
+    await store.record("u2", _event("s2", 2.0), {"events": 1})
+    rows = _sql(tmp_path / "state.db", "SELECT user_id FROM events")
+    assert rows == [("u2",)], "u1's event was committed without its profile"
+    assert await store.rows_about("u1") == 0
+
+
+async def test_events_come_in_time_order(store: Store) -> None:
+    for sticker, ts in (("late", 30.0), ("early", 10.0), ("middle", 20.0)):
+        await store.record("u", _event(sticker, ts), None)
+    await store.record("other", _event("x", 15.0), None)
+    assert [s.event.sticker_id async for s in store.events("u")] == ["early", "middle", "late"]
+    assert [s.user_id async for s in store.events()] == ["u", "other", "u", "u"]
+
+
+async def _fill_user(store: Store, user: str, events: int) -> None:
+    for i in range(events):
+        await store.record(user, _event(f"s{i}", float(i)), {"events": i + 1})
+    await store.put_prefs(user, Prefs(safe_mode=True))
+
+
+async def test_forget_user_removes_every_row_about_them_only(store: Store) -> None:
+    await _fill_user(store, "ann", 3)
+    await _fill_user(store, "bob", 2)
+    assert await store.rows_about("ann") == 3 + 1 + 1  # events, profile, prefs
+    await store.forget_user("ann")
+    assert await store.rows_about("ann") == 0
+    assert await store.profile("ann") is None
+    assert await store.prefs("ann") == Prefs()
+    assert await store.rows_about("bob") == 2 + 1 + 1
+    assert await store.profile("bob") == {"events": 2}
+    assert (await store.counts())["users"] == 1
+
+
+async def test_reset_taste_keeps_prefs(store: Store) -> None:
+    await _fill_user(store, "ann", 3)
+    await store.reset_taste("ann")
+    assert [s async for s in store.events("ann")] == []
+    assert await store.profile("ann") is None
+    assert await store.prefs("ann") == Prefs(safe_mode=True)
+    assert await store.rows_about("ann") == 1
+
+
+async def test_prefs_round_trip(store: Store, tmp_path: Path) -> None:
+    assert await store.prefs("nobody") == Prefs()
+    prefs = Prefs(learning_paused=True, safe_mode=True, language="it")
+    await store.put_prefs("u", prefs)
+    await store.put_prefs("u", prefs.model_copy(update={"language": "pt"}))
+    await store.close()
+    reopened = await Store.open(tmp_path / "state.db")
+    try:
+        assert await reopened.prefs("u") == Prefs(
+            learning_paused=True, safe_mode=True, language="pt"
+        )
+        assert await reopened.rows_about("u") == 1
+    finally:
+        await reopened.close()
+    # the fixture closes the store again: aiosqlite tolerates a second close
+    await store.close()
+
+
+async def test_stickers_round_trip_and_file_id_update(store: Store) -> None:
+    records = [
+        StickerRecord("a", "pack", emoji="😴", caption="sleepy", nsfw=0.75, path="/x/a.png"),
+        StickerRecord("b", "pack", set_title="Pack", ocr="zzz", file_id="F1"),
+    ]
+    await store.upsert_stickers(records)
+    await store.upsert_stickers([StickerRecord("a", "pack", caption="sleepier")])
+    await store.update_file_id("b", "F2")
+    stored = await store.stickers()
+    assert [s.sticker_id for s in stored] == ["a", "b"]
+    assert stored[0].caption == "sleepier"
+    assert stored[0].nsfw == 0.0  # an upsert replaces every field
+    assert stored[1].file_id == "F2"
+    assert stored[1].set_title == "Pack"
+    assert await store.has_set("pack")
+    assert not await store.has_set("other")
+    assert (await store.counts())["stickers"] == 2
+
+
+WRITER = textwrap.dedent(
+    """
+    import asyncio, sys
+    from engine.store import Store
+    from engine.types import Event
+
+    async def main(path):
+        store = await Store.open(path)
+        n = 0
+        while True:
+            n += 1
+            await store.record("writer", Event("send", f"s{n}", float(n)), {"events": n})
+            print(n, flush=True)
+
+    asyncio.run(main(sys.argv[1]))
+    """
+)
+
+
+def test_killed_writer_loses_no_committed_event(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    committed = 0
+    deadline = time.monotonic() + KILL_TIMEOUT
+    try:
+        assert writer.stdout is not None
+        while committed < KILL_AFTER and time.monotonic() < deadline:
+            line = writer.stdout.readline()
+            if not line:
+                break
+            committed = int(line)
+    finally:
+        os.kill(writer.pid, 9)
+        writer.wait()
+    assert committed >= KILL_AFTER, writer.stderr.read() if writer.stderr else ""
+    assert writer.returncode == -9
+    assert _sql(path, "PRAGMA integrity_check") == [("ok",)]
+    count = _sql(path, "SELECT COUNT(*) FROM events")[0][0]
+    assert isinstance(count, int)
+    assert count >= committed
+    # the profile was committed with each event, so it is never behind the events
+    doc = _sql(path, "SELECT doc FROM profiles WHERE user_id='writer'")[0][0]
+    assert f'"events":{count}' in str(doc)
