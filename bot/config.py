@@ -58,12 +58,12 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="forbid", env_prefix=ENV_PREFIX)
 
-    token: SecretStr = Field(description="from STICKERBOT_TOKEN only")
+    token: SecretStr = Field(min_length=1, description="from STICKERBOT_TOKEN only")
     webhook_secret: SecretStr | None = Field(
         default=None, description="from STICKERBOT_WEBHOOK_SECRET only"
     )
     api_url: str = Field(default=DEFAULT_API_URL, description="STICKERBOT_API_URL")
-    data: Path = Field(default=Path("data"), description="data folder; STICKERBOT_DATA")
+    data: Path = Field(default=Path("var/data"), description="data folder; STICKERBOT_DATA")
     bot: BotSection = Field(default_factory=BotSection)
     engine: EngineConfig = Field(default_factory=EngineConfig)
 
