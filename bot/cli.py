@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # the engine loads models and native libraries: only when a c
     from engine.demo import DemoRun
     from engine.index import BuildReport
     from engine.types import StickerRecord
+    from export.pipeline import PipelineSummary
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ DEFAULT_DEMO_DATA = Path("var/demo")  # apart from the bot's data: the demo may 
 DEFAULT_CONFIG = Path("bot.toml")
 DEFAULT_RUN = Path("run.jsonl")
 RESULTS_DIR = Path("bench-results")
+NSFW_CACHE = Path("cache/embed-cache.sqlite")  # under RESULTS_DIR: outlives the scratch folders
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 EXPORT_HINT = "pip install -e '.[export]'"
 # Errors that mean "change your input": everything else a StickerbotError says is a runtime one.
@@ -49,8 +51,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Stickerbot: sticker suggestions that fit both the words and the person.",
 )
-export_app = typer.Typer(no_args_is_help=True, help="Offline export steps (need torch).")
+export_app = typer.Typer(
+    no_args_is_help=True, help="Offline steps: index a catalog, caption it, export models."
+)
 app.add_typer(export_app, name="export")
+import_app = typer.Typer(no_args_is_help=True, help="Convert public datasets to FORMAT.md.")
+app.add_typer(import_app, name="import")
 
 
 def main() -> None:
@@ -115,6 +121,24 @@ class Progress:
             self._bar.close()
 
 
+class StageBars:
+    """One tqdm bar (with its ETA) per build stage, opened when the stage reports first."""
+
+    def __init__(self) -> None:
+        self._bars: dict[str, tqdm[Any]] = {}
+
+    def update(self, stage: str, steps: int, total: int) -> None:
+        bar = self._bars.get(stage)
+        if bar is None:
+            bar = tqdm(total=total, desc=stage, unit="item", leave=False, disable=None)
+            self._bars[stage] = bar
+        bar.update(steps)
+
+    def close(self) -> None:
+        for bar in self._bars.values():
+            bar.close()
+
+
 DataOption = Annotated[
     Path,
     typer.Option("--data", envvar=DATA_ENV, help="Data folder of the engine.", show_default=True),
@@ -145,12 +169,18 @@ def build(
 
 
 async def _build(records: list[StickerRecord], data: Path) -> BuildReport:
+    from engine.embed_cache import EmbedCache
     from engine.engine import Engine
+    from engine.index import BuildHooks
 
     engine = await Engine.open(data)
     try:
-        with contextlib.closing(Progress(len(records), "indexing")) as bar:
-            return await engine.build(records, on_progress=bar.update)
+        # The cache in the data folder makes a rebuild compute only stickers that changed.
+        with (
+            contextlib.closing(EmbedCache.in_folder(data)) as cache,
+            contextlib.closing(Progress(len(records), "indexing")) as bar,
+        ):
+            return await engine.build(records, on_progress=bar.update, hooks=BuildHooks(cache))
     finally:
         await engine.close()
 
@@ -172,6 +202,10 @@ def bench(
     ] = None,
     chart: Annotated[Path | None, typer.Option(help="Also draw a PNG bar chart.")] = None,
     baselines: Annotated[bool, typer.Option(help="Run the peers' baselines too.")] = True,
+    nsfw: Annotated[
+        bool,
+        typer.Option(help="Also count stickers flagged NSFW (NudeNet, ~90 ms/sticker, cached)."),
+    ] = False,
 ) -> None:
     """Run the benchmark protocol for Stickerbot and the baselines, score and compare them."""
     from engine.bench.protocol import write_run
@@ -184,7 +218,10 @@ def bench(
     with user_errors():
         if not (dataset / "queries.jsonl").is_file():
             raise CatalogError(str(dataset / "queries.jsonl"), 0, "file", "is missing")
-        report = asyncio.run(run_bench(dataset, baselines=baselines, on_start=started))
+        cache = RESULTS_DIR / NSFW_CACHE if nsfw else None
+        report = asyncio.run(
+            run_bench(dataset, baselines=baselines, on_start=started, nsfw_cache=cache)
+        )
         ours = report.ranker(STICKERBOT)
         write_run(ours.rankings, run_out)
         summary = report.to_json()
@@ -195,6 +232,8 @@ def bench(
             _chart([summary], chart)
     # With --json, stdout carries only the metrics, so it can be compared with score.py's.
     typer.echo(format_table(summary), err=as_json)
+    if ours.nsfw_flagged is not None:
+        typer.echo(f"stickers flagged NSFW: {ours.nsfw_flagged}", err=as_json)
     typer.echo(f"run file: {run_out}  results: {results}", err=True)
     if as_json:
         typer.echo(json.dumps(ours.metrics))
@@ -222,6 +261,29 @@ def _chart(results: list[dict[str, Any]], out: Path) -> None:
         write_chart(results, out)
     except ModuleNotFoundError as error:  # matplotlib is a dev dependency
         raise fail(f"charts need {error.name}: pip install -e '.[dev]'", EXIT_FAILURE) from None
+
+
+@app.command("bench-scale")
+def bench_scale(
+    stickers: Annotated[int, typer.Option(help="Catalog size (PerSRV's pool: 543098).")] = 50_000,
+    queries: Annotated[int, typer.Option(help="Timed queries.")] = 1_000,
+    users: Annotated[int, typer.Option(help="Users whose history is replayed.")] = 300,
+    fake_vectors: Annotated[
+        bool,
+        typer.Option(help="Clustered random vectors instead of USE: index and ranking cost only."),
+    ] = False,
+    out: Annotated[Path | None, typer.Option(help="Results JSON to write.")] = None,
+) -> None:
+    """Time suggestions and measure memory on a synthetic catalog of any size."""
+    from engine.bench.scale import ScaleConfig, format_table, run_scale
+
+    config = ScaleConfig(stickers=stickers, queries=queries, users=users, fake_vectors=fake_vectors)
+    with user_errors():
+        results = asyncio.run(run_scale(config, on_status=lambda s: typer.echo(s, err=True)))
+        if out is not None:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    typer.echo(format_table(results))
 
 
 # -- demo -------------------------------------------------------------------------------------
@@ -319,6 +381,133 @@ def export_model(ctx: typer.Context) -> None:
         except ValueError as error:  # e.g. transformers refusing a model name or folder
             log.debug("export failed", exc_info=True)
             raise fail(f"cannot export: {error}", EXIT_FAILURE) from None
+
+
+# -- export index -----------------------------------------------------------------------------
+
+
+@export_app.command("index")
+def export_index(
+    catalog_dir: Annotated[Path, typer.Argument(help="Folder with catalog.jsonl and images.")],
+    data: DataOption = DEFAULT_DATA,
+    captions: Annotated[
+        Path | None, typer.Option(help="Captions JSONL (from `export captions` or elsewhere).")
+    ] = None,
+    ocr: Annotated[
+        bool | None,
+        typer.Option("--ocr/--no-ocr", help="Read text off stickers [default: if installed]."),
+    ] = None,
+    nsfw: Annotated[
+        bool | None, typer.Option("--nsfw/--no-nsfw", help="Score NSFW [default: if installed].")
+    ] = None,
+    clip_model: Annotated[
+        Path | None, typer.Option(help="Exported CLIP folder: also index image vectors.")
+    ] = None,
+) -> None:
+    """Distil a catalog into the data folder's index (a running bot picks it up by itself)."""
+    from export.pipeline import PipelineOptions, run_pipeline
+
+    options = PipelineOptions(catalog_dir, data, captions, ocr, nsfw, clip_model)
+    with user_errors(), contextlib.closing(StageBars()) as bars:
+        summary = asyncio.run(run_pipeline(options, on_stage=bars.update))
+    _print_pipeline(summary, data)
+
+
+def _print_pipeline(summary: PipelineSummary, data: Path) -> None:
+    typer.echo(f"Indexed {summary.indexed} stickers into {data}.")
+    if summary.skipped:
+        reasons = ", ".join(f"{n} {reason}" for reason, n in summary.skipped.most_common())
+        typer.echo(f"Skipped {sum(summary.skipped.values())}: {reasons}.")
+    if summary.captions_applied:
+        typer.echo(f"Captions applied: {summary.captions_applied}.")
+    if summary.ocr_found is not None:
+        typer.echo(f"OCR texts found: {summary.ocr_found}.")
+    if summary.nsfw_flagged is not None:
+        typer.echo(f"Flagged NSFW: {summary.nsfw_flagged} (score >= {summary.nsfw_threshold:g}).")
+    typer.echo(f"Crowd: {summary.crowd_events} stored events feed the crowd text.")
+    kinds = sorted(set(summary.cache_hits) | set(summary.cache_misses))
+    cache = ", ".join(
+        f"{kind} {summary.cache_hits[kind]} reused/{summary.cache_misses[kind]} computed"
+        for kind in kinds
+    )
+    typer.echo(f"Cache: {cache or 'unused'}.")
+    stages = ", ".join(f"{name} {secs:.1f}" for name, secs in summary.seconds.items())
+    typer.echo(f"Seconds: {stages} (total {sum(summary.seconds.values()):.1f}).")
+
+
+# -- export captions, import u-sticker ----------------------------------------------------------
+
+
+@export_app.command("captions")
+def export_captions(
+    catalog_dir: Annotated[Path, typer.Argument(help="Folder with catalog.jsonl and images.")],
+    out: Annotated[Path, typer.Argument(help="Captions JSONL; an interrupted run resumes.")],
+    endpoint: Annotated[
+        str, typer.Option(help="OpenAI-compatible API base, e.g. http://host:8080/v1")
+    ],
+    model: Annotated[str, typer.Option(help="Model name the server expects.")],
+    api_key: Annotated[str | None, typer.Option(envvar="STICKERBOT_CAPTION_API_KEY")] = None,
+    concurrency: Annotated[int, typer.Option(min=1)] = 4,
+) -> None:
+    """Caption a catalog with a vision-language model into a resumable JSONL file."""
+    from export.captions import CaptionReport, caption_catalog
+
+    with user_errors(), tqdm(unit="sticker", desc="captions", disable=None) as bar:
+
+        def progress(report: CaptionReport) -> None:
+            bar.total, bar.n = report.total, report.finished
+            bar.refresh()
+
+        report = asyncio.run(
+            caption_catalog(
+                catalog_dir,
+                out,
+                endpoint=endpoint,
+                model=model,
+                api_key=api_key,
+                concurrency=concurrency,
+                on_progress=progress,
+            )
+        )
+    failures = ", ".join(f"{reason} {count}" for reason, count in report.failed.most_common())
+    typer.echo(
+        f"{report.done} captioned, {report.skipped_existing} already done, "
+        f"{report.failed_total} failed{': ' + failures if failures else ''}"
+    )
+
+
+@import_app.command("u-sticker")
+def import_usticker_command(
+    src: Annotated[Path, typer.Argument(help="The U-Sticker dataset folder.")],
+    out_dir: Annotated[Path, typer.Argument(help="Benchmark folder to write.")],
+    holdout: Annotated[int, typer.Option(min=1, help="Sends per user held out as queries.")] = 1,
+    overwrite: bool = False,
+) -> None:
+    """Convert U-Sticker conversations into catalog.jsonl, history.jsonl and queries.jsonl."""
+    from export.usticker import UStickerError, import_usticker
+
+    with user_errors(), tqdm(unit="conversation", desc="u-sticker", disable=None) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        try:
+            report = import_usticker(
+                src, out_dir, holdout=holdout, overwrite=overwrite, on_progress=progress
+            )
+        except UStickerError as error:  # the source folder or a conversation file is malformed
+            raise fail(str(error), EXIT_BAD_INPUT) from None
+    typer.echo(
+        f"{report.stickers} stickers, {report.history_events} history events, "
+        f"{report.queries} queries from {report.conversations} conversations"
+    )
+    if report.stickers_without_file:
+        typer.echo(
+            f"warning: {report.stickers_without_file} stickers have no file under {src}; "
+            "their catalog lines have file null (the build skips them as no_file)",
+            err=True,
+        )
 
 
 # -- emulator ---------------------------------------------------------------------------------

@@ -87,9 +87,11 @@ def read_catalog(folder: Path) -> list[StickerRecord]:
         if sticker_id in seen:
             raise CatalogError(str(path), line, "sticker_id", f"repeats '{sticker_id}'")
         seen.add(sticker_id)
-        file = fields.required("file")
-        resolved = (folder / file).resolve()
-        if not resolved.is_relative_to(folder.resolve()):
+        # A sticker without a file (an import that could not fetch it) still loads: the build
+        # skips it and counts it as 'missing', instead of failing the whole catalog.
+        file = fields.text("file", optional=True)
+        resolved = None if file is None else (folder / file).resolve()
+        if resolved is not None and not resolved.is_relative_to(folder.resolve()):
             raise CatalogError(str(path), line, "file", "must stay inside the dataset folder")
         records.append(
             StickerRecord(
@@ -98,7 +100,7 @@ def read_catalog(folder: Path) -> list[StickerRecord]:
                 emoji=fields.text("emoji", optional=True),
                 caption=fields.text("caption", optional=True),
                 ocr=fields.text("ocr", optional=True),
-                path=str(resolved),
+                path=None if resolved is None else str(resolved),
             )
         )
     return records

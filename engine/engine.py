@@ -9,6 +9,8 @@ await engine.close()
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,8 +22,16 @@ from engine.config import EngineConfig
 from engine.crowd import Crowd
 from engine.emoji import EmojiKeywords
 from engine.encoders import TextEncoder, UniversalSentenceEncoder
-from engine.errors import BadQuery, IndexMismatch, UnknownSticker
-from engine.index import BuildReport, CatalogIndex, Encoders, build_index, extend_index, load_index
+from engine.errors import BadQuery, IndexMismatch, StickerbotError, UnknownSticker
+from engine.index import (
+    BuildHooks,
+    BuildReport,
+    CatalogIndex,
+    Encoders,
+    build_index,
+    extend_index,
+    load_index,
+)
 from engine.index import save_index as write_index
 from engine.profile import Profile, update
 from engine.protocol import MAX_PAGE, MAX_QUERY_CHARS
@@ -30,13 +40,20 @@ from engine.recall import Evidence, recall_text
 from engine.store import Store
 from engine.types import Event, Page, Prefs, StickerRecord, Suggestion, Taste
 
+log = logging.getLogger(__name__)
+
 DB_NAME = "stickerbot.db"
 INDEX_DIR = "index"
+MANIFEST = "manifest.json"  # replaced last by every save: its stat says the index changed
+RELOAD_CHECK_SECONDS = 1.0  # how stale a running engine's index may be after another writes
 MAX_RANKED = 500  # deepest result a user can page to (10 pages of 50)
 HABIT_CANDIDATES = 200  # stickers considered for an empty query without context
 HABIT_RELEVANCE = 0.5  # the relevance an empty query grants every habit candidate
 CONTEXT_MESSAGES = 3  # recent messages of the conversation that an empty query reads
 TOP_PACKS = 5
+
+
+IndexStamp = tuple[int, int]  # (mtime ns, inode) of the manifest: changes with every save
 
 
 class Engine:
@@ -51,6 +68,9 @@ class Engine:
         self._crowd = Crowd(encoders.text)
         self._profiles: dict[str, Profile] = {}
         self._write_lock = asyncio.Lock()  # catalog growth is serialised; reads never wait
+        self._index_stamp: IndexStamp | None = None  # the files self._index was read or written as
+        self._checked_at = -RELOAD_CHECK_SECONDS  # monotonic time of the last look at the disk
+        self._reloading: asyncio.Task[None] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -80,14 +100,24 @@ class Engine:
         return engine
 
     async def close(self) -> None:
+        if self._reloading is not None:
+            self._reloading.cancel()
+            await asyncio.gather(self._reloading, return_exceptions=True)
         await self._store.close()
+
+    @property
+    def generation(self) -> str:
+        """Which saved index this engine answers from ('' before the first build)."""
+        return self._index.generation
 
     async def _load(self) -> None:
         records = await self._store.stickers()
-        if (self._index_dir / "manifest.json").exists():
+        if (self._index_dir / MANIFEST).exists():
+            stamp = _stamp(self._index_dir)
             self._index = await asyncio.to_thread(
                 load_index, self._index_dir, records, self._encoders
             )
+            self._index_stamp = stamp
         elif records:
             raise IndexMismatch(
                 f"no index at {self._index_dir} for {len(records)} stickers; "
@@ -106,17 +136,30 @@ class Engine:
         records: Sequence[StickerRecord],
         report: BuildReport | None = None,
         on_progress: Any = None,
+        hooks: BuildHooks | None = None,
     ) -> BuildReport:
-        """Replace the catalog with `records` and write a fresh index beside the old one."""
+        """Replace the catalog with `records` and write a fresh index beside the old one.
+
+        `hooks` adds an embedding cache and per-sticker steps (OCR, NSFW) to the build.
+        """
         report = report or BuildReport()
         async with self._write_lock:
             index = await asyncio.to_thread(
-                build_index, records, self._encoders, report=report, on_progress=on_progress
+                build_index,
+                records,
+                self._encoders,
+                report=report,
+                on_progress=on_progress,
+                hooks=hooks,
             )
             await self._store.upsert_stickers(index.records)
-            await asyncio.to_thread(write_index, index, self._index_dir)
-            self._index = index
+            await self._write(index)
         return report
+
+    async def _write(self, index: CatalogIndex) -> None:
+        await asyncio.to_thread(write_index, index, self._index_dir)
+        self._index = index
+        self._index_stamp = _stamp(self._index_dir)  # our own save is no news to reload
 
     async def add_stickers(self, records: Sequence[StickerRecord]) -> int:
         report = BuildReport()
@@ -128,9 +171,39 @@ class Engine:
             if not fresh:
                 return 0
             await self._store.upsert_stickers(fresh)
-            await asyncio.to_thread(write_index, grown, self._index_dir)
-            self._index = grown
+            await self._write(grown)
         return len(fresh)
+
+    # -- hot reload -----------------------------------------------------------------------------
+
+    def _watch_disk(self) -> None:
+        """Start reading an index another process saved (`export index`, `build`), at most one
+        look per RELOAD_CHECK_SECONDS; the caller goes on with the index it already has."""
+        now = time.monotonic()
+        if self._reloading is not None or now - self._checked_at < RELOAD_CHECK_SECONDS:
+            return
+        self._checked_at = now
+        stamp = _stamp(self._index_dir)
+        if stamp is not None and stamp != self._index_stamp:
+            self._reloading = asyncio.create_task(self._reload(stamp))
+
+    async def _reload(self, stamp: IndexStamp) -> None:
+        try:
+            async with self._write_lock:
+                # The other process upserted its stickers before saving the index: read them anew.
+                records = await self._store.stickers()
+                index = await asyncio.to_thread(
+                    load_index, self._index_dir, records, self._encoders
+                )
+                if _stamp(self._index_dir) != stamp:
+                    return  # swapped again while we read: files may mix, the next look retries
+                self._index, self._index_stamp = index, stamp
+                log.info("loaded index %s (%d stickers)", index.generation, len(index))
+        except (StickerbotError, OSError, ValueError) as error:
+            # Half-swapped or from a newer build: keep answering from the old one, retry later.
+            log.warning("index at %s changed but cannot be loaded yet: %s", self._index_dir, error)
+        finally:
+            self._reloading = None
 
     async def has_set(self, set_name: str) -> bool:
         return set_name in self._index.set_rows
@@ -151,6 +224,7 @@ class Engine:
             raise BadQuery(f"queries are at most {MAX_QUERY_CHARS} characters; type a shorter one")
         limit = max(1, min(limit, MAX_PAGE))
         offset = max(0, offset)
+        self._watch_disk()
         prefs = await self._store.prefs(user_id)
         profile = await self._profile(user_id)
         safe_now = prefs.safe_mode if safe is None else safe
@@ -313,6 +387,15 @@ class Engine:
 
     async def rows_about(self, user_id: str) -> int:
         return await self._store.rows_about(user_id)
+
+
+def _stamp(index_dir: Path) -> IndexStamp | None:
+    """None while no index is there (or between the two renames of a swap)."""
+    try:
+        info = os.stat(index_dir / MANIFEST)
+    except FileNotFoundError:
+        return None
+    return info.st_mtime_ns, info.st_ino
 
 
 def _text_encoder(config: EngineConfig) -> TextEncoder:

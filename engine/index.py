@@ -8,18 +8,30 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import shutil
 import tempfile
-from collections import Counter
-from collections.abc import Callable, Sequence
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from engine import media, style
 from engine.dense import DenseIndex
 from engine.documents import emoji_name, emoji_text, has_own_meaning, meaning_text, title_text
+from engine.embed_cache import (
+    CachedTextEncoder,
+    EmbedCache,
+    code_identity,
+    file_key,
+    model_identity,
+)
 from engine.emoji import EmojiKeywords
 from engine.encoders import ImageEncoder, TextEncoder, l2_normalise
 from engine.errors import IndexMismatch
@@ -38,12 +50,84 @@ SAME_MEANING = 0.85  # cosine above which two stickers' texts say the same thing
 TRUST_LOW, TRUST_HIGH = 0.30, 0.75
 TRUST_FLOOR = 0.15  # even a disagreeing emoji keeps a little weight: captions can be wrong too
 FIELDS = ("meaning", "emoji", "title")
+NO_FILE = "no_file"  # skip reason: the catalog names no file (an import could not fetch it)
+ENCODE_CHUNK = 256  # texts or images per encoder call: small enough for a progress bar to move
+# Cache kinds, and the identity of the code behind style features (pixels -> numbers).
+STYLE_KIND, IMAGE_KIND = "style", "image"
+STYLE_CODE = (Path(style.__file__), Path(media.__file__))
+STYLE_PACKAGES = ("pillow", "numpy", "av", "rlottie-python")
+
+# (stage, steps just done, steps in the stage): lets a command draw one bar per build stage.
+StageProgress = Callable[[str, int, int], None]
 
 
 @dataclass
 class BuildReport:
     indexed: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
+    # Wall seconds per stage (decode, style, embed text, ... and each hook step by its name).
+    seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+
+
+class StageClock:
+    """Adds wall time per stage to a report; a stage timed inside another (a lazy decode
+    inside the OCR step) is counted once, in the inner stage."""
+
+    def __init__(self, seconds: dict[str, float]) -> None:
+        self._seconds = seconds
+        self._inner: list[float] = []  # per open stage: seconds spent in stages nested in it
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        self._inner.append(0.0)
+        try:
+            yield
+        finally:
+            elapsed = time.perf_counter() - start
+            self._seconds[name] += elapsed - self._inner.pop()
+            if self._inner:
+                self._inner[-1] += elapsed
+
+
+class StickerFile:
+    """A sticker's file during a build: hashed and decoded only when something needs it, once."""
+
+    def __init__(
+        self, path: Path, decode: Callable[[Path], Image.Image], clock: StageClock
+    ) -> None:
+        self.path = path
+        self._decode = decode
+        self._clock = clock
+
+    @cached_property
+    def sha256(self) -> str:
+        """Content hash, the cache key of everything read off the pixels."""
+        try:
+            return file_key(self.path)
+        except FileNotFoundError:
+            raise MediaError("missing", str(self.path)) from None
+        except OSError as error:
+            raise MediaError("unreadable", str(error)) from None
+
+    @cached_property
+    def image(self) -> Image.Image:
+        with self._clock.stage("decode"):
+            return self._decode(self.path)
+
+
+# A per-sticker step over the decoded file (OCR, NSFW): returns the record, filled in.
+ImageStep = Callable[[StickerRecord, StickerFile], StickerRecord]
+
+
+@dataclass
+class BuildHooks:
+    """Optional parts of a build. The defaults build exactly what `build_index` always did."""
+
+    cache: EmbedCache | None = None
+    steps: Sequence[tuple[str, ImageStep]] = ()  # named, so each is timed on its own
+    decode: Callable[[Path], Image.Image] = load_sticker_image
+    on_stage: StageProgress | None = None
 
 
 @dataclass
@@ -59,6 +143,7 @@ class CatalogIndex:
     dense: DenseIndex
     text_model: str
     image: np.ndarray | None = None  # (n, d_clip) CLIP image vectors when configured
+    generation: str = ""  # set when saved: tells a running engine that the files changed
     image_dense: DenseIndex | None = None
     fields: dict[str, FieldIndex] = field(default_factory=dict)
     row_of: dict[str, int] = field(default_factory=dict)
@@ -116,34 +201,61 @@ def build_index(
     report: BuildReport | None = None,
     scaler: StyleScaler | None = None,
     on_progress: Callable[[int], None] | None = None,
+    hooks: BuildHooks | None = None,
 ) -> CatalogIndex:
-    """Decode, describe and embed `records`; stickers whose image fails are skipped and counted."""
+    """Decode, describe and embed `records`; stickers whose image fails are skipped and counted.
+
+    `hooks` adds a cache (only what changed is computed), per-sticker steps such as OCR and
+    NSFW scoring, and per-stage progress.
+    """
     report = report if report is not None else BuildReport()
-    kept, raw, images = _decode_all(records, report, on_progress, want_images=bool(encoders.clip))
+    hooks = hooks or BuildHooks()
+    clock = StageClock(report.seconds)
+    if hooks.cache is not None:
+        encoders = Encoders(
+            CachedTextEncoder(encoders.text, hooks.cache), encoders.emoji, encoders.clip
+        )
+    decoded = _decode_all(records, report, on_progress, bool(encoders.clip), hooks, clock)
+    kept, raw = decoded.records, decoded.style_raw
     scaler = scaler or StyleScaler().fit(raw if len(raw) else np.zeros((1, STYLE_DIM)))
-    text = _encode_meaning(kept, encoders)
-    dense = DenseIndex(encoders.text.dim, capacity=len(kept))
-    _add_dense(dense, text, 0)
+    with clock.stage("embed text"):
+        text = _encode_meaning(kept, encoders, hooks.on_stage)
+        trust = _emoji_trust(kept, text, encoders)
+    with clock.stage("index"):
+        dense = DenseIndex(encoders.text.dim, capacity=len(kept))
+        _add_dense(dense, text, 0)
     index = CatalogIndex(
         records=kept,
         text=text,
         style_raw=raw,
         style=scaler.transform(raw),
         scaler=scaler,
-        trust=_emoji_trust(kept, text, encoders),
+        trust=trust,
         neighbour_rows=np.zeros((0, NEIGHBOURS), np.int32),
         neighbour_sims=np.zeros((0, NEIGHBOURS), np.float32),
         dense=dense,
         text_model=encoders.text.name,
     )
     if encoders.clip is not None:
-        index.image = encoders.clip.encode_images(images)
-        index.image_dense = DenseIndex(encoders.clip.dim, capacity=len(kept))
-        _add_dense(index.image_dense, index.image, 0)
-    index.neighbour_rows, index.neighbour_sims = _meaning_neighbours(dense, text)
-    index.fields = build_fields(kept, encoders.emoji)
+        with clock.stage("embed images"):
+            index.image = _encode_images(decoded, encoders.clip, hooks)
+        with clock.stage("index"):
+            index.image_dense = DenseIndex(encoders.clip.dim, capacity=len(kept))
+            _add_dense(index.image_dense, index.image, 0)
+    with clock.stage("index"):
+        index.neighbour_rows, index.neighbour_sims = _meaning_neighbours(dense, text)
+        index.fields = build_fields(kept, encoders.emoji)
     report.indexed = len(kept)
     return index
+
+
+@dataclass
+class _Decoded:
+    """What the per-sticker pass produced, row-aligned with `records`."""
+
+    records: list[StickerRecord]
+    style_raw: np.ndarray
+    files: list[StickerFile]  # for CLIP: hashed and decoded only on a cache miss
 
 
 def _decode_all(
@@ -151,36 +263,92 @@ def _decode_all(
     report: BuildReport,
     on_progress: Callable[[int], None] | None,
     want_images: bool,
-) -> tuple[list[StickerRecord], np.ndarray, list[Image.Image]]:
+    hooks: BuildHooks | None = None,
+    clock: StageClock | None = None,
+) -> _Decoded:
+    hooks = hooks or BuildHooks()
+    clock = clock or StageClock(report.seconds)
+    style_model = code_identity(STYLE_KIND, STYLE_CODE, STYLE_PACKAGES) if hooks.cache else ""
     kept: list[StickerRecord] = []
     features: list[np.ndarray] = []
-    images: list[Image.Image] = []
+    files: list[StickerFile] = []
     for record in records:
         try:
             if record.path is None:
-                raise MediaError("missing")
-            image = load_sticker_image(Path(record.path))
+                report.skipped[NO_FILE] += 1
+                continue
+            file = StickerFile(Path(record.path), hooks.decode, clock)
+            feature = _style(file, hooks.cache, style_model, clock)
+            for name, step in hooks.steps:
+                with clock.stage(name):
+                    record = step(record, file)
         except MediaError as error:
             report.skipped[error.reason] += 1
             log.warning("skipped sticker %s: %s", record.sticker_id, error)
         else:
             kept.append(record)
-            features.append(style_features(image))
+            features.append(feature)
             if want_images:
-                images.append(image)
-        if on_progress:
-            on_progress(1)
+                files.append(file)
+        finally:
+            if on_progress:
+                on_progress(1)
+            if hooks.on_stage:
+                hooks.on_stage("describe", 1, len(records))
     raw = np.stack(features) if features else np.zeros((0, STYLE_DIM), np.float32)
-    return kept, raw.astype(np.float32), images
+    return _Decoded(kept, raw.astype(np.float32), files)
 
 
-def _encode_meaning(records: Sequence[StickerRecord], encoders: Encoders) -> np.ndarray:
+def _style(
+    file: StickerFile, cache: EmbedCache | None, model: str, clock: StageClock
+) -> np.ndarray:
+    """The file's style features, from the cache when its bytes were seen before."""
+    if cache is None:
+        image = file.image
+        with clock.stage("style"):
+            return style_features(image)
+    found = cache.vectors(STYLE_KIND, model, [file.sha256]).get(file.sha256)
+    if found is not None:
+        return found
+    image = file.image
+    with clock.stage("style"):
+        feature = np.asarray(style_features(image), np.float32)
+    cache.put_vectors(STYLE_KIND, model, {file.sha256: feature})
+    return feature
+
+
+def _encode_meaning(
+    records: Sequence[StickerRecord], encoders: Encoders, on_stage: StageProgress | None = None
+) -> np.ndarray:
     texts = [meaning_text(r, encoders.emoji) for r in records]
     vectors = np.zeros((len(texts), encoders.text.dim), np.float32)
     known = [i for i, t in enumerate(texts) if t]
-    if known:
-        vectors[known] = encoders.text.encode_text([texts[i] for i in known])
+    for start in range(0, len(known), ENCODE_CHUNK):
+        rows = known[start : start + ENCODE_CHUNK]
+        vectors[rows] = encoders.text.encode_text([texts[i] for i in rows])
+        if on_stage:
+            on_stage("embed text", len(rows), len(known))
     return vectors
+
+
+def _encode_images(decoded: _Decoded, clip: ImageEncoder, hooks: BuildHooks) -> np.ndarray:
+    """CLIP vectors of every kept sticker; with a cache, only files not seen before are encoded."""
+    files, cache = decoded.files, hooks.cache
+    out = np.zeros((len(files), clip.dim), np.float32)
+    model = model_identity(clip) if cache is not None else ""
+    found = cache.vectors(IMAGE_KIND, model, [f.sha256 for f in files]) if cache else {}
+    todo = [row for row, f in enumerate(files) if cache is None or f.sha256 not in found]
+    for row, file in enumerate(files):
+        if cache is not None and file.sha256 in found:
+            out[row] = found[file.sha256]
+    for start in range(0, len(todo), ENCODE_CHUNK):
+        rows = todo[start : start + ENCODE_CHUNK]
+        out[rows] = clip.encode_images([files[r].image for r in rows])
+        if cache is not None:
+            cache.put_vectors(IMAGE_KIND, model, {files[r].sha256: out[r] for r in rows})
+        if hooks.on_stage:
+            hooks.on_stage("embed images", len(rows), len(todo))
+    return out
 
 
 def _emoji_trust(
@@ -214,6 +382,7 @@ def _meaning_neighbours(dense: DenseIndex, text: np.ndarray) -> tuple[np.ndarray
     if len(known) == 0 or len(dense) == 0:
         return rows, sims
     found, similarity = dense.search_many(text[known], NEIGHBOURS)
+    similarity = np.minimum(similarity, 1.0)  # float error can exceed 1 for identical texts
     similar = similarity >= SAME_MEANING
     width = found.shape[1]
     rows[known, :width] = np.where(similar, found, -1)
@@ -253,8 +422,10 @@ def _write_files(index: CatalogIndex, folder: Path) -> None:
     if index.image is not None and index.image_dense is not None:
         np.save(folder / "image.npy", index.image)
         index.image_dense.save(folder / "image.hnsw")
+    index.generation = new_generation()
     manifest = {
         "version": INDEX_VERSION,
+        "generation": index.generation,
         "text_model": index.text_model,
         "text_dim": int(index.text.shape[1]),
         "count": len(index),
@@ -263,6 +434,11 @@ def _write_files(index: CatalogIndex, folder: Path) -> None:
         "image_dim": None if index.image is None else int(index.image.shape[1]),
     }
     (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def new_generation() -> str:
+    """Unique per save, even for two saves within one clock tick or from two processes."""
+    return f"{time.time_ns()}-{secrets.token_hex(4)}"
 
 
 def _swap_in(staging: Path, folder: Path) -> None:
@@ -298,6 +474,7 @@ def load_index(folder: Path, records: Sequence[StickerRecord], encoders: Encoder
         neighbour_sims=np.load(folder / "neighbour_sims.npy"),
         dense=DenseIndex.load(folder / "text.hnsw", int(manifest["text_dim"])),
         text_model=manifest["text_model"],
+        generation=str(manifest.get("generation", "")),
     )
     if manifest.get("image_dim"):
         index.image = np.load(folder / "image.npy")
@@ -330,7 +507,8 @@ def extend_index(
 ) -> CatalogIndex:
     """A new index with `records` appended (live growth); the dense graphs are shared."""
     fresh = [r for r in records if r.sticker_id not in index.row_of]
-    kept, raw, images = _decode_all(fresh, report, None, want_images=index.image is not None)
+    decoded = _decode_all(fresh, report, None, want_images=index.image is not None)
+    kept, raw = decoded.records, decoded.style_raw
     first = len(index)
     text = _encode_meaning(kept, encoders)
     _add_dense(index.dense, text, first)
@@ -352,7 +530,7 @@ def extend_index(
         image_dense=index.image_dense,
     )
     if index.image is not None and index.image_dense is not None and encoders.clip is not None:
-        image = encoders.clip.encode_images(images)
+        image = _encode_images(decoded, encoders.clip, BuildHooks())
         _add_dense(index.image_dense, image, first)
         grown.image = np.concatenate([index.image, image])
     grown.fields = build_fields(grown.records, encoders.emoji)

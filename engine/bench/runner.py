@@ -56,14 +56,18 @@ class RankerResult:
     latency_ms: dict[str, float]
     skipped_events: int
     rankings: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    nsfw_flagged: int | None = None  # stickers over the NSFW threshold, when scored (--nsfw)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "metrics": self.metrics,
             "seconds": self.seconds,
             "latency_ms": self.latency_ms,
             "skipped_events": self.skipped_events,
         }
+        if self.nsfw_flagged is not None:
+            out["nsfw_flagged"] = self.nsfw_flagged
+        return out
 
 
 @dataclass
@@ -100,10 +104,17 @@ async def run_bench(
     *,
     baselines: bool = True,
     on_start: Callable[[str], None] | None = None,
+    nsfw_cache: Path | None = None,
 ) -> BenchReport:
-    """Run Stickerbot (and, unless told not to, every available baseline) on `dataset`."""
+    """Run Stickerbot (and, unless told not to, every available baseline) on `dataset`.
+
+    With `nsfw_cache`, Stickerbot's build also scores NSFW (opt-in: about 90 ms a sticker the
+    first time) and the results count the flagged stickers.
+    """
     queries, warm = load_judged(dataset)
-    factories: dict[str, Callable[[Path], Ranker]] = {STICKERBOT: StickerbotRanker}
+    factories: dict[str, Callable[[Path], Ranker]] = {
+        STICKERBOT: lambda scratch: StickerbotRanker(scratch, nsfw_cache)
+    }
     unavailable: dict[str, str] = {}
     if baselines:
         found, unavailable = load_baselines()
@@ -112,7 +123,7 @@ async def run_bench(
     for name, factory in factories.items():
         if on_start:
             on_start(name)
-        run = await _run_one(factory, dataset)
+        run, flagged = await _run_one(factory, dataset)
         results.append(
             RankerResult(
                 name=name,
@@ -123,16 +134,21 @@ async def run_bench(
                 },
                 skipped_events=run.skipped_events,
                 rankings=run.rankings,
+                nsfw_flagged=flagged,
             )
         )
     return BenchReport(dataset=dataset, rankers=results, unavailable=unavailable)
 
 
-async def _run_one(factory: Callable[[Path], Ranker], dataset: Path) -> RunResult:
+async def _run_one(
+    factory: Callable[[Path], Ranker], dataset: Path
+) -> tuple[RunResult, int | None]:
+    """The run, and how many stickers the ranker flagged NSFW (None: it did not score)."""
     with tempfile.TemporaryDirectory(prefix="stickerbot-bench-") as scratch:
         ranker = factory(Path(scratch))
         try:
-            return await run_protocol(ranker, dataset)
+            run = await run_protocol(ranker, dataset)
+            return run, getattr(ranker, "nsfw_flagged", None)
         finally:
             close = getattr(ranker, "close", None)
             if close is not None:
