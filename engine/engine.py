@@ -252,7 +252,9 @@ class Engine:
         if len(index) == 0:
             return []
         query = text or " ".join(context[-CONTEXT_MESSAGES:]).strip()
-        evidence = self._evidence(index, query) if query else self._habits(index, profile)
+        evidence = self._evidence(index, query) if query else {}
+        if not evidence:  # no words, or nothing matched them: offer the user's usual stickers
+            evidence = self._habits(index, profile)
         allowed = self._safe_mask(index) if safe else None
         return rank(index, evidence, profile, self._crowd, allowed=allowed)[:MAX_RANKED]
 

@@ -227,12 +227,26 @@ def write_jsonl(name: str, rows: list[dict]) -> None:
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
+def write_emoji_maps(catalog: list[dict[str, object]]) -> None:
+    """Each pack folder gets emoji.json (file name -> emoji), which the Bot API emulator reads
+    so the packs it serves carry the same emoji as the catalog."""
+    maps: dict[str, dict[str, object]] = {}
+    for row in catalog:
+        file = Path(str(row["file"]))
+        maps.setdefault(file.parent.name, {})[file.name] = row["emoji"]
+    for pack, mapping in maps.items():
+        text = json.dumps(mapping, ensure_ascii=False, indent=0, sort_keys=True) + "\n"
+        (HERE / "stickers" / pack / "emoji.json").write_text(text, encoding="utf-8")
+
+
 def main() -> None:
     source = Path(sys.argv[1])
     table = load_table()
     emoji = concept_emoji(table)
     shutil.rmtree(HERE / "stickers", ignore_errors=True)
-    write_jsonl("catalog.jsonl", copy_catalog(source, emoji))
+    catalog = copy_catalog(source, emoji)
+    write_jsonl("catalog.jsonl", catalog)
+    write_emoji_maps(catalog)
     history, queries = simulate(table, emoji)
     write_jsonl("history.jsonl", history)
     write_jsonl(
