@@ -32,13 +32,19 @@ class QueryRow:
     text: str
 
 
-def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, object) for each non-blank line; a line that is not a JSON object fails."""
+def read_jsonl(
+    path: Path, *, skip_partial_tail: bool = False
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-blank line; a line that is not a JSON object fails.
+
+    With `skip_partial_tail`, a last line without its newline (a writer killed mid-line) is
+    skipped instead of read.
+    """
     if not path.is_file():
         raise CatalogError(str(path), 0, "file", "is missing")
     with path.open(encoding="utf-8") as lines:
         for number, line in enumerate(lines, start=1):
-            if not line.strip():
+            if not line.strip() or (skip_partial_tail and not line.endswith("\n")):
                 continue
             try:
                 obj = json.loads(line)

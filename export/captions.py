@@ -6,8 +6,10 @@ sent as a PNG data URL, and the reply is parsed into PerSRV's fields: keywords, 
 description and emotions. Results go to a JSONL file, one line per sticker, written as soon as
 each caption arrives, so an interrupted run resumes where it stopped.
 
-    python -m export.captions caption DATASET captions.jsonl --endpoint http://127.0.0.1:8080/v1 \
+    stickerbot export captions DATASET captions.jsonl --endpoint http://127.0.0.1:8080/v1 \
         --model llava-1.5
+
+(`python -m export.captions caption ...` runs the same command.)
 """
 
 from __future__ import annotations
@@ -24,12 +26,12 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, TextIO
+from typing import Any, TextIO
 
 import aiohttp
 import typer
-from tqdm import tqdm
 
+from bot.cli import export_captions
 from engine.catalog import read_catalog, read_jsonl
 from engine.errors import CatalogError, StickerbotError
 from engine.media import MediaError, flatten, load_sticker_image
@@ -219,7 +221,7 @@ def read_captions(path: Path) -> dict[str, dict[str, Any]]:
     (a run killed mid-write) is ignored; a later line for the same sticker wins.
     """
     captions: dict[str, dict[str, Any]] = {}
-    for line, obj in _complete_lines(path):
+    for line, obj in read_jsonl(path, skip_partial_tail=True):
         row = _normalise_row(path, line, obj)
         for key in (row.get("sticker_id"), row.get("file_unique_id")):
             if isinstance(key, str) and key:
@@ -259,24 +261,6 @@ def _normalise_row(path: Path, line: int, obj: dict[str, Any]) -> dict[str, Any]
     return {**obj, "caption": caption}
 
 
-def _complete_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, object) of every line that ends in a newline; the partial tail is skipped."""
-    if not path.is_file():
-        raise CatalogError(str(path), 0, "file", "is missing")
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.endswith("\n") or not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as error:
-                problem = f"is not JSON ({error.msg})"
-                raise CatalogError(str(path), number, "line", problem) from None
-            if not isinstance(obj, dict):
-                raise CatalogError(str(path), number, "line", "is not a JSON object")
-            yield number, obj
-
-
 def _prepare_output(out: Path) -> set[str]:
     """Ids already captioned in `out`, after cutting off a partial last line left by a crash."""
     if not out.exists():
@@ -290,7 +274,7 @@ def _prepare_output(out: Path) -> set[str]:
             handle.truncate(keep)
     return {
         str(obj["sticker_id"])
-        for _, obj in _complete_lines(out)
+        for _, obj in read_jsonl(out, skip_partial_tail=True)
         if isinstance(obj.get("sticker_id"), str)
     }
 
@@ -572,55 +556,16 @@ async def _run_workers(run: _Run, concurrency: int) -> None:
 
 
 # --- command line ------------------------------------------------------------------------------
+# The command is defined once, as `stickerbot export captions` (bot.cli); this group runs that
+# same command as `python -m export.captions caption`.
 
 app = typer.Typer(add_completion=False, help="Caption stickers with a vision-language model.")
+app.command("caption")(export_captions)
 
 
 @app.callback()
 def _group() -> None:
     """Keeps the subcommand name on the command line even while there is only one."""
-
-
-@app.command("caption")
-def caption_command(
-    catalog_dir: Path,
-    out: Path,
-    endpoint: Annotated[
-        str, typer.Option(help="OpenAI-compatible API base, e.g. http://host:8080/v1")
-    ],
-    model: Annotated[str, typer.Option(help="model name the server expects")],
-    api_key: Annotated[str | None, typer.Option(envvar="STICKERBOT_CAPTION_API_KEY")] = None,
-    concurrency: int = DEFAULT_CONCURRENCY,
-) -> None:
-    """Caption a benchmark-format catalog into a resumable JSONL file."""
-    with tqdm(unit="sticker", desc="captions") as bar:
-
-        def progress(report: CaptionReport) -> None:
-            bar.total = report.total
-            bar.n = report.finished
-            bar.set_postfix(failed=report.failed_total, refresh=False)
-            bar.refresh()
-
-        try:
-            report = asyncio.run(
-                caption_catalog(
-                    catalog_dir,
-                    out,
-                    endpoint=endpoint,
-                    model=model,
-                    api_key=api_key,
-                    concurrency=concurrency,
-                    on_progress=progress,
-                )
-            )
-        except (CaptionEndpointDown, CatalogError) as error:
-            typer.echo(f"error: {error}", err=True)
-            raise typer.Exit(1) from None
-    failures = ", ".join(f"{reason} {count}" for reason, count in report.failed.most_common())
-    typer.echo(
-        f"{report.done} captioned, {report.skipped_existing} already done, "
-        f"{report.failed_total} failed{': ' + failures if failures else ''}"
-    )
 
 
 if __name__ == "__main__":

@@ -79,6 +79,10 @@ SAMPLE_IMAGE_SIZES = ((40, 30), (64, 64), (50, 90), (300, 200))
 SUPPORTED_ACTIVATIONS = ("identity", "tanh")
 
 
+# (ONNX file name, reference inputs, how its raw output becomes an embedding) for quantisation.
+QuantJob = tuple[str, dict[str, np.ndarray], Callable[[np.ndarray], np.ndarray]]
+
+
 class ExportError(Exception):
     """The export cannot go ahead; the message says why and what to change."""
 
@@ -274,16 +278,83 @@ def _quantize(
     return report
 
 
-def _apply_quantization(
-    manifest: Manifest,
-    folder: Path,
-    jobs: Sequence[tuple[str, dict[str, np.ndarray], Callable[[np.ndarray], np.ndarray]]],
-) -> None:
+def _apply_quantization(manifest: Manifest, folder: Path, jobs: Sequence[QuantJob]) -> None:
     for filename, feed, embed in jobs:
         report = _quantize(folder / filename, feed, embed)
         manifest.quantization.append(report)
         manifest.precision[filename] = "int8" if report.kept else "float32"
     manifest.write(folder)
+
+
+# ---------------------------------------------------------------- shared steps
+
+
+def _require_fast_tokenizer(source: str, tokenizer: Any) -> None:
+    if not tokenizer.is_fast:
+        raise ExportError(f"{source}: no fast tokenizer, so no tokenizer.json for the engine")
+
+
+def _new_manifest(
+    source: str,
+    kind: str,
+    tokenizer: Any,
+    models: Sequence[str],
+    *,
+    dim: int,
+    opset: int,
+    max_length: int,
+) -> Manifest:
+    """What is known before any file is written: every ONNX file in `models` starts as float32."""
+    return Manifest(
+        source=source,
+        kind=kind,
+        dim=dim,
+        opset=opset,
+        max_length=max_length,
+        versions=tool_versions(),
+        tokenizer={
+            "file": TOKENIZER_NAME,
+            "pad_id": int(tokenizer.pad_token_id),
+            "pad_token": str(tokenizer.pad_token),
+        },
+        precision=dict.fromkeys(models, "float32"),
+    )
+
+
+@dataclass(frozen=True)
+class _Steps:
+    """The model-specific steps of an export; `_build` runs them in the staging folder."""
+
+    write: Callable[[Path], None]  # the model's files, tokenizer.json included
+    validate: Callable[[Path], dict[str, float]]  # max abs differences against PyTorch
+    quant_jobs: Callable[[Path], Sequence[QuantJob]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Options:
+    """What the caller chose for the export, the same for every kind of model."""
+
+    quantize: bool
+    tolerance: float
+    overwrite: bool
+
+
+def _build(out_dir: Path, manifest: Manifest, steps: _Steps, options: _Options) -> Manifest:
+    """Write, validate and maybe quantise in a staging folder; it becomes `out_dir` at the end."""
+    with _staging(out_dir, options.overwrite) as temp:
+        steps.write(temp)
+        manifest.write(temp)  # the engine's loader, which validation runs, reads it
+        manifest.validation = _validated(steps.validate(temp), options.tolerance)
+        manifest.write(temp)
+        if options.quantize:
+            _apply_quantization(manifest, temp, steps.quant_jobs(temp))
+    return manifest
+
+
+def _validated(report: dict[str, float], tolerance: float) -> dict[str, float]:
+    """`report` with the tolerance it was held to, once it is within it."""
+    _enforce(report, tolerance)
+    return {**report, "tolerance": tolerance}
 
 
 # ---------------------------------------------------------------- CLIP
@@ -320,8 +391,7 @@ def _load_clip(source: str) -> tuple[Any, Any, Any, Any]:
     )
 
     tokenizer = AutoTokenizer.from_pretrained(source, use_fast=True)
-    if not tokenizer.is_fast:
-        raise ExportError(f"{source}: no fast tokenizer, so no tokenizer.json for the engine")
+    _require_fast_tokenizer(source, tokenizer)
     processor = CLIPImageProcessor.from_pretrained(source)
     # Sub-configs of older checkpoints carry a default projection_dim; the top-level one rules.
     projection_dim = CLIPConfig.from_pretrained(source).projection_dim
@@ -371,7 +441,7 @@ def _clip_reference(
     }
 
 
-def _validate_clip(folder: Path, ref: dict[str, np.ndarray], tolerance: float) -> dict[str, float]:
+def _validate_clip(folder: Path, ref: dict[str, np.ndarray]) -> dict[str, float]:
     """Raw ONNX outputs and the engine's full pipeline, both against PyTorch."""
     model = load_model_folder(folder, threads=VALIDATION_THREADS)
     if not isinstance(model, OnnxClip):
@@ -388,7 +458,7 @@ def _validate_clip(folder: Path, ref: dict[str, np.ndarray], tolerance: float) -
     image_raw = open_session(folder / VISION_MODEL, VALIDATION_THREADS).run(
         ["image_embeds"], {"pixel_values": ref["pixel_values"]}
     )[0]
-    report = {
+    return {
         "text_max_abs_diff": max_abs_diff(text_raw, ref["text_embeds"]),
         "image_max_abs_diff": max_abs_diff(image_raw, ref["image_embeds"]),
         "text_pipeline_max_abs_diff": max_abs_diff(
@@ -398,8 +468,14 @@ def _validate_clip(folder: Path, ref: dict[str, np.ndarray], tolerance: float) -
             model.encode_images(sample_images()), l2_normalise(ref["image_embeds"])
         ),
     }
-    _enforce(report, tolerance)
-    return report
+
+
+def _clip_quant_jobs(ref: dict[str, np.ndarray]) -> list[QuantJob]:
+    """Both towers already output the embedding itself."""
+    return [
+        (TEXT_MODEL, {"input_ids": ref["input_ids"]}, lambda out: out),
+        (VISION_MODEL, {"pixel_values": ref["pixel_values"]}, lambda out: out),
+    ]
 
 
 def export_clip(
@@ -416,36 +492,24 @@ def export_clip(
     _check_target(out_dir, overwrite)
     text, vision, tokenizer, processor = _load_clip(source)
     max_length = int(text.config.max_position_embeddings)
-    manifest = Manifest(
-        source=source,
-        kind=KIND_CLIP,
-        dim=int(text.config.projection_dim),
+    dim = int(text.config.projection_dim)
+    manifest = _new_manifest(
+        source,
+        KIND_CLIP,
+        tokenizer,
+        (TEXT_MODEL, VISION_MODEL),
+        dim=dim,
         opset=opset,
         max_length=max_length,
-        versions=tool_versions(),
-        tokenizer={
-            "file": TOKENIZER_NAME,
-            "pad_id": int(tokenizer.pad_token_id),
-            "pad_token": str(tokenizer.pad_token),
-        },
-        precision={TEXT_MODEL: "float32", VISION_MODEL: "float32"},
     )
     ref = _clip_reference(text, vision, tokenizer, processor, max_length)
-    with _staging(out_dir, overwrite) as temp:
-        _write_clip_files(temp, text, vision, tokenizer, processor, opset)
-        manifest.write(temp)
-        manifest.validation = {**_validate_clip(temp, ref, tolerance), "tolerance": tolerance}
-        manifest.write(temp)
-        if quantize:
-            _apply_quantization(
-                manifest,
-                temp,
-                [
-                    (TEXT_MODEL, {"input_ids": ref["input_ids"]}, lambda out: out),
-                    (VISION_MODEL, {"pixel_values": ref["pixel_values"]}, lambda out: out),
-                ],
-            )
-    return manifest
+    steps = _Steps(
+        write=lambda temp: _write_clip_files(temp, text, vision, tokenizer, processor, opset),
+        validate=lambda temp: _validate_clip(temp, ref),
+        quant_jobs=lambda temp: _clip_quant_jobs(ref),
+    )
+    options = _Options(quantize=quantize, tolerance=tolerance, overwrite=overwrite)
+    return _build(out_dir, manifest, steps, options)
 
 
 # ---------------------------------------------------------------- sentence-transformers
@@ -541,7 +605,7 @@ def _st_feed(path: Path, ref: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {name: ref[name] for name in wanted}
 
 
-def _validate_st(folder: Path, ref: dict[str, np.ndarray], tolerance: float) -> dict[str, float]:
+def _validate_st(folder: Path, ref: dict[str, np.ndarray]) -> dict[str, float]:
     model = load_model_folder(folder, threads=VALIDATION_THREADS)
     if not isinstance(model, OnnxTextModel):
         raise ExportError(f"{folder}: the engine did not load this export as a text model")
@@ -549,7 +613,7 @@ def _validate_st(folder: Path, ref: dict[str, np.ndarray], tolerance: float) -> 
     hidden = open_session(folder / TEXT_MODEL, VALIDATION_THREADS).run(None, feed)[0]
     # Padding positions are never pooled, so only the kept tokens have to agree.
     mask = ref["attention_mask"][..., None].astype(bool)
-    report = {
+    return {
         "text_max_abs_diff": max_abs_diff(
             np.where(mask, hidden, 0), np.where(mask, ref["hidden"], 0)
         ),
@@ -557,8 +621,30 @@ def _validate_st(folder: Path, ref: dict[str, np.ndarray], tolerance: float) -> 
             model.encode_text(SAMPLE_TEXTS), ref["embeddings"]
         ),
     }
-    _enforce(report, tolerance)
-    return report
+
+
+def _write_st_files(temp: Path, parts: _StParts, manifest: Manifest, opset: int) -> None:
+    """The transformer in ONNX and the tokenizer; pooling and Dense go in the manifest."""
+    _export_transformer(parts.transformer.auto_model, temp / TEXT_MODEL, opset)
+    parts.transformer.tokenizer.backend_tokenizer.save(str(temp / TOKENIZER_NAME))
+    manifest.text_pipeline = {
+        "model": TEXT_MODEL,
+        "pooling": parts.pooling,
+        "dense": _write_dense(temp, parts.dense),
+        "normalize": parts.normalize,
+    }
+
+
+def _st_quant_jobs(folder: Path, parts: _StParts, ref: dict[str, np.ndarray]) -> list[QuantJob]:
+    """The transformer outputs token states: pooled, they become the embedding to compare."""
+    pool = POOLERS[parts.pooling]
+    return [
+        (
+            TEXT_MODEL,
+            _st_feed(folder / TEXT_MODEL, ref),
+            lambda out: pool(out, ref["attention_mask"]),
+        )
+    ]
 
 
 def export_sentence_transformer(
@@ -578,49 +664,26 @@ def export_sentence_transformer(
     model = SentenceTransformer(source, device="cpu").eval()
     parts = _st_parts(model)
     tokenizer = parts.transformer.tokenizer
-    if not tokenizer.is_fast:
-        raise ExportError(f"{source}: no fast tokenizer, so no tokenizer.json for the engine")
-    manifest = Manifest(
-        source=source,
-        kind=KIND_SENTENCE_TRANSFORMER,
-        dim=_st_dimension(model),
+    _require_fast_tokenizer(source, tokenizer)
+    max_length = int(parts.transformer.max_seq_length)
+    dim = _st_dimension(model)
+    manifest = _new_manifest(
+        source,
+        KIND_SENTENCE_TRANSFORMER,
+        tokenizer,
+        (TEXT_MODEL,),
+        dim=dim,
         opset=opset,
-        max_length=int(parts.transformer.max_seq_length),
-        versions=tool_versions(),
-        tokenizer={
-            "file": TOKENIZER_NAME,
-            "pad_id": int(tokenizer.pad_token_id),
-            "pad_token": str(tokenizer.pad_token),
-        },
-        precision={TEXT_MODEL: "float32"},
+        max_length=max_length,
     )
     ref = _st_reference(model, parts)
-    with _staging(out_dir, overwrite) as temp:
-        _export_transformer(parts.transformer.auto_model, temp / TEXT_MODEL, opset)
-        tokenizer.backend_tokenizer.save(str(temp / TOKENIZER_NAME))
-        manifest.text_pipeline = {
-            "model": TEXT_MODEL,
-            "pooling": parts.pooling,
-            "dense": _write_dense(temp, parts.dense),
-            "normalize": parts.normalize,
-        }
-        manifest.write(temp)
-        manifest.validation = {**_validate_st(temp, ref, tolerance), "tolerance": tolerance}
-        manifest.write(temp)
-        if quantize:
-            pool = POOLERS[parts.pooling]
-            _apply_quantization(
-                manifest,
-                temp,
-                [
-                    (
-                        TEXT_MODEL,
-                        _st_feed(temp / TEXT_MODEL, ref),
-                        lambda out: pool(out, ref["attention_mask"]),
-                    )
-                ],
-            )
-    return manifest
+    steps = _Steps(
+        write=lambda temp: _write_st_files(temp, parts, manifest, opset),
+        validate=lambda temp: _validate_st(temp, ref),
+        quant_jobs=lambda temp: _st_quant_jobs(temp, parts, ref),
+    )
+    options = _Options(quantize=quantize, tolerance=tolerance, overwrite=overwrite)
+    return _build(out_dir, manifest, steps, options)
 
 
 # ---------------------------------------------------------------- command line
@@ -650,36 +713,37 @@ def _summarise(manifest: Manifest, out_dir: Path) -> None:
         )
 
 
-@app.command("clip")
-def clip_command(
-    source: str,
-    out_dir: Path,
-    quantize: bool = False,
-    overwrite: bool = False,
-    opset: int = DEFAULT_OPSET,
-    tolerance: float = DEFAULT_TOLERANCE,
-) -> None:
-    """Export a CLIP model (e.g. openai/clip-vit-base-patch32)."""
-    manifest = export_clip(
-        source, out_dir, opset=opset, quantize=quantize, tolerance=tolerance, overwrite=overwrite
-    )
-    _summarise(manifest, out_dir)
+def _command(export: Callable[..., Manifest]) -> Callable[..., None]:
+    """The command line of one export function: same arguments, then a logged summary."""
+
+    def command(
+        source: str,
+        out_dir: Path,
+        quantize: bool = False,
+        overwrite: bool = False,
+        opset: int = DEFAULT_OPSET,
+        tolerance: float = DEFAULT_TOLERANCE,
+    ) -> None:
+        manifest = export(
+            source,
+            out_dir,
+            opset=opset,
+            quantize=quantize,
+            tolerance=tolerance,
+            overwrite=overwrite,
+        )
+        _summarise(manifest, out_dir)
+
+    return command
 
 
-@app.command("sentence-transformer")
-def st_command(
-    source: str,
-    out_dir: Path,
-    quantize: bool = False,
-    overwrite: bool = False,
-    opset: int = DEFAULT_OPSET,
-    tolerance: float = DEFAULT_TOLERANCE,
-) -> None:
-    """Export a sentence-transformers text model (e.g. clip-ViT-B-32-multilingual-v1)."""
-    manifest = export_sentence_transformer(
-        source, out_dir, opset=opset, quantize=quantize, tolerance=tolerance, overwrite=overwrite
-    )
-    _summarise(manifest, out_dir)
+app.command("clip", help="Export a CLIP model (e.g. openai/clip-vit-base-patch32).")(
+    _command(export_clip)
+)
+app.command(
+    "sentence-transformer",
+    help="Export a sentence-transformers text model (e.g. clip-ViT-B-32-multilingual-v1).",
+)(_command(export_sentence_transformer))
 
 
 if __name__ == "__main__":  # optimum may start worker processes: only run under this guard

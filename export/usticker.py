@@ -27,11 +27,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import typer
-from tqdm import tqdm
 
+from bot.cli import import_usticker_command
 from engine.errors import StickerbotError
 from engine.protocol import MAX_QUERY_CHARS
 
@@ -583,46 +583,16 @@ def import_usticker(
 
 
 # --- command line ------------------------------------------------------------------------------
+# The command is defined once, as `stickerbot import u-sticker` (bot.cli); this group runs that
+# same command as `python -m export.usticker u-sticker`.
 
 app = typer.Typer(add_completion=False, help="Import public datasets into the benchmark format.")
+app.command("u-sticker")(import_usticker_command)
 
 
 @app.callback()
 def _group() -> None:
     """Keeps the subcommand name on the command line even while there is only one."""
-
-
-@app.command("u-sticker")
-def usticker_command(
-    src: Path,
-    out_dir: Path,
-    holdout: Annotated[int, typer.Option(help="sends per user held out as queries")] = 1,
-    overwrite: bool = False,
-) -> None:
-    """Convert U-Sticker conversations into catalog.jsonl, history.jsonl and queries.jsonl."""
-    with tqdm(unit="conversation", desc="u-sticker") as bar:
-
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
-
-        try:
-            report = import_usticker(
-                src, out_dir, holdout=holdout, overwrite=overwrite, on_progress=progress
-            )
-        except StickerbotError as error:
-            typer.echo(f"error: {error}", err=True)
-            raise typer.Exit(1) from None
-    typer.echo(
-        f"{report.stickers} stickers, {report.history_events} history events, "
-        f"{report.queries} queries from {report.conversations} conversations"
-    )
-    if report.stickers_without_file:
-        typer.echo(
-            f"warning: {report.stickers_without_file} stickers have no file under {src}; "
-            "their catalog lines have file null",
-            err=True,
-        )
 
 
 if __name__ == "__main__":
