@@ -85,13 +85,36 @@ def _apply_consensus(
 def _share_with_same_meaning(
     index: CatalogIndex, fused: dict[int, Evidence]
 ) -> dict[int, Evidence]:
+    """Each sticker also takes its same-meaning neighbours' relevance, scaled by similarity."""
+    if not fused:
+        return fused
+    rows = np.fromiter(fused, dtype=np.int64, count=len(fused))
+    scores = np.array([fused[int(r)].score for r in rows], dtype=np.float64)
+    neighbours = index.neighbour_rows[rows]  # (m, K), -1 where there is no neighbour
+    offered = scores[:, None] * index.neighbour_sims[rows].astype(np.float64)
+    offered[(neighbours < 0) | (neighbours == rows[:, None])] = 0.0
+    # For every neighbour, the best offer and which row made it (its reason travels along).
+    best = _best_offers(neighbours.ravel(), offered.ravel(), np.repeat(rows, neighbours.shape[1]))
     shared = dict(fused)
-    for row, evidence in fused.items():
-        for other, similarity in index.neighbours(row):
-            score = evidence.score * similarity
-            if score > shared.get(other, Evidence(0.0, "")).score:
-                shared[other] = Evidence(score, evidence.reason)
+    for other, (score, source) in best.items():
+        if score > shared.get(other, Evidence(0.0, "")).score:
+            shared[other] = Evidence(score, fused[source].reason)
     return shared
+
+
+def _best_offers(
+    targets: np.ndarray, offers: np.ndarray, sources: np.ndarray
+) -> dict[int, tuple[float, int]]:
+    keep = offers > 0
+    targets, offers, sources = targets[keep], offers[keep], sources[keep]
+    order = np.lexsort((-offers, targets))  # per target, the best offer first
+    targets, offers, sources = targets[order], offers[order], sources[order]
+    first = np.ones(len(targets), dtype=bool)
+    first[1:] = targets[1:] != targets[:-1]
+    return {
+        int(t): (float(o), int(s))
+        for t, o, s in zip(targets[first], offers[first], sources[first], strict=True)
+    }
 
 
 def recall_text(
