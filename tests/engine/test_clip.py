@@ -177,3 +177,41 @@ def test_engine_modules_do_not_import_torch() -> None:
         [sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+async def test_engine_recalls_by_clip_image_vectors(
+    exported: tuple[Path, Path], encoder: Any, png: Any, tmp_path: Path
+) -> None:
+    """With a CLIP model configured, the engine indexes image vectors, keeps them across a
+    reopen and recalls stickers through them (weights are random: mechanics, not quality)."""
+    from engine.config import EngineConfig
+    from engine.engine import Engine
+    from engine.recall import recall_text
+    from engine.types import StickerRecord
+
+    config = EngineConfig(clip_model=str(exported[1]))
+    records = [
+        StickerRecord(f"s{i}", "pack", caption=None, path=str(png(style, i)))
+        for i, style in enumerate(["flat", "soft", "flat", "soft"])
+    ]
+    engine = await Engine.open(tmp_path, config, text_encoder=encoder)
+    await engine.build(records)
+    await engine.suggest("u1", "a red square")  # the CLIP text tower runs on the query path
+    await engine.close()
+
+    engine = await Engine.open(tmp_path, config, text_encoder=encoder)
+    index = engine._index
+    assert index.image is not None and index.image.shape[0] == len(records)
+    target = 2
+    evidence = recall_text(
+        index,
+        engine._crowd,
+        "",
+        np.zeros(encoder.dim, np.float32),
+        10,
+        clip_vector=index.image[target],
+    )
+    best = max(evidence, key=lambda row: evidence[row].score)
+    assert best == target
+    assert evidence[best].reason == "looks like it"
+    await engine.close()
