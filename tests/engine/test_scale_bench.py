@@ -1,0 +1,86 @@
+"""The scale benchmark runs end to end at a tiny size, and its staged recall is the engine's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.bench.scale import (
+    MODE_FAKE,
+    BuildLog,
+    FakeTextEncoder,
+    ScaleConfig,
+    Vocabulary,
+    build_catalog_index,
+    format_table,
+    generate_catalog,
+    run_scale,
+    staged_matches_recall,
+)
+from engine.emoji import EmojiKeywords
+from engine.encoders import l2_normalise
+from engine.engine import Engine
+
+TINY = ScaleConfig(stickers=2_000, queries=40, users=10, fake_vectors=True)
+PERCENTILES = ("p50", "p95", "p99")
+
+
+@pytest.fixture(scope="module")
+def vocab() -> Vocabulary:
+    return Vocabulary(EmojiKeywords.load())
+
+
+async def test_run_scale_reports_latency_and_memory() -> None:
+    results = await run_scale(TINY)
+    assert results["mode"] == MODE_FAKE
+    assert results["stickers"] == TINY.stickers
+    total = results["suggest_ms"]["all"]
+    assert total["count"] == TINY.queries
+    assert all(total[p] > 0 for p in PERCENTILES)
+    assert total["p50"] <= total["p99"]
+    for stage in ("encode", "lexical_meaning", "dense", "crowd", "fuse_share", "rank"):
+        assert results["stages_ms"][stage]["count"] > 0
+    assert results["memory"]["peak_rss_mb"] > 0
+    assert results["memory"]["structures_mb"]["text"] > 0
+    assert results["observe_ms"]["events"] > 0
+    assert {"dense_hnsw", "meaning_neighbours", "lexical_emoji"} <= set(results["build"])
+    assert "suggest[all]" in format_table(results)
+
+
+def test_catalog_has_packs_duplicates_and_languages(vocab: Vocabulary) -> None:
+    catalog = generate_catalog(TINY.stickers, vocab, seed=1)
+    records = catalog.records
+    assert len(records) == TINY.stickers
+    assert catalog.style_raw.shape[0] == TINY.stickers
+    sizes = np.bincount(catalog.pack_of_row)
+    assert sizes[:-1].min() >= 30 and sizes.max() <= 120  # the last pack is cut to size
+    meanings = [(r.caption, r.ocr, r.emoji) for r in records]
+    repeated = 1 - len(set(meanings)) / len(meanings)
+    assert 0.15 < repeated < 0.45
+    assert len(set(catalog.pack_language)) > 5
+
+
+def test_fake_vectors_are_unit_deterministic_and_clustered() -> None:
+    encoder = FakeTextEncoder(seed=3)
+    vectors = encoder.encode_text(["chat qui pleure", "chat qui pleure", "sleepy cat"])
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(vectors[0], vectors[1])
+    many = encoder.encode_text([f"caption {i}" for i in range(2_000)])
+    sims = l2_normalise(many) @ l2_normalise(many).T
+    off_diagonal = sims[~np.eye(len(many), dtype=bool)]
+    assert off_diagonal.max() > 0.3  # texts of one topic meet
+    assert (off_diagonal > 0.85).mean() < 0.001  # distinct texts are not "the same meaning"
+
+
+async def test_staged_recall_is_the_engines_recall(tmp_path: Path, vocab: Vocabulary) -> None:
+    engine = await Engine.open(tmp_path, text_encoder=FakeTextEncoder())
+    try:
+        catalog = generate_catalog(500, vocab, seed=2)
+        index, _ = build_catalog_index(catalog, engine._encoders, BuildLog())
+        engine._index = index
+        for text in ("cat", "😂 lol", "累", catalog.records[0].caption or "x"):
+            assert staged_matches_recall(engine, index, text)
+    finally:
+        await engine.close()
