@@ -256,7 +256,7 @@ class Engine:
         if not evidence:  # no words, or nothing matched them: offer the user's usual stickers
             evidence = self._habits(index, profile)
         allowed = self._safe_mask(index) if safe else None
-        return rank(index, evidence, profile, self._crowd, allowed=allowed)[:MAX_RANKED]
+        return rank(index, evidence, profile, self._crowd, allowed=allowed, limit=MAX_RANKED)
 
     def _evidence(self, index: CatalogIndex, text: str) -> dict[int, Evidence]:
         vector = self._encoders.text.encode_text([text])[0]
@@ -281,8 +281,7 @@ class Engine:
         return {r: Evidence(HABIT_RELEVANCE, reason) for r in chosen}
 
     def _safe_mask(self, index: CatalogIndex) -> np.ndarray:
-        threshold = self._config.nsfw_threshold
-        return np.array([r.nsfw < threshold for r in index.records], dtype=bool)
+        return index.safe_mask(self._config.nsfw_threshold)
 
     # -- learning -------------------------------------------------------------------------------
 

@@ -150,6 +150,7 @@ class CatalogIndex:
     set_rows: dict[str, np.ndarray] = field(default_factory=dict)
     # Per row: the style of its pack (see pack_styles), what taste is learnt and matched on.
     pack_style: np.ndarray = field(default_factory=lambda: np.zeros((0, STYLE_DIM), np.float32))
+    _safe: tuple[float, np.ndarray] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.row_of = {r.sticker_id: i for i, r in enumerate(self.records)}
@@ -161,6 +162,13 @@ class CatalogIndex:
 
     def __len__(self) -> int:
         return len(self.records)
+
+    def safe_mask(self, threshold: float) -> np.ndarray:
+        """Rows safe mode may show; computed once per index (the index never changes)."""
+        if self._safe is None or self._safe[0] != threshold:
+            nsfw = np.fromiter((r.nsfw for r in self.records), np.float32, len(self.records))
+            self._safe = (threshold, nsfw < threshold)
+        return self._safe[1]
 
     def neighbours(self, row: int) -> list[tuple[int, float]]:
         rows, sims = self.neighbour_rows[row], self.neighbour_sims[row]

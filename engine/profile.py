@@ -9,6 +9,7 @@ Every weight decays per event, so a user whose taste drifts is followed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -152,12 +153,14 @@ def _padded(spreads: list[float], n: int) -> list[float]:
 
 
 def pack_affinity(profile: Profile, set_name: str) -> float:
-    if not profile.packs:
-        return 0.0
-    return profile.packs.get(set_name, 0.0) / max(profile.packs.values())
+    return float(affinities(profile.packs, [set_name])[0])
 
 
 def sticker_affinity(profile: Profile, sticker_id: str) -> float:
-    if not profile.stickers:
-        return 0.0
-    return profile.stickers.get(sticker_id, 0.0) / max(profile.stickers.values())
+    return float(affinities(profile.stickers, [sticker_id])[0])
+
+
+def affinities(weights: dict[str, float], keys: Sequence[str]) -> np.ndarray:
+    """0..1 per key: its weight relative to the user's heaviest (packs or favourite stickers)."""
+    top = max(weights.values(), default=0.0) or 1.0
+    return np.array([weights.get(key, 0.0) for key in keys], np.float32) / top

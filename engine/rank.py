@@ -16,7 +16,7 @@ import numpy as np
 
 from engine.crowd import Crowd
 from engine.index import CatalogIndex
-from engine.profile import Profile, pack_affinity, sticker_affinity, style_affinity
+from engine.profile import Profile, affinities, style_affinity
 from engine.recall import Evidence
 
 PERSONAL = 2.0  # how far taste can lift a relevant sticker (x3 at full confidence and taste)
@@ -40,8 +40,11 @@ def rank(
     crowd: Crowd,
     *,
     allowed: np.ndarray | None = None,
+    limit: int | None = None,
 ) -> list[Ranked]:
-    """All candidates in `evidence`, best first (`allowed`: boolean mask of rows we may show)."""
+    """The best `limit` candidates of `evidence` (all by default), best first.
+
+    `allowed` is a boolean mask of the rows we may show (safe mode)."""
     rows = np.fromiter(evidence.keys(), dtype=np.int64, count=len(evidence))
     if allowed is not None and len(rows):
         rows = rows[allowed[rows]]
@@ -53,7 +56,7 @@ def rank(
     confidence = profile.mass / (profile.mass + CONFIDENCE_HALF)
     utility = np.array([crowd.utility(index.records[int(r)].sticker_id) for r in rows], np.float32)
     scores = relevance * (1 + PERSONAL * confidence * taste) * (1 + CROWD * utility)
-    order = np.lexsort((rows, -scores))  # ties broken by catalog order, so pages are stable
+    order = np.lexsort((rows, -scores))[:limit]  # ties by catalog order: pages stay stable
     return [
         Ranked(
             int(rows[i]),
@@ -68,10 +71,9 @@ def _taste_parts(
     index: CatalogIndex, profile: Profile, rows: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     style = style_affinity(profile, index.pack_style[rows])
-    pack = np.array([pack_affinity(profile, index.records[r].set_name) for r in rows], np.float32)
-    repeat = np.array(
-        [sticker_affinity(profile, index.records[r].sticker_id) for r in rows], np.float32
-    )
+    records = index.records
+    pack = affinities(profile.packs, [records[r].set_name for r in rows])
+    repeat = affinities(profile.stickers, [records[r].sticker_id for r in rows])
     return style, pack, repeat
 
 
