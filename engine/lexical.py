@@ -6,7 +6,6 @@ into a comparable 0..1 relevance, which raw BM25 scores are not.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -26,47 +25,49 @@ class LexicalHit:
 
 
 class FieldIndex:
-    """BM25 over one text field of every sticker (row i = sticker i)."""
+    """BM25 over one text field of every sticker (row i = sticker i).
+
+    Searches read only the postings of the query's tokens (bm25s keeps its precomputed scores
+    as a token-by-document sparse matrix), so a query costs what its words match, not the size
+    of the catalog; coverage comes from the same postings (a token's document frequency is the
+    length of its posting list).
+    """
 
     def __init__(self, documents: Sequence[str]) -> None:
-        self._doc_tokens = [frozenset(tokenize(doc)) for doc in documents]
         corpus = [list(tokenize(doc)) or [EMPTY_DOC_TOKEN] for doc in documents]
+        self._size = len(corpus)
         self._bm25 = bm25s.BM25()
         self._vocab: dict[str, int] = {}
         if corpus:  # bm25s cannot index an empty corpus; an empty catalog matches nothing
             self._bm25.index(corpus, show_progress=False)
             self._vocab = self._bm25.vocab_dict
-        df: dict[str, int] = {}
-        for tokens in self._doc_tokens:
-            for token in tokens:
-                df[token] = df.get(token, 0) + 1
-        n = max(1, len(documents))
-        self._idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
-        self._unseen_idf = math.log(1 + (n + 0.5) / 0.5)
+        self._unseen_idf = _idf(max(1, self._size), 0)
 
     def __len__(self) -> int:
-        return len(self._doc_tokens)
+        return self._size
 
     def search(self, query: str, k: int) -> list[LexicalHit]:
         """Up to k rows sharing at least one token with the query, best BM25 first."""
-        tokens = [t for t in dict.fromkeys(tokenize(query)) if t in self._vocab]
-        if not tokens or not self._doc_tokens:
+        words = list(dict.fromkeys(tokenize(query)))
+        token_ids = np.array([self._vocab[t] for t in words if t in self._vocab], dtype=np.int64)
+        if len(token_ids) == 0:
             return []
-        scores = self._bm25.get_scores(tokens)
-        k = min(k, int(np.count_nonzero(scores)))
-        if k == 0:
-            return []
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        weights = self._query_weights(query)
-        return [LexicalHit(int(r), float(scores[r]), self._coverage(weights, int(r))) for r in top]
+        matrix = self._bm25.scores
+        starts, ends = matrix["indptr"][token_ids], matrix["indptr"][token_ids + 1]
+        lengths = ends - starts
+        rows = np.concatenate([matrix["indices"][a:b] for a, b in zip(starts, ends, strict=True)])
+        values = np.concatenate([matrix["data"][a:b] for a, b in zip(starts, ends, strict=True)])
+        idf = _idf(self._size, lengths)
+        total = float(idf.sum()) + self._unseen_idf * (len(words) - len(token_ids))
+        found, position = np.unique(rows, return_inverse=True)
+        bm25 = np.bincount(position, weights=values)
+        coverage = np.bincount(position, weights=np.repeat(idf, lengths)) / total
+        k = min(k, len(found))
+        top = np.argpartition(-bm25, k - 1)[:k]
+        top = top[np.argsort(-bm25[top], kind="stable")]
+        return [LexicalHit(int(found[i]), float(bm25[i]), float(coverage[i])) for i in top]
 
-    def _query_weights(self, query: str) -> dict[str, float]:
-        return {t: self._idf.get(t, self._unseen_idf) for t in dict.fromkeys(tokenize(query))}
 
-    def _coverage(self, weights: dict[str, float], row: int) -> float:
-        total = sum(weights.values())
-        if total <= 0:
-            return 0.0
-        present = self._doc_tokens[row]
-        return sum(w for t, w in weights.items() if t in present) / total
+def _idf(documents: int, frequency: np.ndarray | int) -> np.ndarray:
+    """Lucene's idf; rare tokens weigh more in coverage."""
+    return np.log(1 + (documents - np.asarray(frequency) + 0.5) / (np.asarray(frequency) + 0.5))
