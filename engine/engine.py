@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,7 @@ HABIT_CANDIDATES = 200  # stickers considered for an empty query without context
 HABIT_RELEVANCE = 0.5  # the relevance an empty query grants every habit candidate
 CONTEXT_MESSAGES = 3  # recent messages of the conversation that an empty query reads
 TOP_PACKS = 5
+PROFILE_CACHE = 20_000  # profiles kept in memory (a few KB each); the rest wait in SQLite
 
 
 IndexStamp = tuple[int, int]  # (mtime ns, inode) of the manifest: changes with every save
@@ -66,7 +68,8 @@ class Engine:
         self._index_dir = index_dir
         self._index = _empty_index(encoders)
         self._crowd = Crowd(encoders.text)
-        self._profiles: dict[str, Profile] = {}
+        # Recently active users' profiles; every change is also stored, so evicting is safe.
+        self._profiles: OrderedDict[str, Profile] = OrderedDict()
         self._write_lock = asyncio.Lock()  # catalog growth is serialised; reads never wait
         self._index_stamp: IndexStamp | None = None  # the files self._index was read or written as
         self._checked_at = -RELOAD_CHECK_SECONDS  # monotonic time of the last look at the disk
@@ -303,7 +306,11 @@ class Engine:
             style=index.pack_style[row],
             ts=event.ts,
         )
-        await self._store.record(user_id, event, profile.to_dict())
+        try:
+            await self._store.record(user_id, event, profile.to_dict())
+        except BaseException:
+            self._profiles.pop(user_id, None)  # the stored profile is the truth: reload it
+            raise
         if event.file_id and event.file_id != index.records[row].file_id:
             index.records[row].file_id = event.file_id
             await self._store.update_file_id(event.sticker_id, event.file_id)
@@ -311,9 +318,13 @@ class Engine:
 
     async def _profile(self, user_id: str) -> Profile:
         profile = self._profiles.get(user_id)
-        if profile is None:
+        if profile is not None:
+            self._profiles.move_to_end(user_id)
+        else:
             profile = Profile.from_dict(await self._store.profile(user_id))
             self._profiles[user_id] = profile
+            if len(self._profiles) > PROFILE_CACHE:
+                self._profiles.popitem(last=False)
         return profile
 
     # -- the user's data ------------------------------------------------------------------------
