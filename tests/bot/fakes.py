@@ -118,10 +118,10 @@ class RecordingRequest(BaseRequest):
         return 1.0
 
     async def initialize(self) -> None:
-        pass
+        """Nothing to open: requests are answered in memory."""
 
     async def shutdown(self) -> None:
-        pass
+        """Nothing to close."""
 
     async def do_request(
         self,
