@@ -44,12 +44,9 @@ class Observer:
         timeout: float = DEFAULT_WAIT,  # noqa: ASYNC109
     ) -> dict[str, Any]:
         """The stored answer: results, next_offset, is_personal, cache_time, button."""
-        answer = await self.state.changed.wait_for(
-            lambda: self.state.queries.answer_of(query_id), timeout
+        return await self._answer_of(
+            query_id, timeout, f"inline query {query_id} was not answered within {timeout}s"
         )
-        if answer is None:
-            raise TimeoutError(f"inline query {query_id} was not answered within {timeout}s")
-        return answer
 
     async def wait_callback_answer(
         self,
@@ -57,11 +54,24 @@ class Observer:
         timeout: float = DEFAULT_WAIT,  # noqa: ASYNC109
     ) -> dict[str, Any]:
         """The stored answerCallbackQuery call: text, show_alert, url, cache_time."""
+        return await self._answer_of(
+            callback_query_id,
+            timeout,
+            f"callback query {callback_query_id} was not answered in time",
+        )
+
+    async def _answer_of(
+        self,
+        query_id: str,
+        timeout: float,  # noqa: ASYNC109  # same contract as the public waits above
+        missing: str,
+    ) -> dict[str, Any]:
+        """Wait until the bot answers the inline or callback query `query_id`."""
         answer = await self.state.changed.wait_for(
-            lambda: self.state.queries.answer_of(callback_query_id), timeout
+            lambda: self.state.queries.answer_of(query_id), timeout
         )
         if answer is None:
-            raise TimeoutError(f"callback query {callback_query_id} was not answered in time")
+            raise TimeoutError(missing)
         return answer
 
     def inline_message(self, inline_message_id: str) -> dict[str, Any]:
