@@ -90,7 +90,7 @@ def test_clusters_are_capped() -> None:
     for i in range(40 * MAX_CLUSTERS):
         _send(profile, styles[i % len(styles)], f"s{i}", f"p{i % len(styles)}")
     assert len(profile.centroids) == MAX_CLUSTERS
-    assert len(profile.weights) == len(profile.spreads) == MAX_CLUSTERS
+    assert len(profile.weights) == MAX_CLUSTERS
     affinity = style_affinity(profile, styles)
     assert ((affinity >= 0.0) & (affinity <= 1.0)).all()
 
@@ -156,12 +156,19 @@ def test_to_dict_from_dict_round_trip() -> None:
     assert Profile.from_dict({}) == Profile()
 
 
-def test_profile_stored_before_spreads_existed_still_updates() -> None:
+def test_profile_stored_with_cluster_spreads_still_loads_and_updates() -> None:
+    """Older profiles kept a per-cluster spread; it is ignored, nothing else is lost."""
     a = _styles(1)[0]
-    old = {"events": 3, "centroids": [a.tolist()], "weights": [2.0], "packs": {"p": 1.0}}
+    old = {
+        "events": 3,
+        "centroids": [a.tolist()],
+        "weights": [2.0],
+        "spreads": [0.4],
+        "packs": {"p": 1.0},
+    }
     profile = Profile.from_dict(old)
-    assert profile.spreads == []
+    assert profile.packs == {"p": 1.0}
     assert style_affinity(profile, a[None, :])[0] == pytest.approx(1.0, abs=1e-5)
     _send(profile, a, "s", "p")
-    assert len(profile.spreads) == 1
     assert profile.events == 4
+    assert "spreads" not in profile.to_dict()
