@@ -32,14 +32,17 @@ class DenseIndex:
         """Searchable rows (added minus removed)."""
         return int(self._index.get_current_count()) - self._deleted
 
-    def add(self, vectors: np.ndarray, rows: np.ndarray) -> None:
+    def add(self, vectors: np.ndarray, rows: np.ndarray, *, threads: int = 1) -> None:
+        """Insert rows; `threads=-1` uses every core (offline builds), 1 keeps a serving
+        process's other core free for queries."""
         if len(rows) == 0:
             return
         with self._lock:
             needed = int(self._index.get_current_count()) + len(rows)
             if needed > self._index.get_max_elements():
                 self._index.resize_index(int(needed * GROWTH))
-            self._index.add_items(np.asarray(vectors, dtype=np.float32), rows, num_threads=1)
+            vectors = np.asarray(vectors, dtype=np.float32)
+            self._index.add_items(vectors, rows, num_threads=threads)
 
     def remove(self, row: int) -> None:
         """Hide a row from searches (hnswlib marks it deleted; its slot is not reused)."""

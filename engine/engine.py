@@ -303,7 +303,7 @@ class Engine:
             kind=event.kind,
             sticker_id=event.sticker_id,
             set_name=index.records[row].set_name,
-            style=index.pack_style[row],
+            style=index.pack_style_of(row),
             ts=event.ts,
         )
         try:
@@ -390,8 +390,9 @@ class Engine:
         for centroid, weight in sorted(
             zip(profile.centroids, profile.weights, strict=True), key=lambda cw: cw[1], reverse=True
         ):
-            best = int(np.argmax(index.pack_style @ np.asarray(centroid, dtype=np.float32)))
-            out.append((weight / total, index.records[best].sticker_id))
+            pack = int(np.argmax(index.pack_vectors @ np.asarray(centroid, dtype=np.float32)))
+            first_row = int(np.flatnonzero(index.pack_of_row == pack)[0])
+            out.append((weight / total, index.records[first_row].sticker_id))
         return out
 
     async def stats(self) -> dict[str, int]:

@@ -42,6 +42,7 @@ from engine.types import StickerRecord
 
 log = logging.getLogger(__name__)
 
+ALL_CORES = -1  # hnswlib's "every core": offline builds use them all
 INDEX_VERSION = 1  # stamp on index folders; bump when the files' meaning changes
 NEIGHBOURS = 16  # meaning neighbours kept per sticker
 SAME_MEANING = 0.85  # cosine above which two stickers' texts say the same thing
@@ -133,9 +134,10 @@ class BuildHooks:
 @dataclass
 class CatalogIndex:
     records: list[StickerRecord]
+    # Per-row arrays that serving never reads (they feed saving and live growth) are memory-
+    # mapped when loaded, so a large catalog's vectors stay on disk until someone needs them.
     text: np.ndarray  # (n, d) meaning vectors, zero rows when nothing is known
     style_raw: np.ndarray  # (n, STYLE_DIM) unscaled pixel statistics
-    style: np.ndarray  # (n, STYLE_DIM) scaled unit vectors
     scaler: StyleScaler
     trust: np.ndarray  # (n,) weight of the emoji field
     neighbour_rows: np.ndarray  # (n, NEIGHBOURS) int32, -1 padded
@@ -148,8 +150,10 @@ class CatalogIndex:
     fields: dict[str, FieldIndex] = field(default_factory=dict)
     row_of: dict[str, int] = field(default_factory=dict)
     set_rows: dict[str, np.ndarray] = field(default_factory=dict)
-    # Per row: the style of its pack (see pack_styles), what taste is learnt and matched on.
-    pack_style: np.ndarray = field(default_factory=lambda: np.zeros((0, STYLE_DIM), np.float32))
+    # Per pack (in set_rows order): its style (see pack_styles), what taste is learnt and
+    # matched on; pack_of_row maps each row to it. One vector per pack, not per sticker.
+    pack_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, STYLE_DIM), np.float32))
+    pack_of_row: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
     _safe: tuple[float, np.ndarray] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -158,7 +162,16 @@ class CatalogIndex:
         for i, r in enumerate(self.records):
             by_set.setdefault(r.set_name, []).append(i)
         self.set_rows = {k: np.asarray(v, dtype=np.int64) for k, v in by_set.items()}
-        self.pack_style = pack_styles(self.style, self.set_rows)
+        self.pack_vectors = pack_styles(self.style_raw, self.scaler, self.set_rows)
+        self.pack_of_row = np.zeros(len(self.records), np.int32)
+        for pack, rows in enumerate(self.set_rows.values()):
+            self.pack_of_row[rows] = pack
+
+    @property
+    def style(self) -> np.ndarray:
+        """(n, STYLE_DIM) scaled unit style vectors, computed on demand (serving needs only
+        the per-pack vectors)."""
+        return self.scaler.transform(self.style_raw)
 
     def __len__(self) -> int:
         return len(self.records)
@@ -170,29 +183,31 @@ class CatalogIndex:
             self._safe = (threshold, nsfw < threshold)
         return self._safe[1]
 
+    def pack_style_of(self, rows: np.ndarray | int) -> np.ndarray:
+        """The pack style vector(s) of `rows`: what taste is learnt and matched on."""
+        return self.pack_vectors[self.pack_of_row[rows]]
+
     def neighbours(self, row: int) -> list[tuple[int, float]]:
         rows, sims = self.neighbour_rows[row], self.neighbour_sims[row]
         return [(int(r), float(s)) for r, s in zip(rows, sims, strict=True) if r >= 0 and r != row]
 
 
-def pack_styles(style: np.ndarray, set_rows: dict[str, np.ndarray]) -> np.ndarray:
-    """Each row's pack style: the mean style vector of its pack, centred on the mean pack.
+def pack_styles(
+    style_raw: np.ndarray, scaler: StyleScaler, set_rows: dict[str, np.ndarray]
+) -> np.ndarray:
+    """Each pack's style, in `set_rows` order: the mean of its stickers' scaled style vectors,
+    centred on the mean pack.
 
     A pack is drawn in one art style, so averaging over it removes what single stickers add
     by their content (a red heart is red in every style); centring removes what all packs
     share, so styles that differ point apart.
     """
-    out = np.zeros_like(style)
     if not set_rows:
-        return out
-    names = list(set_rows)
-    means = np.stack([style[set_rows[name]].mean(axis=0) for name in names])
-    if len(names) > 1:
+        return np.zeros((0, style_raw.shape[1]), np.float32)
+    means = np.stack([scaler.transform(style_raw[rows]).mean(axis=0) for rows in set_rows.values()])
+    if len(means) > 1:
         means = means - means.mean(axis=0)
-    means = l2_normalise(means)
-    for name, mean in zip(names, means, strict=True):
-        out[set_rows[name]] = mean
-    return out
+    return l2_normalise(means).astype(np.float32)
 
 
 @dataclass
@@ -231,12 +246,11 @@ def build_index(
         trust = _emoji_trust(kept, text, encoders)
     with clock.stage("index"):
         dense = DenseIndex(encoders.text.dim, capacity=len(kept))
-        _add_dense(dense, text, 0)
+        _add_dense(dense, text, 0, threads=ALL_CORES)
     index = CatalogIndex(
         records=kept,
         text=text,
         style_raw=raw,
-        style=scaler.transform(raw),
         scaler=scaler,
         trust=trust,
         neighbour_rows=np.zeros((0, NEIGHBOURS), np.int32),
@@ -249,10 +263,10 @@ def build_index(
             index.image = _encode_images(decoded, encoders.clip, hooks)
         with clock.stage("index"):
             index.image_dense = DenseIndex(encoders.clip.dim, capacity=len(kept))
-            _add_dense(index.image_dense, index.image, 0)
+            _add_dense(index.image_dense, index.image, 0, threads=ALL_CORES)
     with clock.stage("index"):
         index.neighbour_rows, index.neighbour_sims = _meaning_neighbours(dense, text)
-        index.fields = build_fields(kept, encoders.emoji)
+        index.fields = build_fields(kept, encoders.emoji, index.trust)
     report.indexed = len(kept)
     return index
 
@@ -377,9 +391,9 @@ def _emoji_trust(
     return trust
 
 
-def _add_dense(dense: DenseIndex, vectors: np.ndarray, first_row: int) -> None:
+def _add_dense(dense: DenseIndex, vectors: np.ndarray, first_row: int, *, threads: int = 1) -> None:
     rows = np.flatnonzero(np.abs(vectors).sum(axis=1) > 0)
-    dense.add(vectors[rows], rows + first_row)
+    dense.add(vectors[rows], rows + first_row, threads=threads)
 
 
 def _meaning_neighbours(dense: DenseIndex, text: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -398,12 +412,25 @@ def _meaning_neighbours(dense: DenseIndex, text: np.ndarray) -> tuple[np.ndarray
     return rows, sims
 
 
-def build_fields(records: Sequence[StickerRecord], emoji: EmojiKeywords) -> dict[str, FieldIndex]:
-    return {
-        "meaning": FieldIndex([" ".join(filter(None, (r.caption, r.ocr))) for r in records]),
-        "emoji": FieldIndex([emoji_text(r, emoji) for r in records]),
-        "title": FieldIndex([title_text(r) for r in records]),
-    }
+def build_fields(
+    records: Sequence[StickerRecord], emoji: EmojiKeywords, trust: np.ndarray
+) -> dict[str, FieldIndex]:
+    return {name: build_field(name, records, emoji, trust) for name in FIELDS}
+
+
+def build_field(
+    name: str, records: Sequence[StickerRecord], emoji: EmojiKeywords, trust: np.ndarray
+) -> FieldIndex:
+    """One lexical field; rows sharing an emoji are returned most trusted first."""
+    if name == "meaning":
+        return FieldIndex([" ".join(filter(None, (r.caption, r.ocr))) for r in records])
+    if name == "emoji":
+        keywords: dict[str | None, str] = {}  # one lookup per distinct emoji, not per sticker
+        texts = [keywords.setdefault(r.emoji, emoji_text(r, emoji)) for r in records]
+        return FieldIndex(texts, priority=trust)
+    if name == "title":
+        return FieldIndex([title_text(r) for r in records])
+    raise ValueError(f"unknown lexical field {name!r}; expected one of {FIELDS}")
 
 
 # -- persistence -------------------------------------------------------------------------------
@@ -470,12 +497,10 @@ def load_index(folder: Path, records: Sequence[StickerRecord], encoders: Encoder
         )
     kept = [by_id[s] for s in manifest["sticker_ids"]]
     scaler = StyleScaler.from_dict(manifest["style_scaler"])
-    style_raw = np.load(folder / "style_raw.npy")
     index = CatalogIndex(
         records=kept,
-        text=np.load(folder / "text.npy"),
-        style_raw=style_raw,
-        style=scaler.transform(style_raw),
+        text=np.load(folder / "text.npy", mmap_mode="r"),
+        style_raw=np.load(folder / "style_raw.npy", mmap_mode="r"),
         scaler=scaler,
         trust=np.load(folder / "trust.npy"),
         neighbour_rows=np.load(folder / "neighbour_rows.npy"),
@@ -485,9 +510,9 @@ def load_index(folder: Path, records: Sequence[StickerRecord], encoders: Encoder
         generation=str(manifest.get("generation", "")),
     )
     if manifest.get("image_dim"):
-        index.image = np.load(folder / "image.npy")
+        index.image = np.load(folder / "image.npy", mmap_mode="r")
         index.image_dense = DenseIndex.load(folder / "image.hnsw", int(manifest["image_dim"]))
-    index.fields = build_fields(kept, encoders.emoji)
+    index.fields = build_fields(kept, encoders.emoji, index.trust)
     return index
 
 
@@ -527,7 +552,6 @@ def extend_index(
         records=[*index.records, *kept],
         text=all_text,
         style_raw=all_raw,
-        style=index.scaler.transform(all_raw),
         scaler=index.scaler,
         trust=np.concatenate([index.trust, _emoji_trust(kept, text, encoders)]),
         neighbour_rows=np.concatenate([index.neighbour_rows, rows]),
@@ -541,6 +565,6 @@ def extend_index(
         image = _encode_images(decoded, encoders.clip, BuildHooks())
         _add_dense(index.image_dense, image, first)
         grown.image = np.concatenate([index.image, image])
-    grown.fields = build_fields(grown.records, encoders.emoji)
+    grown.fields = build_fields(grown.records, encoders.emoji, grown.trust)
     report.indexed += len(kept)
     return grown

@@ -70,7 +70,7 @@ def rank(
 def _taste_parts(
     index: CatalogIndex, profile: Profile, rows: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    style = style_affinity(profile, index.pack_style[rows])
+    style = style_affinity(profile, index.pack_style_of(rows))
     records = index.records
     pack = affinities(profile.packs, [records[r].set_name for r in rows])
     repeat = affinities(profile.stickers, [records[r].sticker_id for r in rows])

@@ -39,11 +39,11 @@ from engine.bench.runner import percentile
 from engine.config import EngineConfig
 from engine.crowd import Crowd
 from engine.dense import HNSW_M, DenseIndex
-from engine.documents import emoji_text, title_text
 from engine.emoji import DEFAULT_PATH, EmojiKeywords
 from engine.encoders import TextEncoder, UniversalSentenceEncoder, l2_normalise
 from engine.engine import Engine
 from engine.index import (
+    ALL_CORES,
     FIELDS,
     NEIGHBOURS,
     CatalogIndex,
@@ -52,6 +52,9 @@ from engine.index import (
     _emoji_trust,
     _encode_meaning,
     _meaning_neighbours,
+    build_field,
+    load_index,
+    save_index,
 )
 from engine.lexical import FieldIndex
 from engine.profile import Profile
@@ -343,12 +346,11 @@ def build_catalog_index(
     records, raw = catalog.records, catalog.style_raw
     with log.step("style_scaler"):
         scaler = StyleScaler().fit(raw)
-        style = scaler.transform(raw)
     with log.step("meaning_encode"):
         text = _encode_meaning(records, encoders)
     with log.step("dense_hnsw"):
         dense = DenseIndex(encoders.text.dim, capacity=len(records))
-        _add_dense(dense, text, 0)
+        _add_dense(dense, text, 0, threads=ALL_CORES)
     with log.step("emoji_trust"):
         trust = _emoji_trust(records, text, encoders)
     with log.step("catalog_rows"):  # row_of, set_rows and pack styles (__post_init__)
@@ -356,7 +358,6 @@ def build_catalog_index(
             records=records,
             text=text,
             style_raw=raw,
-            style=style,
             scaler=scaler,
             trust=trust,
             neighbour_rows=np.zeros((0, NEIGHBOURS), np.int32),
@@ -366,33 +367,28 @@ def build_catalog_index(
         )
     with log.step("meaning_neighbours"):
         index.neighbour_rows, index.neighbour_sims = _meaning_neighbours(dense, text)
-    index.fields = _build_fields(records, encoders.emoji, log)
+    index.fields = _build_fields(records, encoders.emoji, trust, log)
     return index, index.fields
 
 
 def _build_fields(
-    records: Sequence[StickerRecord], emoji: EmojiKeywords, log: BuildLog
+    records: Sequence[StickerRecord], emoji: EmojiKeywords, trust: np.ndarray, log: BuildLog
 ) -> dict[str, FieldIndex]:
     """engine.index.build_fields, one field at a time so each gets its own time and memory."""
-    documents: dict[str, Callable[[StickerRecord], str]] = {
-        "meaning": lambda r: " ".join(filter(None, (r.caption, r.ocr))),
-        "emoji": lambda r: emoji_text(r, emoji),
-        "title": title_text,
-    }
-    assert tuple(documents) == FIELDS, "keep in step with engine.index.build_fields"
     fields = {}
-    for name, text_of in documents.items():
+    for name in FIELDS:
         with log.step(f"lexical_{name}"):
-            fields[name] = FieldIndex([text_of(r) for r in records])
+            fields[name] = build_field(name, records, emoji, trust)
     return fields
 
 
 def structure_sizes(index: CatalogIndex) -> dict[str, int]:
-    """Bytes of each array the index keeps; hnswlib's from its layout (it is not numpy)."""
-    sizes = {
-        name: int(getattr(index, name).nbytes)
-        for name in ("text", "style_raw", "style", "pack_style", "trust")
-    }
+    """Bytes of each array the index keeps in memory; hnswlib's from its layout (it is not
+    numpy). Memory-mapped arrays (read from disk only when needed) are listed as `mapped_*`."""
+    sizes = {}
+    for name in ("text", "style_raw", "pack_vectors", "pack_of_row", "trust"):
+        array = getattr(index, name)
+        sizes[f"mapped_{name}" if isinstance(array, np.memmap) else name] = int(array.nbytes)
     sizes["neighbours"] = int(index.neighbour_rows.nbytes + index.neighbour_sims.nbytes)
     sizes["dense_hnsw_estimate"] = hnsw_bytes(len(index.dense), index.dense.dim)
     for name, field_index in index.fields.items():
@@ -544,7 +540,9 @@ async def run_scale(
         engine = await Engine.open(Path(folder), text_encoder=encoder)
         try:
             say(f"generating {config.stickers} stickers")
-            index, vocab, catalog = _generate_and_build(engine, config, log, say)
+            index, vocab, catalog = _generate_and_build(
+                engine, config, log, say, Path(folder) / "scale-index"
+            )
             say(f"replaying {config.users} users")
             observe = await _replay(engine, catalog, vocab, config)
             say(f"timing {config.queries} queries")
@@ -573,16 +571,21 @@ async def run_scale(
 
 
 def _generate_and_build(
-    engine: Engine, config: ScaleConfig, log: BuildLog, say: Callable[[str], None]
+    engine: Engine, config: ScaleConfig, log: BuildLog, say: Callable[[str], None], index_dir: Path
 ) -> tuple[CatalogIndex, Vocabulary, Catalog]:
     encoders: Encoders = engine._encoders
     vocab = Vocabulary(encoders.emoji)
     with log.step("generate"):
         catalog = generate_catalog(config.stickers, vocab, config.seed)
     say(f"building the index ({MODE_FAKE if config.fake_vectors else MODE_USE})")
-    index, _ = build_catalog_index(catalog, encoders, log)
-    # The engine has no call that adopts an index built outside `build` (which decodes
-    # images), so the bench installs it the way `build` does once it has written the files.
+    built, _ = build_catalog_index(catalog, encoders, log)
+    # Served as `stickerbot serve` serves it: written to disk, then opened (vectors the queries
+    # never read stay memory-mapped). The engine has no call that adopts an index built
+    # outside `build` (which decodes images), so the bench installs the loaded one itself.
+    with log.step("save_and_load"):
+        save_index(built, index_dir)
+        del built
+        index = load_index(index_dir, catalog.records, encoders)
     engine._index = index
     return index, vocab, catalog
 

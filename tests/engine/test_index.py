@@ -29,7 +29,7 @@ from engine.index import (
     pack_styles,
     save_index,
 )
-from engine.style import STYLE_DIM
+from engine.style import STYLE_DIM, StyleScaler
 from engine.types import StickerRecord
 
 PngMaker = Callable[[str, int, int], Path]  # the `png` fixture of conftest.py
@@ -103,6 +103,7 @@ def test_vectors_have_the_expected_shapes_and_norms(
     assert norms[blank] == 0.0  # nothing known: a zero row, never in the dense graph
     np.testing.assert_allclose(np.delete(norms, blank), 1.0, atol=1e-5)
     assert index.style.shape == index.style_raw.shape == (GOOD, STYLE_DIM)
+    assert index.pack_vectors.shape == (len(index.set_rows), STYLE_DIM)
     np.testing.assert_allclose(np.linalg.norm(index.style, axis=1), 1.0, atol=1e-5)
     assert len(index.dense) == GOOD - 1
     assert index.neighbour_rows.shape == (GOOD, NEIGHBOURS)
@@ -143,12 +144,12 @@ def test_pack_style_rows_of_one_pack_are_identical_and_unit(
 ) -> None:
     index, _ = built
     for name, rows in index.set_rows.items():
-        styles = index.pack_style[rows]
+        styles = index.pack_style_of(rows)
         np.testing.assert_allclose(styles, np.broadcast_to(styles[0], styles.shape), atol=1e-6)
         assert np.linalg.norm(styles[0]) == pytest.approx(1.0, abs=1e-5), name
     flat, soft = (
-        index.pack_style[index.set_rows[FLAT][0]],
-        index.pack_style[index.set_rows[SOFT][0]],
+        index.pack_style_of(index.set_rows[FLAT][0]),
+        index.pack_style_of(index.set_rows[SOFT][0]),
     )
     # centred on the mean pack: two packs of different styles point apart
     assert float(flat @ soft) < 0.0
@@ -156,11 +157,12 @@ def test_pack_style_rows_of_one_pack_are_identical_and_unit(
 
 def test_pack_styles_of_a_single_pack_and_of_none() -> None:
     rng = np.random.default_rng(0)
-    style = rng.normal(size=(5, 4)).astype(np.float32)
-    one = pack_styles(style, {"only": np.arange(5)})
-    expected = style.mean(axis=0) / np.linalg.norm(style.mean(axis=0))
-    np.testing.assert_allclose(one, np.broadcast_to(expected, (5, 4)), atol=1e-6)
-    assert pack_styles(style[:0], {}).shape == (0, 4)
+    raw = rng.random(size=(5, STYLE_DIM)).astype(np.float32)
+    scaler = StyleScaler().fit(raw)
+    one = pack_styles(raw, scaler, {"only": np.arange(5)})
+    mean = scaler.transform(raw).mean(axis=0)
+    np.testing.assert_allclose(one, (mean / np.linalg.norm(mean))[None, :], atol=1e-6)
+    assert pack_styles(raw[:0], scaler, {}).shape == (0, STYLE_DIM)
 
 
 def test_save_and_load_round_trip(
@@ -177,7 +179,8 @@ def test_save_and_load_round_trip(
     assert [r.sticker_id for r in loaded.records] == [r.sticker_id for r in index.records]
     for name in ("text", "style_raw", "style", "trust", "neighbour_rows", "neighbour_sims"):
         np.testing.assert_array_equal(getattr(loaded, name), getattr(index, name), err_msg=name)
-    np.testing.assert_allclose(loaded.pack_style, index.pack_style, atol=1e-6)
+    np.testing.assert_allclose(loaded.pack_vectors, index.pack_vectors, atol=1e-6)
+    assert isinstance(loaded.text, np.memmap)  # served from disk, not copied into memory
     for row in range(len(index)):
         assert loaded.neighbours(row) == index.neighbours(row)
     probe = index.text[index.row_of["flat1"]]
@@ -261,7 +264,7 @@ def test_extend_index_makes_new_stickers_searchable(
     assert row in [h.row for h in grown.fields["emoji"].search("razzo", 5)]  # Italian for 🚀
     assert "space_pack" in grown.set_rows
     assert grown.text.shape[0] == grown.style.shape[0] == grown.trust.shape[0] == len(grown)
-    np.testing.assert_allclose(np.linalg.norm(grown.pack_style, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(grown.pack_vectors, axis=1), 1.0, atol=1e-5)
     # a saved grown index loads back with the new stickers
     save_index(grown, tmp_path / "index")
     loaded = load_index(tmp_path / "index", grown.records, encoders)

@@ -73,6 +73,30 @@ def test_k_limits_hits_and_repeated_words_change_nothing(field: FieldIndex) -> N
     assert [(h.row, h.coverage) for h in once] == [(h.row, h.coverage) for h in twice]
 
 
+def test_rows_sharing_a_text_share_one_document() -> None:
+    texts = ["red heart", "red heart", "cat", "red heart", "cat"]
+    field = FieldIndex(texts)
+    assert len(field) == 5 and field.documents == 2
+    hits = field.search("heart", 10)
+    assert [h.row for h in hits] == [0, 1, 3]
+    assert len({(h.bm25, h.coverage) for h in hits}) == 1  # one document, one score
+
+
+def test_shared_documents_keep_row_level_idf_in_coverage() -> None:
+    # 'heart' is on three rows and 'cat' on two, as if each row had its own document.
+    field = FieldIndex(["red heart", "red heart", "cat", "red heart", "cat"])
+    by_row = {h.row: h for h in field.search("heart cat", 10)}
+    heart, cat = _idf(5, 3), _idf(5, 2)
+    assert by_row[0].coverage == pytest.approx(heart / (heart + cat))
+    assert by_row[2].coverage == pytest.approx(cat / (heart + cat))
+
+
+def test_priority_decides_which_rows_of_a_shared_text_come_first() -> None:
+    field = FieldIndex(["fire", "fire", "fire", "fire"], priority=np.array([0.1, 0.9, 0.5, 0.9]))
+    assert [h.row for h in field.search("fire", 3)] == [1, 3, 2]
+    assert field.search("fire", 0) == []
+
+
 def test_empty_corpus_and_empty_documents() -> None:
     empty = FieldIndex([])
     assert len(empty) == 0

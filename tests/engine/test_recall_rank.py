@@ -175,8 +175,8 @@ def test_cold_user_ordering_does_not_depend_on_style(
     assert set(_ids(index, ranked)[:4]) == set(PIZZAS)
     # the same catalog with every sticker's style vector shuffled ranks identically
     shuffled = np.random.default_rng(5).permutation(len(index))
-    restyled = dataclasses.replace(index, style=index.style[shuffled].copy())
-    assert not np.allclose(restyled.pack_style, index.pack_style)
+    restyled = dataclasses.replace(index, style_raw=index.style_raw[shuffled].copy())
+    assert not np.allclose(restyled.pack_vectors, index.pack_vectors)
     vector = memo_encoder.encode_text(["pizza"])[0]
     again = rank(restyled, recall_text(restyled, crowd, "pizza", vector, DEPTH), Profile(), crowd)
     assert [(r.row, r.score) for r in again] == [(r.row, r.score) for r in ranked]
@@ -197,7 +197,7 @@ def test_warm_users_style_comes_first_among_equally_relevant(
                 kind="send",
                 sticker_id=sticker,
                 set_name=index.records[row].set_name,
-                style=index.pack_style[row],
+                style=index.pack_style_of(row),
                 ts=i,
             )
     flat_ranked = _ranked(index, crowd, memo_encoder, "pizza", flat_fan)
