@@ -19,11 +19,12 @@ import click
 import typer
 from tqdm import tqdm
 
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError, load_offline_settings, load_settings
 from engine.bench.report import ReportError
 from engine.errors import BadQuery, CatalogError, StickerbotError
 
 if TYPE_CHECKING:  # the engine loads models and native libraries: only when a command needs it
+    from engine.config import EngineConfig
     from engine.demo import DemoRun
     from engine.index import BuildReport
     from engine.types import StickerRecord
@@ -34,7 +35,6 @@ log = logging.getLogger(__name__)
 EXIT_FAILURE = 1  # something went wrong while running
 EXIT_BAD_INPUT = 2  # the user's input or configuration must change (click uses 2 for usage too)
 DATA_ENV = "STICKERBOT_DATA"
-DEFAULT_DATA = Path("var/data")
 DEFAULT_DEMO_DATA = Path("var/demo")  # apart from the bot's data: the demo may wipe its folder
 DEFAULT_CONFIG = Path("bot.toml")
 DEFAULT_RUN = Path("run.jsonl")
@@ -140,9 +140,26 @@ class StageBars:
 
 
 DataOption = Annotated[
-    Path,
-    typer.Option("--data", envvar=DATA_ENV, help="Data folder of the engine.", show_default=True),
+    Path | None,
+    typer.Option(
+        "--data", envvar=DATA_ENV, help="Data folder of the engine [default: bot.toml's data]."
+    ),
 ]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="Settings file [default: ./bot.toml if present]."),
+]
+
+
+def _config_path(config: Path | None) -> Path | None:
+    return config if config is not None else (DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None)
+
+
+def _offline_settings(config: Path | None, data: Path | None) -> tuple[EngineConfig, Path]:
+    """The engine settings and data folder `serve` would use, so an offline command writes the
+    index the bot will open (a --data flag or STICKERBOT_DATA wins over the file)."""
+    settings = load_offline_settings(_config_path(config))
+    return settings.engine, data if data is not None else settings.data
 
 
 # -- build ------------------------------------------------------------------------------------
@@ -151,15 +168,17 @@ DataOption = Annotated[
 @app.command()
 def build(
     catalog_dir: Annotated[Path, typer.Argument(help="Folder with catalog.jsonl and images.")],
-    data: DataOption = DEFAULT_DATA,
+    data: DataOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Index a benchmark-format folder (catalog.jsonl + images) into the data folder."""
     from engine.catalog import read_catalog
 
     with user_errors():
+        engine_config, data = _offline_settings(config, data)
         records = read_catalog(catalog_dir)
         start = time.perf_counter()
-        report = asyncio.run(_build(records, data))
+        report = asyncio.run(_build(records, data, engine_config))
     seconds = time.perf_counter() - start
     typer.echo(f"Indexed {report.indexed} stickers into {data} in {seconds:.1f} s.")
     skipped = sum(report.skipped.values())
@@ -168,12 +187,14 @@ def build(
         typer.echo(f"Skipped {skipped}: {reasons}.")
 
 
-async def _build(records: list[StickerRecord], data: Path) -> BuildReport:
+async def _build(
+    records: list[StickerRecord], data: Path, engine_config: EngineConfig
+) -> BuildReport:
     from engine.embed_cache import EmbedCache
     from engine.engine import Engine
     from engine.index import BuildHooks
 
-    engine = await Engine.open(data)
+    engine = await Engine.open(data, engine_config)
     try:
         # The cache in the data folder makes a rebuild compute only stickers that changed.
         with (
@@ -331,16 +352,10 @@ def _print_demo(run: DemoRun) -> None:
 
 
 @app.command()
-def serve(
-    config: Annotated[
-        Path | None,
-        typer.Option("--config", "-c", help="Settings file [default: ./bot.toml if present]."),
-    ] = None,
-) -> None:
+def serve(config: ConfigOption = None) -> None:
     """Run the Telegram bot (token from STICKERBOT_TOKEN)."""
-    path = config if config is not None else (DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None)
     with user_errors():
-        settings = load_settings(path)
+        settings = load_settings(_config_path(config))
     from telegram.error import TelegramError
 
     from bot.app import serve as serve_bot
@@ -389,7 +404,8 @@ def export_model(ctx: typer.Context) -> None:
 @export_app.command("index")
 def export_index(
     catalog_dir: Annotated[Path, typer.Argument(help="Folder with catalog.jsonl and images.")],
-    data: DataOption = DEFAULT_DATA,
+    data: DataOption = None,
+    config: ConfigOption = None,
     captions: Annotated[
         Path | None, typer.Option(help="Captions JSONL (from `export captions` or elsewhere).")
     ] = None,
@@ -407,9 +423,11 @@ def export_index(
     """Distil a catalog into the data folder's index (a running bot picks it up by itself)."""
     from export.pipeline import PipelineOptions, run_pipeline
 
+    with user_errors():
+        engine_config, data = _offline_settings(config, data)
     options = PipelineOptions(catalog_dir, data, captions, ocr, nsfw, clip_model)
     with user_errors(), contextlib.closing(StageBars()) as bars:
-        summary = asyncio.run(run_pipeline(options, on_stage=bars.update))
+        summary = asyncio.run(run_pipeline(options, on_stage=bars.update, config=engine_config))
     _print_pipeline(summary, data)
 
 

@@ -108,6 +108,25 @@ def load_settings(path: Path | None) -> Settings:
         raise ConfigError(_error_lines(error)) from None
 
 
+class OfflineSettings(BaseModel):
+    """What the offline commands (build, export index) read of bot.toml: the engine settings
+    and the data folder, so they write the index `serve` will open. No token needed."""
+
+    model_config = ConfigDict(extra="ignore")  # the [bot] table is the bot's business
+
+    data: Path = Field(default=Path("var/data"))
+    engine: EngineConfig = Field(default_factory=EngineConfig)
+
+
+def load_offline_settings(path: Path | None) -> OfflineSettings:
+    """Read `path` (optional); raise ConfigError with `field: message` lines."""
+    raw = _read_toml(path) if path is not None else {}
+    try:
+        return OfflineSettings(**raw)
+    except ValidationError as error:
+        raise ConfigError(_error_lines(error)) from None
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as file:

@@ -262,3 +262,39 @@ def test_demo_builds_once_then_reuses_the_index(runner: CliRunner, tmp_path: Pat
     bruno = next(s for s in sections if s.startswith("bruno"))
     assert alice.splitlines()[1].split()[2].startswith("noto-")
     assert bruno.splitlines()[1].split()[2].startswith("twemoji-")
+
+
+def test_build_writes_where_the_config_file_says_with_its_engine_settings(
+    runner: CliRunner, dataset: Path, tmp_path: Path
+) -> None:
+    config = tmp_path / "bot.toml"
+    data = tmp_path / "from-file"
+    config.write_text(f'data = "{data}"\n[bot]\nmode = "polling"\n', encoding="utf-8")
+
+    result = runner.invoke(app, ["build", str(dataset), "--config", str(config)])
+
+    assert result.exit_code == 0, result.output
+    assert f"into {data}" in result.stdout
+    assert (data / "index" / "manifest.json").is_file()
+    # The engine table reaches the build: a text model that does not exist is refused.
+    config.write_text(f'data = "{data}"\n[engine]\ntext_model = "{tmp_path}/none"\n')
+    result = runner.invoke(app, ["build", str(dataset), "--config", str(config)])
+    assert result.exit_code != 0
+    assert_one_line_error(result.stderr)
+    assert "none" in result.stderr
+
+
+def test_build_refuses_a_bad_engine_setting_in_one_line(
+    runner: CliRunner, dataset: Path, tmp_path: Path
+) -> None:
+    config = tmp_path / "bot.toml"
+    config.write_text("[engine]\nrecall_depth = 3\n", encoding="utf-8")
+
+    result = runner.invoke(
+        app, ["build", str(dataset), "--config", str(config), "--data", str(tmp_path / "d")]
+    )
+
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert_one_line_error(result.stderr)
+    assert "engine.recall_depth" in result.stderr
+    assert not (tmp_path / "d").exists()
