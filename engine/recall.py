@@ -12,7 +12,7 @@ concept drawn in another style), so one sticker's evidence finds its siblings in
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +35,14 @@ PICK_EVIDENCE = 0.6  # one pick after a query is this sure; n picks: 1 - (1 - 0.
 CROWD_NEIGHBOURS = 10  # past queries consulted per query
 COVERAGE_POWER = 2.0  # a match of half the query's words counts a quarter
 CONSENSUS = 0.5  # how far unanimous past picks for the exact words discount the alternatives
+MAX_EVIDENCE = 0.999  # no single piece of evidence is certain, so others still add to it
+# Candidates handed to ranking. Sharing with 16 same-meaning neighbours turns a few hundred
+# matches per channel into up to ~16,000 rows, and ranking costs grow with every row. Ranking
+# lifts a row by at most (1 + PERSONAL) x (1 + CROWD) = 3.45, so a row cut here could only have
+# reached the 500 results a user can page to if fewer than 500 rows are 3.45 times more
+# relevant than the cut; then it is a weak match lifted by taste into the last pages. 2,000
+# rows keep the first pages exact in practice (checked on the quality and scale benchmarks).
+MAX_CANDIDATES = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,78 +51,122 @@ class Evidence:
     reason: str
 
 
+@dataclass(frozen=True)
+class Candidates:
+    """Rows (unique), their relevance and, per row, its reason as an index into `reasons`."""
+
+    rows: np.ndarray  # int64
+    scores: np.ndarray  # float64
+    reason_ids: np.ndarray  # int64
+    reasons: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def best(self, n: int) -> Candidates:
+        """The `n` most relevant, ties by catalog order."""
+        if len(self) <= n:
+            return self
+        keep = np.lexsort((self.rows, -self.scores))[:n]
+        return Candidates(self.rows[keep], self.scores[keep], self.reason_ids[keep], self.reasons)
+
+    def as_evidence(self) -> dict[int, Evidence]:
+        reasons = self.reasons
+        return {
+            row: Evidence(score, reasons[reason])
+            for row, score, reason in zip(
+                self.rows.tolist(), self.scores.tolist(), self.reason_ids.tolist(), strict=True
+            )
+        }
+
+
 def ramp(value: float | np.ndarray, low: float, high: float) -> np.ndarray:
     return np.clip((np.asarray(value) - low) / (high - low), 0.0, 1.0)
 
 
 class Recall:
-    """Collects channel evidence per row, then fuses and propagates it."""
+    """Collects channel evidence as arrays, then fuses and propagates it in one pass."""
 
     def __init__(self, index: CatalogIndex) -> None:
         self._index = index
-        self._miss: dict[int, float] = {}  # row -> product of (1 - evidence)
-        self._best: dict[int, tuple[float, str]] = {}
+        self._rows: list[np.ndarray] = []
+        self._scores: list[np.ndarray] = []
+        self._reason_ids: list[np.ndarray] = []
+        self._reasons: dict[str, int] = {}  # reason -> id, in order of first use
 
-    def add(self, rows: Iterable[int], scores: Iterable[float], reason: str) -> None:
-        for row, score in zip(rows, scores, strict=True):
-            if score <= 0 or row < 0 or row >= len(self._index):
-                continue
-            self._miss[row] = self._miss.get(row, 1.0) * (1.0 - min(score, 0.999))
-            if score > self._best.get(row, (0.0, ""))[0]:
-                self._best[row] = (score, reason)
+    def add(
+        self, rows: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray, reason: str
+    ) -> None:
+        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+        scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+        if len(rows) != len(scores):
+            raise ValueError(f"{len(rows)} rows but {len(scores)} scores")
+        keep = (scores > 0) & (rows >= 0) & (rows < len(self._index))
+        reason_id = self._reasons.setdefault(reason, len(self._reasons))
+        self._rows.append(rows[keep])
+        self._scores.append(scores[keep])
+        self._reason_ids.append(np.full(int(keep.sum()), reason_id, dtype=np.int64))
 
-    def result(self) -> dict[int, Evidence]:
-        fused = {row: Evidence(1.0 - miss, self._best[row][1]) for row, miss in self._miss.items()}
+    def result(self) -> Candidates:
+        """Noisy-OR per row, named after its best single piece of evidence, then shared."""
+        rows = np.concatenate([np.zeros(0, np.int64), *self._rows])
+        scores = np.concatenate([np.zeros(0), *self._scores])
+        reason_ids = np.concatenate([np.zeros(0, np.int64), *self._reason_ids])
+        order, starts = _groups(rows, scores)
+        miss = np.multiply.reduceat(1.0 - np.minimum(scores[order], MAX_EVIDENCE), starts)
+        fused = Candidates(
+            rows[order][starts], 1.0 - miss, reason_ids[order][starts], tuple(self._reasons)
+        )
         return _share_with_same_meaning(self._index, fused)
 
 
-def _apply_consensus(
-    evidence: dict[int, Evidence], chosen: set[int], picks: int
-) -> dict[int, Evidence]:
+def _groups(rows: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """An order that groups equal rows, each row's best score first (the earliest of equal
+    ones: lexsort is stable), and where each group starts in it."""
+    order = np.lexsort((-scores, rows))
+    grouped = rows[order]
+    starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]]) if len(rows) else order
+    return order, starts
+
+
+def _best_per_row(
+    rows: np.ndarray, scores: np.ndarray, reason_ids: np.ndarray, reasons: tuple[str, ...]
+) -> Candidates:
+    """Each row once, with its best score (the first listed wins a tie)."""
+    order, starts = _groups(rows, scores)
+    best = order[starts]
+    return Candidates(rows[best], scores[best], reason_ids[best], reasons)
+
+
+def _apply_consensus(fused: Candidates, chosen: set[int], picks: int) -> dict[int, Evidence]:
     """People who typed exactly these words were shown the alternatives and chose `chosen`:
-    the more often, the less the alternatives are worth."""
-    if not chosen:
-        return evidence
-    keep = 1.0 - CONSENSUS * (1 - (1 - PICK_EVIDENCE) ** picks)
-    return {
-        row: ev if row in chosen else Evidence(ev.score * keep, ev.reason)
-        for row, ev in evidence.items()
-    }
+    the more often, the less the alternatives are worth. Recall's last step: the
+    MAX_CANDIDATES most relevant rows after it are what ranking gets."""
+    scores = fused.scores
+    if chosen:
+        keep = 1.0 - CONSENSUS * (1 - (1 - PICK_EVIDENCE) ** picks)
+        is_chosen = np.isin(fused.rows, np.fromiter(chosen, np.int64, len(chosen)))
+        scores = np.where(is_chosen, scores, scores * keep)
+    discounted = Candidates(fused.rows, scores, fused.reason_ids, fused.reasons)
+    return discounted.best(MAX_CANDIDATES).as_evidence()
 
 
-def _share_with_same_meaning(
-    index: CatalogIndex, fused: dict[int, Evidence]
-) -> dict[int, Evidence]:
-    """Each sticker also takes its same-meaning neighbours' relevance, scaled by similarity."""
-    if not fused:
+def _share_with_same_meaning(index: CatalogIndex, fused: Candidates) -> Candidates:
+    """Each sticker also takes its same-meaning neighbours' relevance, scaled by similarity,
+    when that beats its own; the reason travels along from the row that offered it."""
+    if not len(fused):
         return fused
-    rows = np.fromiter(fused, dtype=np.int64, count=len(fused))
-    scores = np.array([fused[int(r)].score for r in rows], dtype=np.float64)
-    neighbours = index.neighbour_rows[rows]  # (m, K), -1 where there is no neighbour
-    offered = scores[:, None] * index.neighbour_sims[rows].astype(np.float64)
-    offered[(neighbours < 0) | (neighbours == rows[:, None])] = 0.0
-    # For every neighbour, the best offer and which row made it (its reason travels along).
-    best = _best_offers(neighbours.ravel(), offered.ravel(), np.repeat(rows, neighbours.shape[1]))
-    shared = dict(fused)
-    for other, (score, source) in best.items():
-        if score > shared.get(other, Evidence(0.0, "")).score:
-            shared[other] = Evidence(score, fused[source].reason)
-    return shared
-
-
-def _best_offers(
-    targets: np.ndarray, offers: np.ndarray, sources: np.ndarray
-) -> dict[int, tuple[float, int]]:
-    keep = offers > 0
-    targets, offers, sources = targets[keep], offers[keep], sources[keep]
-    order = np.lexsort((-offers, targets))  # per target, the best offer first
-    targets, offers, sources = targets[order], offers[order], sources[order]
-    first = np.ones(len(targets), dtype=bool)
-    first[1:] = targets[1:] != targets[:-1]
-    return {
-        int(t): (float(o), int(s))
-        for t, o, s in zip(targets[first], offers[first], sources[first], strict=True)
-    }
+    neighbours = index.neighbour_rows[fused.rows].astype(np.int64)  # (m, K), -1: none
+    offered = fused.scores[:, None] * index.neighbour_sims[fused.rows].astype(np.float64)
+    real = (neighbours >= 0) & (neighbours != fused.rows[:, None]) & (offered > 0)
+    sources = np.nonzero(real)[0]
+    # A row's own evidence comes first, so it wins a tie with an offer.
+    return _best_per_row(
+        np.concatenate([fused.rows, neighbours[real]]),
+        np.concatenate([fused.scores, offered[real]]),
+        np.concatenate([fused.reason_ids, fused.reason_ids[sources]]),
+        fused.reasons,
+    )
 
 
 def recall_text(

@@ -31,7 +31,7 @@ class StickerbotRanker:
             report = await self._engine.build(records)
         else:
             from engine.safety import NsfwScorer
-            from export.pipeline import NSFW_KIND, NsfwStep  # the build's NSFW mapper
+            from engine.steps import NSFW_KIND, NsfwStep
 
             cache = EmbedCache(self._nsfw_cache)
             try:

@@ -17,8 +17,9 @@ from engine.emoji import EmojiKeywords
 from engine.encoders import TextEncoder, UniversalSentenceEncoder
 from engine.index import NO_FILE, BuildHooks, Encoders, StageClock, StickerFile, build_index
 from engine.media import load_sticker_image
+from engine.steps import NsfwStep
 from engine.types import StickerRecord
-from export.pipeline import NsfwStep, PipelineOptions, run_pipeline
+from export.pipeline import PipelineOptions, run_pipeline
 
 SIDE = 64
 CAPTIONS = {"a": "sleepy cat", "b": "pizza slice", "c": None, "d": "red rocket"}
