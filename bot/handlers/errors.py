@@ -6,7 +6,7 @@ import logging
 
 from telegram import Update
 from telegram.constants import ChatType
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot import texts
@@ -14,10 +14,17 @@ from engine.errors import StickerbotError
 
 log = logging.getLogger(__name__)
 
+# Telegram's refusal of an inline or callback answer sent after its window (about 10-15 s).
+LATE_ANSWER = "query is too old"
+
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log an error raised by a handler and apologise to the user where appropriate."""
     error = context.error
+    if isinstance(error, BadRequest) and LATE_ANSWER in error.message.lower():
+        # Nothing to tell anyone: the user has moved on and the query can no longer be answered.
+        log.warning("update %s answered too late for Telegram: %s", _describe(update), error)
+        return
     log.error("error while handling update %s", _describe(update), exc_info=error)
     if not isinstance(update, Update):
         return

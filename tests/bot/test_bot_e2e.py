@@ -185,6 +185,22 @@ async def test_flood_wait_on_send_message_is_survived(emu: BotApiEmulator) -> No
     assert [c["error_code"] for c in emu.api_calls("sendMessage")] == [429, None]
 
 
+@pytest.mark.usefixtures("bot")
+async def test_an_answer_too_late_for_telegram_is_dropped_quietly(
+    emu: BotApiEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    emu.state.queries.windows["inline"] = 0.0  # every answer arrives after the window
+    emu.inline_query("hello", user_id=ANN)
+    await eventually(lambda: len(emu.api_calls("answerInlineQuery")) == 1)
+    await eventually(lambda: "too late" in caplog.text)
+    # One refused answer, no second try with an apology, nothing logged as an error.
+    assert [c["error_code"] for c in emu.api_calls("answerInlineQuery")] == [400]
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    emu.state.queries.windows["inline"] = 10.0  # the next query in time is answered
+    answer = await emu.wait_inline_answer(emu.inline_query("hello", user_id=ANN))
+    assert answer["results"]
+
+
 async def test_webhook_mode_with_secret(
     emu: BotApiEmulator, engine: FakeEngine, tmp_path: Path
 ) -> None:

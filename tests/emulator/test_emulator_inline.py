@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from telegram import InlineQueryResultCachedSticker, Update
 from telegram.ext import ChosenInlineResultHandler, ContextTypes, InlineQueryHandler
 
 from bot.emulator import BotApiEmulator
+from bot.emulator.errors import ApiError
+from bot.emulator.queries import ANSWER_WINDOWS, QueryBook
 
 PAGE = 2  # results per page, small so the pack needs two pages
 
@@ -97,3 +100,15 @@ async def test_chosen_inline_result_reaches_the_bot(
         await asyncio.wait_for(done.wait(), 5)
 
     assert chosen == [("r1", "dog")]
+
+
+def test_answers_after_telegrams_window_are_refused() -> None:
+    now = [0.0]
+    book = QueryBook(clock=lambda: now[0])
+    inline, callback = book.open("inline", {}), book.open("callback", {})
+    now[0] = ANSWER_WINDOWS["inline"] + 1
+    with pytest.raises(ApiError, match="query is too old"):
+        book.answer("inline", inline.id, {"results": []})
+    book.answer("callback", callback.id, {"text": "ok"})  # its window is longer
+    assert book.answer_of(inline.id) is None
+    assert book.answer_of(callback.id) == {"text": "ok"}
