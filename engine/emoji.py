@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import StickerbotError
+from engine.resources import resource_path
 
-DEFAULT_PATH = Path(__file__).resolve().parent.parent / "data" / "emoji" / "keywords.json.gz"
+DEFAULT_PATH = resource_path("data/emoji/keywords.json.gz")
 
 # Bumped whenever the file layout changes, so an old file is refused instead of misread.
 FORMAT_VERSION = 1
