@@ -112,7 +112,9 @@ class Crowd:
     def utilities(self, sticker_ids: Sequence[str]) -> np.ndarray:
         """`utility` of many stickers at once (float64): one dict lookup per id, the rest in
         numpy. Most candidates nobody has used yet, and they stay 0."""
-        found = [(i, s) for i, sid in enumerate(sticker_ids) if (s := self.stats.get(sid)) is not None]
+        found = [
+            (i, s) for i, sid in enumerate(sticker_ids) if (s := self.stats.get(sid)) is not None
+        ]
         out = np.zeros(len(sticker_ids))
         if not found:
             return out

@@ -16,7 +16,7 @@ import numpy as np
 
 from engine.crowd import Crowd
 from engine.index import CatalogIndex
-from engine.profile import Profile, affinities, style_affinity
+from engine.profile import Profile, style_affinity
 from engine.recall import Evidence
 
 PERSONAL = 2.0  # how far taste can lift a relevant sticker (x3 at full confidence and taste)
@@ -24,6 +24,8 @@ CROWD = 0.15  # popularity only breaks near-ties
 W_STYLE, W_PACK, W_REPEAT = 0.8, 0.15, 0.05
 CONFIDENCE_HALF = 3.0  # recency-weighted events at which taste counts half
 TASTE_REASON = 0.5  # a taste component above this is worth naming in the reason
+# Slack on the largest possible lift, for float32 rounding in the score product.
+LIFT_SLACK = 1e-5
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,36 +47,106 @@ def rank(
     """The best `limit` candidates of `evidence` (all by default), best first.
 
     `allowed` is a boolean mask of the rows we may show (safe mode)."""
-    rows = np.fromiter(evidence.keys(), dtype=np.int64, count=len(evidence))
-    if allowed is not None and len(rows):
-        rows = rows[allowed[rows]]
+    confidence = profile.mass / (profile.mass + CONFIDENCE_HALF)
+    rows, relevance = _candidates(evidence, allowed)
+    if limit is not None:
+        rows, relevance = _contenders(rows, relevance, limit, _max_lift(confidence))
     if len(rows) == 0:
         return []
-    relevance = np.array([evidence[int(r)].score for r in rows], dtype=np.float32)
     style, pack, repeat = _taste_parts(index, profile, rows)
     taste = W_STYLE * style + W_PACK * pack + W_REPEAT * repeat
-    confidence = profile.mass / (profile.mass + CONFIDENCE_HALF)
-    utility = np.array([crowd.utility(index.records[int(r)].sticker_id) for r in rows], np.float32)
+    utility = _utilities(index, crowd, rows)
     scores = relevance * (1 + PERSONAL * confidence * taste) * (1 + CROWD * utility)
     order = np.lexsort((rows, -scores))[:limit]  # ties by catalog order: pages stay stable
+    # Plain lists from here: numpy scalars are slow one at a time.
+    columns = (part[order].tolist() for part in (rows, scores, style, pack, repeat))
     return [
-        Ranked(
-            int(rows[i]),
-            float(scores[i]),
-            _reason(evidence[int(rows[i])].reason, style[i], pack[i], repeat[i], confidence),
-        )
-        for i in order
+        Ranked(row, score, _reason(evidence[row].reason, s, p, r, confidence))
+        for row, score, s, p, r in zip(*columns, strict=True)
     ]
+
+
+def _candidates(
+    evidence: dict[int, Evidence], allowed: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of `evidence` we may show, with their relevance (float32, as scores are)."""
+    rows = np.fromiter(evidence.keys(), dtype=np.int64, count=len(evidence))
+    relevance = np.fromiter((e.score for e in evidence.values()), np.float32, len(evidence))
+    if allowed is not None and len(rows):
+        shown = allowed[rows]
+        rows, relevance = rows[shown], relevance[shown]
+    return rows, relevance
+
+
+def _utilities(index: CatalogIndex, crowd: Crowd, rows: np.ndarray) -> np.ndarray:
+    """Crowd utility per row (the crowd counts by sticker id: rows change with the catalog)."""
+    records = index.records
+    return crowd.utilities([records[r].sticker_id for r in rows.tolist()]).astype(np.float32)
+
+
+def _max_lift(confidence: float) -> float:
+    """The most ranking can multiply a relevance by: taste (weights summing to 1 over parts
+    of at most 1) and utility are each at most 1."""
+    return (1 + PERSONAL * confidence) * (1 + CROWD)
+
+
+def _contenders(
+    rows: np.ndarray, relevance: np.ndarray, limit: int, max_lift: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Drops rows that cannot reach the best `limit`: a row whose relevance, lifted as far as
+    ranking can, stays below the `limit`-th best relevance is beaten by at least `limit` rows
+    (a score is never below its relevance). Exact, and it spares the taste of weak matches."""
+    if limit <= 0 or len(rows) <= limit:
+        return rows, relevance
+    bar = np.partition(relevance, len(relevance) - limit)[len(relevance) - limit]
+    keep = relevance * (max_lift * (1 + LIFT_SLACK)) >= bar
+    return rows[keep], relevance[keep]
 
 
 def _taste_parts(
     index: CatalogIndex, profile: Profile, rows: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     style = style_affinity(profile, index.pack_style_of(rows))
-    records = index.records
-    pack = affinities(profile.packs, [records[r].set_name for r in rows])
-    repeat = affinities(profile.stickers, [records[r].sticker_id for r in rows])
+    pack = _affinities(profile.packs, _pack_numbers(index, profile), index.pack_of_row[rows])
+    repeat = _affinities(profile.stickers, _sticker_rows(index, profile), rows)
     return style, pack, repeat
+
+
+def _pack_numbers(index: CatalogIndex, profile: Profile) -> dict[int, float]:
+    """The user's pack weights by pack number (index.pack_of_row), for packs in the catalog."""
+    numbers: dict[int, float] = {}
+    for name, weight in profile.packs.items():
+        members = index.set_rows.get(name)
+        if members is not None and len(members) > 0:
+            numbers[int(index.pack_of_row[members[0]])] = weight
+    return numbers
+
+
+def _sticker_rows(index: CatalogIndex, profile: Profile) -> dict[int, float]:
+    """The user's sticker weights by row, for stickers in the catalog."""
+    return {
+        row: weight
+        for sticker_id, weight in profile.stickers.items()
+        if (row := index.row_of.get(sticker_id)) is not None
+    }
+
+
+def _affinities(
+    weights: dict[str, float], by_key: dict[int, float], keys: np.ndarray
+) -> np.ndarray:
+    """As profile.affinities, with the user's few weighted names mapped to integer keys (pack
+    numbers, rows) first: one numpy lookup per candidate instead of a dict lookup."""
+    top = max(weights.values(), default=0.0) or 1.0
+    found = np.zeros(len(keys), np.float32)
+    if by_key:
+        known = np.fromiter(by_key, np.int64, len(by_key))
+        values = np.fromiter(by_key.values(), np.float32, len(by_key))
+        order = np.argsort(known)
+        known, values = known[order], values[order]
+        at = np.minimum(np.searchsorted(known, keys), len(known) - 1)
+        hit = known[at] == keys
+        found[hit] = values[at[hit]]
+    return found / top
 
 
 def _reason(relevance: str, style: float, pack: float, repeat: float, confidence: float) -> str:

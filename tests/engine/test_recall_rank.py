@@ -13,8 +13,19 @@ import pytest
 from engine.crowd import Crowd
 from engine.encoders import TextEncoder
 from engine.index import CatalogIndex, Encoders, build_index
-from engine.profile import Profile, update
-from engine.rank import Ranked, rank
+from engine.profile import Profile, pack_affinity, sticker_affinity, style_affinity, update
+from engine.rank import (
+    CONFIDENCE_HALF,
+    CROWD,
+    PERSONAL,
+    W_PACK,
+    W_REPEAT,
+    W_STYLE,
+    Ranked,
+    _contenders,
+    _max_lift,
+    rank,
+)
 from engine.recall import PICK_EVIDENCE, W_CROWD, Evidence, recall_text
 from engine.types import StickerRecord
 
@@ -221,3 +232,68 @@ def test_safe_mask_removes_rows(index: CatalogIndex, memo_encoder: TextEncoder) 
     assert "fa_pizza" not in _ids(index, ranked)
     assert len(ranked) == len(evidence) - 1
     assert rank(index, {}, Profile(), crowd) == []
+
+
+def _warm(index: CatalogIndex, memo_encoder: TextEncoder) -> tuple[Profile, Crowd]:
+    """A user of the flat packs, plus a few other people's sends."""
+    profile, crowd = Profile(), Crowd(memo_encoder)
+    for i, sticker in enumerate(["fa_sleep", "fa_heart", "fb_moon", "fa_sleep", "sb_bed"]):
+        row = index.row_of[sticker]
+        update(
+            profile,
+            kind="send",
+            sticker_id=sticker,
+            set_name=index.records[row].set_name,
+            style=index.pack_style_of(row),
+            ts=i,
+        )
+    profile.packs["a pack not in the catalog"] = 0.1
+    profile.stickers["a sticker not in the catalog"] = 9.0  # the heaviest: it sets the scale
+    for user, sticker in [("bo", "sa_pizza"), ("cy", "sa_pizza"), ("cy", "fb_party")]:
+        crowd.add(user, "send", sticker, None)
+    return profile, crowd
+
+
+def _random_evidence(index: CatalogIndex, seed: int) -> dict[int, Evidence]:
+    rng = np.random.default_rng(seed)
+    relevance = 10.0 ** rng.uniform(-3, 0, len(index))  # spread wide: weak rows can be dropped
+    return {row: Evidence(float(score), "words") for row, score in enumerate(relevance)}
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_rank_scores_follow_the_per_row_formula(
+    index: CatalogIndex, memo_encoder: TextEncoder, seed: int
+) -> None:
+    profile, crowd = _warm(index, memo_encoder)
+    evidence = _random_evidence(index, seed)
+    confidence = profile.mass / (profile.mass + CONFIDENCE_HALF)
+    for ranked in rank(index, evidence, profile, crowd):
+        record = index.records[ranked.row]
+        style = float(style_affinity(profile, index.pack_style_of(np.array([ranked.row])))[0])
+        taste = (
+            W_STYLE * style
+            + W_PACK * pack_affinity(profile, record.set_name)
+            + W_REPEAT * sticker_affinity(profile, record.sticker_id)
+        )
+        lift = (1 + PERSONAL * confidence * taste) * (1 + CROWD * crowd.utility(record.sticker_id))
+        assert ranked.score == pytest.approx(evidence[ranked.row].score * lift, rel=1e-5)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_limit_gives_the_head_of_the_full_ranking(
+    index: CatalogIndex, memo_encoder: TextEncoder, seed: int
+) -> None:
+    profile, crowd = _warm(index, memo_encoder)
+    evidence = _random_evidence(index, seed)
+    full = rank(index, evidence, profile, crowd)
+    for limit in (1, 3, 5):
+        assert rank(index, evidence, profile, crowd, limit=limit) == full[:limit]
+
+
+def test_rows_no_lift_can_raise_are_not_ranked() -> None:
+    rows = np.arange(6, dtype=np.int64)
+    relevance = np.array([0.9, 0.8, 0.7, 0.4, 0.3, 0.1], np.float32)
+    kept, _ = _contenders(rows, relevance, 2, _max_lift(0.5))  # lift 2 x 1.15 = 2.3
+    # 0.4 x 2.3 reaches the second best (0.8), 0.3 x 2.3 does not
+    assert kept.tolist() == [0, 1, 2, 3]
+    assert _contenders(rows, relevance, 6, _max_lift(0.5))[0].tolist() == rows.tolist()
