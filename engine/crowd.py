@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,10 @@ from engine.encoders import TextEncoder
 from engine.tokens import fold
 
 QUERY_LOG_CAPACITY = 4096  # initial capacity of the query-vector graph; it grows as needed
+# The popular list (empty query, no history) is re-sorted at most this often once it exists:
+# popularity moves slowly, and a sort of every used sticker per query would grow with usage.
+POPULAR_REFRESH_SECONDS = 10.0
+POPULAR_KEPT = 1000
 
 
 @dataclass
@@ -41,6 +46,8 @@ class Crowd:
         self._vectors = DenseIndex(encoder.dim, capacity=QUERY_LOG_CAPACITY)
         self._lock = threading.Lock()
         self._max_users = 1
+        self._popular: list[str] = []
+        self._popular_at = -math.inf
 
     def add(self, user_id: str, kind: str, sticker_id: str, query: str | None) -> None:
         stats = self.stats[sticker_id]
@@ -126,8 +133,18 @@ class Crowd:
         out[at] = 0.8 * reach + 0.2 * pick_rate
         return out
 
+    def popular(self, k: int) -> list[str]:
+        """The (up to) k most useful sticker ids, best first (k at most POPULAR_KEPT)."""
+        now = time.monotonic()
+        if not self._popular or now - self._popular_at > POPULAR_REFRESH_SECONDS:
+            ids = list(self.stats)
+            best = np.argsort(-self.utilities(ids), kind="stable")[:POPULAR_KEPT]
+            self._popular, self._popular_at = [ids[i] for i in best], now
+        return self._popular[:k]
+
     def forget(self, events: Sequence[tuple[str, str, str | None]], user_id: str) -> None:
         """Remove one user's contribution, given their events as (kind, sticker id, query)."""
+        self._popular = []  # re-sorted on next use: nothing of theirs outlives the deletion
         for kind, sticker_id, query in events:
             self._forget_stats(kind, sticker_id, user_id)
             if kind == "pick" and query:

@@ -276,7 +276,7 @@ class Engine:
         for pack in sorted(profile.packs, key=profile.packs.__getitem__, reverse=True)[:TOP_PACKS]:
             rows.extend(int(r) for r in index.set_rows.get(pack, ()))
         if not rows:
-            popular = sorted(self._crowd.stats, key=self._crowd.utility, reverse=True)
+            popular = self._crowd.popular(HABIT_CANDIDATES)
             rows = [index.row_of[s] for s in popular if s in index.row_of]
             rows = rows or list(range(len(index)))
         reason = "you use it" if profile.stickers else "popular"

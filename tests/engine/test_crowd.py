@@ -41,3 +41,18 @@ def test_utilities_of_nothing_or_unknowns_are_zero(memo_encoder: TextEncoder) ->
     crowd.add("ann", "send", "a", None)
     assert crowd.utilities(["x", "y"]).tolist() == [0.0, 0.0]
     assert crowd.utilities(["x", "a"]).tolist() == pytest.approx([0.0, crowd.utility("a")])
+
+
+def test_popular_is_the_most_useful_first_and_forgets_a_leaving_user(
+    memo_encoder: TextEncoder,
+) -> None:
+    crowd, _ = _busy_crowd(memo_encoder, 0)
+    popular = crowd.popular(10)
+    utility = [crowd.utility(s) for s in popular]
+    assert len(popular) == 10 and utility == sorted(utility, reverse=True)
+    assert utility[0] == max(crowd.utility(s) for s in crowd.stats)
+    alone = Crowd(memo_encoder)
+    alone.add("loner", "send", "only-theirs", None)
+    assert alone.popular(5) == ["only-theirs"]
+    alone.forget([("send", "only-theirs", None)], "loner")
+    assert alone.popular(5) == []  # not served from the list sorted before the deletion
