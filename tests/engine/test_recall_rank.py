@@ -201,16 +201,7 @@ def test_warm_users_style_comes_first_among_equally_relevant(
     flat_fan, soft_fan = Profile(), Profile()
     for i in range(8):
         for profile, pack in ((flat_fan, "fa"), (soft_fan, "sa")):
-            sticker = f"{pack}_{('sleep', 'heart', 'rain')[i % 3]}"
-            row = index.row_of[sticker]
-            update(
-                profile,
-                kind="send",
-                sticker_id=sticker,
-                set_name=index.records[row].set_name,
-                style=index.pack_style_of(row),
-                ts=i,
-            )
+            _send(index, profile, f"{pack}_{('sleep', 'heart', 'rain')[i % 3]}", i)
     flat_ranked = _ranked(index, crowd, memo_encoder, "pizza", flat_fan)
     soft_ranked = _ranked(index, crowd, memo_encoder, "pizza", soft_fan)
     # the pack they send from first, then the pack of their style they never opened
@@ -238,20 +229,25 @@ def _warm(index: CatalogIndex, memo_encoder: TextEncoder) -> tuple[Profile, Crow
     """A user of the flat packs, plus a few other people's sends."""
     profile, crowd = Profile(), Crowd(memo_encoder)
     for i, sticker in enumerate(["fa_sleep", "fa_heart", "fb_moon", "fa_sleep", "sb_bed"]):
-        row = index.row_of[sticker]
-        update(
-            profile,
-            kind="send",
-            sticker_id=sticker,
-            set_name=index.records[row].set_name,
-            style=index.pack_style_of(row),
-            ts=i,
-        )
+        _send(index, profile, sticker, i)
     profile.packs["a pack not in the catalog"] = 0.1
     profile.stickers["a sticker not in the catalog"] = 9.0  # the heaviest: it sets the scale
     for user, sticker in [("bo", "sa_pizza"), ("cy", "sa_pizza"), ("cy", "fb_party")]:
         crowd.add(user, "send", sticker, None)
     return profile, crowd
+
+
+def _send(index: CatalogIndex, profile: Profile, sticker: str, ts: int) -> None:
+    """The user sent `sticker`: the profile learns from it as the engine's observe does."""
+    row = index.row_of[sticker]
+    update(
+        profile,
+        kind="send",
+        sticker_id=sticker,
+        set_name=index.records[row].set_name,
+        style=index.pack_style_of(row),
+        ts=ts,
+    )
 
 
 def _random_evidence(index: CatalogIndex, seed: int) -> dict[int, Evidence]:
