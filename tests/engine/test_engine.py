@@ -7,6 +7,7 @@ starts from clean files and may reopen the engine from its own folder.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import shutil
 from collections.abc import AsyncIterator, Callable
@@ -113,6 +114,20 @@ def _ids(page: Page) -> list[str]:
 async def _send(engine: Engine, user: str, sticker: str, ts: float, times: int = 1) -> None:
     for i in range(times):
         await engine.observe(user, Event("send", sticker, ts + i))
+
+
+async def test_an_opened_index_is_kept_out_of_the_cyclic_collector(
+    data: Path, memo_encoder: TextEncoder
+) -> None:
+    gc.unfreeze()
+    engine = await Engine.open(data, text_encoder=memo_encoder)
+    try:
+        frozen = gc.get_freeze_count()
+        assert frozen > 0  # full collections no longer walk the index's records
+        gc.collect()
+        assert gc.get_freeze_count() == frozen
+    finally:
+        await engine.close()
 
 
 # -- suggestions --------------------------------------------------------------------------------
