@@ -73,6 +73,9 @@ def build_application(
 
 def serve(settings: Settings) -> None:
     """Run the bot until interrupted, by long polling or as a webhook server."""
+    from engine.engine import limit_blas_threads  # numpy's BLAS: loaded with the engine
+
+    limit_blas_threads()
     application = build_application(settings)
     if settings.bot.mode == "webhook":
         application.run_webhook(**webhook_options(settings))

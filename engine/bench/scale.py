@@ -41,7 +41,7 @@ from engine.crowd import Crowd
 from engine.dense import HNSW_M, DenseIndex
 from engine.emoji import DEFAULT_PATH, EmojiKeywords
 from engine.encoders import TextEncoder, UniversalSentenceEncoder, l2_normalise
-from engine.engine import Engine
+from engine.engine import Engine, limit_blas_threads
 from engine.index import (
     ALL_CORES,
     FIELDS,
@@ -546,6 +546,7 @@ async def run_scale(
             say(f"replaying {config.users} users")
             observe = await _replay(engine, catalog, vocab, config)
             say(f"timing {config.queries} queries")
+            limit_blas_threads()  # as `serve` runs
             latency = await _time_queries(engine, index, vocab, config)
         finally:
             await engine.close()

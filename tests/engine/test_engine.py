@@ -130,6 +130,22 @@ async def test_an_opened_index_is_kept_out_of_the_cyclic_collector(
         await engine.close()
 
 
+def test_serving_uses_one_blas_thread() -> None:
+    import numpy as np
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from engine.engine import limit_blas_threads
+
+    np.ones((64, 64)) @ np.ones((64, 64))  # BLAS is loaded
+    before = max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+    try:
+        limit_blas_threads()
+        blas = [i for i in threadpool_info() if i["user_api"] == "blas"]
+        assert blas and all(i["num_threads"] == 1 for i in blas)
+    finally:  # give the rest of the test run its threads back
+        threadpool_limits(limits=before, user_api="blas")
+
+
 # -- suggestions --------------------------------------------------------------------------------
 
 
