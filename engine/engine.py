@@ -123,7 +123,7 @@ class Engine:
                 load_index, self._index_dir, records, self._encoders
             )
             self._index_stamp = stamp
-            _exempt_from_gc()
+            exempt_from_gc()
         elif records:
             raise IndexMismatch(
                 f"no index at {self._index_dir} for {len(records)} stickers; "
@@ -166,7 +166,7 @@ class Engine:
         await asyncio.to_thread(write_index, index, self._index_dir)
         self._index = index
         self._index_stamp = _stamp(self._index_dir)  # our own save is no news to reload
-        _exempt_from_gc()
+        exempt_from_gc()
 
     async def add_stickers(self, records: Sequence[StickerRecord]) -> int:
         report = BuildReport()
@@ -205,7 +205,7 @@ class Engine:
                 if _stamp(self._index_dir) != stamp:
                     return  # swapped again while we read: files may mix, the next look retries
                 self._index, self._index_stamp = index, stamp
-                _exempt_from_gc()
+                exempt_from_gc()
                 log.info("loaded index %s (%d stickers)", index.generation, len(index))
         except (StickerbotError, OSError, ValueError) as error:
             # Half-swapped or from a newer build: keep answering from the old one, retry later.
@@ -436,7 +436,7 @@ def _empty_index(encoders: Encoders) -> CatalogIndex:
     return build_index([], encoders)
 
 
-def _exempt_from_gc() -> None:
+def exempt_from_gc() -> None:
     """Move every object alive now (the index's hundreds of thousands of records) out of the
     cyclic collector's reach. Otherwise each full collection walks them all: 140-480 ms pauses
     at 543k stickers, in the middle of someone's query. Objects frozen here are still freed by

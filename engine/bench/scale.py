@@ -41,7 +41,7 @@ from engine.crowd import Crowd
 from engine.dense import HNSW_M, DenseIndex
 from engine.emoji import DEFAULT_PATH, EmojiKeywords
 from engine.encoders import TextEncoder, UniversalSentenceEncoder, l2_normalise
-from engine.engine import Engine, limit_blas_threads
+from engine.engine import Engine, exempt_from_gc, limit_blas_threads
 from engine.index import (
     ALL_CORES,
     FIELDS,
@@ -582,12 +582,14 @@ def _generate_and_build(
     built, _ = build_catalog_index(catalog, encoders, log)
     # Served as `stickerbot serve` serves it: written to disk, then opened (vectors the queries
     # never read stay memory-mapped). The engine has no call that adopts an index built
-    # outside `build` (which decodes images), so the bench installs the loaded one itself.
+    # outside `build` (which decodes images), so the bench installs the loaded one itself,
+    # and keeps it out of the cyclic collector as the engine does with the indexes it loads.
     with log.step("save_and_load"):
         save_index(built, index_dir)
         del built
         index = load_index(index_dir, catalog.records, encoders)
     engine._index = index
+    exempt_from_gc()
     return index, vocab, catalog
 
 
