@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +39,7 @@ from engine.errors import IndexMismatch
 from engine.lexical import FieldIndex
 from engine.media import MediaError, load_sticker_image
 from engine.style import STYLE_DIM, StyleScaler, style_features
+from engine.timing import StepTimer, untimed
 from engine.types import StickerRecord
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,8 @@ SAME_MEANING = 0.85  # cosine above which two stickers' texts say the same thing
 TRUST_LOW, TRUST_HIGH = 0.30, 0.75
 TRUST_FLOOR = 0.15  # even a disagreeing emoji keeps a little weight: captions can be wrong too
 FIELDS = ("meaning", "emoji", "title")
+# The build report counts index_records' steps under coarser stages: these, else "index".
+BUILD_STAGE_OF_STEP = {"meaning_encode": "embed text", "emoji_trust": "embed text"}
 NO_FILE = "no_file"  # skip reason: the catalog names no file (an import could not fetch it)
 ENCODE_CHUNK = 256  # texts or images per encoder call: small enough for a progress bar to move
 # Cache kinds, and the identity of the code behind style features (pixels -> numbers).
@@ -187,6 +191,10 @@ class CatalogIndex:
         """The pack style vector(s) of `rows`: what taste is learnt and matched on."""
         return self.pack_vectors[self.pack_of_row[rows]]
 
+    def rows_of_pack(self, pack: int) -> np.ndarray:
+        """The rows of pack number `pack` (pack_of_row's numbering: set_rows order)."""
+        return next(islice(self.set_rows.values(), pack, None))
+
     def neighbours(self, row: int) -> list[tuple[int, float]]:
         rows, sims = self.neighbour_rows[row], self.neighbour_sims[row]
         return [(int(r), float(s)) for r, s in zip(rows, sims, strict=True) if r >= 0 and r != row]
@@ -239,24 +247,14 @@ def build_index(
             CachedTextEncoder(encoders.text, hooks.cache), encoders.emoji, encoders.clip
         )
     decoded = _decode_all(records, report, on_progress, bool(encoders.clip), hooks, clock)
-    kept, raw = decoded.records, decoded.style_raw
-    scaler = scaler or StyleScaler().fit(raw if len(raw) else np.zeros((1, STYLE_DIM)))
-    with clock.stage("embed text"):
-        text = _encode_meaning(kept, encoders, hooks.on_stage)
-        trust = _emoji_trust(kept, text, encoders)
-    with clock.stage("index"):
-        dense = DenseIndex(encoders.text.dim, capacity=len(kept))
-        _add_dense(dense, text, 0, threads=ALL_CORES)
-    index = CatalogIndex(
-        records=kept,
-        text=text,
-        style_raw=raw,
+    kept = decoded.records
+    index = index_records(
+        kept,
+        decoded.style_raw,
+        encoders,
         scaler=scaler,
-        trust=trust,
-        neighbour_rows=np.zeros((0, NEIGHBOURS), np.int32),
-        neighbour_sims=np.zeros((0, NEIGHBOURS), np.float32),
-        dense=dense,
-        text_model=encoders.text.name,
+        timer=lambda step: clock.stage(BUILD_STAGE_OF_STEP.get(step, "index")),
+        on_stage=hooks.on_stage,
     )
     if encoders.clip is not None:
         with clock.stage("embed images"):
@@ -264,10 +262,49 @@ def build_index(
         with clock.stage("index"):
             index.image_dense = DenseIndex(encoders.clip.dim, capacity=len(kept))
             _add_dense(index.image_dense, index.image, 0, threads=ALL_CORES)
-    with clock.stage("index"):
-        index.neighbour_rows, index.neighbour_sims = _meaning_neighbours(dense, text)
-        index.fields = build_fields(kept, encoders.emoji, index.trust)
     report.indexed = len(kept)
+    return index
+
+
+def index_records(
+    records: Sequence[StickerRecord],
+    style_raw: np.ndarray,
+    encoders: Encoders,
+    *,
+    scaler: StyleScaler | None = None,
+    timer: StepTimer = untimed,
+    on_stage: StageProgress | None = None,
+) -> CatalogIndex:
+    """Index `records` whose pixel statistics (`style_raw`, row-aligned) are already known:
+    meaning vectors, emoji trust, the dense graph, meaning neighbours and lexical fields.
+    `timer` is given each step's name, for the build report and the scale bench."""
+    with timer("style_scaler"):
+        fit_on = style_raw if len(style_raw) else np.zeros((1, STYLE_DIM), np.float32)
+        scaler = scaler or StyleScaler().fit(fit_on)
+    with timer("meaning_encode"):
+        text = _encode_meaning(records, encoders, on_stage)
+    with timer("emoji_trust"):
+        trust = _emoji_trust(records, text, encoders)
+    with timer("dense_hnsw"):
+        dense = DenseIndex(encoders.text.dim, capacity=len(records))
+        _add_dense(dense, text, 0, threads=ALL_CORES)
+    with timer("catalog_rows"):  # row_of, set_rows and pack styles (__post_init__)
+        index = CatalogIndex(
+            records=list(records),
+            text=text,
+            style_raw=style_raw,
+            scaler=scaler,
+            trust=trust,
+            neighbour_rows=np.zeros((0, NEIGHBOURS), np.int32),
+            neighbour_sims=np.zeros((0, NEIGHBOURS), np.float32),
+            dense=dense,
+            text_model=encoders.text.name,
+        )
+    with timer("meaning_neighbours"):
+        index.neighbour_rows, index.neighbour_sims = _meaning_neighbours(dense, text)
+    for name in FIELDS:
+        with timer(f"lexical_{name}"):
+            index.fields[name] = build_field(name, records, encoders.emoji, trust)
     return index
 
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from engine.crowd import Crowd
 from engine.index import CatalogIndex
+from engine.timing import StepTimer, untimed
 
 # Channel weights: how much a perfect match in that channel alone is trusted.
 W_MEANING = 0.9
@@ -27,6 +28,12 @@ W_TITLE = 0.4
 W_DENSE = 0.8
 W_CROWD = 0.95
 W_CLIP = 0.6
+# Lexical fields (engine.index.FIELDS): weight of a full match, and the reason it gives.
+LEXICAL_CHANNELS = (
+    ("meaning", W_MEANING, "words of its caption"),
+    ("emoji", W_EMOJI, "its emoji means that"),
+    ("title", W_TITLE, "its pack's title"),
+)
 # Similarity ranges mapped onto 0..1 evidence (below LOW nothing, above HIGH everything).
 DENSE_LOW, DENSE_HIGH = 0.35, 0.85
 CROWD_LOW, CROWD_HIGH = 0.55, 0.95
@@ -149,17 +156,15 @@ def _best_per_row(
     return Candidates(rows[best], scores[best], reason_ids[best], reasons)
 
 
-def _apply_consensus(fused: Candidates, chosen: set[int], picks: int) -> dict[int, Evidence]:
+def _apply_consensus(fused: Candidates, chosen: set[int], picks: int) -> Candidates:
     """People who typed exactly these words were shown the alternatives and chose `chosen`:
-    the more often, the less the alternatives are worth. Recall's last step: the
-    MAX_CANDIDATES most relevant rows after it are what ranking gets."""
-    scores = fused.scores
-    if chosen:
-        keep = 1.0 - CONSENSUS * (1 - (1 - PICK_EVIDENCE) ** picks)
-        is_chosen = np.isin(fused.rows, np.fromiter(chosen, np.int64, len(chosen)))
-        scores = np.where(is_chosen, scores, scores * keep)
-    discounted = Candidates(fused.rows, scores, fused.reason_ids, fused.reasons)
-    return discounted.best(MAX_CANDIDATES).as_evidence()
+    the more often, the less the alternatives are worth."""
+    if not chosen:
+        return fused
+    keep = 1.0 - CONSENSUS * (1 - (1 - PICK_EVIDENCE) ** picks)
+    is_chosen = np.isin(fused.rows, np.fromiter(chosen, np.int64, len(chosen)))
+    scores = np.where(is_chosen, fused.scores, fused.scores * keep)
+    return Candidates(fused.rows, scores, fused.reason_ids, fused.reasons)
 
 
 def _share_with_same_meaning(index: CatalogIndex, fused: Candidates) -> Candidates:
@@ -187,17 +192,24 @@ def recall_text(
     vector: np.ndarray,
     depth: int,
     clip_vector: np.ndarray | None = None,
+    timer: StepTimer = untimed,
 ) -> dict[int, Evidence]:
-    """Relevance of candidate rows for `text` (already embedded as `vector`)."""
+    """Relevance of the MAX_CANDIDATES most relevant rows for `text` (embedded as `vector`)."""
     recall = Recall(index)
-    _lexical(recall, index, text, depth)
-    _dense(recall, index, vector, depth)
-    _crowd(recall, index, crowd, text, vector)
+    _lexical(recall, index, text, depth, timer)
+    with timer("dense"):
+        _dense(recall, index, vector, depth)
+    with timer("crowd"):
+        _crowd(recall, index, crowd, text, vector)
     if clip_vector is not None and index.image_dense is not None:
-        rows, sims = index.image_dense.search(clip_vector, depth)
-        recall.add(rows, W_CLIP * ramp(sims, CLIP_LOW, CLIP_HIGH), "looks like it")
-    chosen, picks = _chosen_for_exact_words(index, crowd, text)
-    return _apply_consensus(recall.result(), chosen, picks)
+        with timer("clip"):
+            rows, sims = index.image_dense.search(clip_vector, depth)
+            recall.add(rows, W_CLIP * ramp(sims, CLIP_LOW, CLIP_HIGH), "looks like it")
+    with timer("fuse_share"):
+        fused = recall.result()
+    with timer("consensus"):
+        chosen, picks = _chosen_for_exact_words(index, crowd, text)
+        return _apply_consensus(fused, chosen, picks).best(MAX_CANDIDATES).as_evidence()
 
 
 def _chosen_for_exact_words(index: CatalogIndex, crowd: Crowd, text: str) -> tuple[set[int], int]:
@@ -208,26 +220,18 @@ def _chosen_for_exact_words(index: CatalogIndex, crowd: Crowd, text: str) -> tup
     return rows | siblings, sum(picked.values())
 
 
-def _lexical(recall: Recall, index: CatalogIndex, text: str, depth: int) -> None:
-    fields = index.fields
-    meaning = fields["meaning"].search(text, depth)
-    recall.add(
-        [h.row for h in meaning],
-        [W_MEANING * h.coverage**COVERAGE_POWER for h in meaning],
-        "words of its caption",
-    )
-    emoji = fields["emoji"].search(text, depth)
-    recall.add(
-        [h.row for h in emoji],
-        [W_EMOJI * float(index.trust[h.row]) * h.coverage**COVERAGE_POWER for h in emoji],
-        "its emoji means that",
-    )
-    title = fields["title"].search(text, depth)
-    recall.add(
-        [h.row for h in title],
-        [W_TITLE * h.coverage**COVERAGE_POWER for h in title],
-        "its pack's title",
-    )
+def _lexical(
+    recall: Recall, index: CatalogIndex, text: str, depth: int, timer: StepTimer = untimed
+) -> None:
+    for name, weight, reason in LEXICAL_CHANNELS:
+        with timer(f"lexical_{name}"):
+            hits = index.fields[name].search(text, depth)
+            rows = np.fromiter((h.row for h in hits), np.int64, len(hits))
+            coverage = np.fromiter((h.coverage for h in hits), np.float64, len(hits))
+            scores = weight * coverage**COVERAGE_POWER
+            if name == "emoji":  # as far as the pack author's emoji agrees with the caption
+                scores = scores * index.trust[rows]
+            recall.add(rows, scores, reason)
 
 
 def _dense(recall: Recall, index: CatalogIndex, vector: np.ndarray, depth: int) -> None:

@@ -29,7 +29,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -38,37 +37,15 @@ import numpy as np
 from engine.bench.runner import percentile
 from engine.config import EngineConfig
 from engine.crowd import Crowd
-from engine.dense import HNSW_M, DenseIndex
+from engine.dense import HNSW_M
 from engine.emoji import DEFAULT_PATH, EmojiKeywords
 from engine.encoders import TextEncoder, UniversalSentenceEncoder, l2_normalise
 from engine.engine import Engine, exempt_from_gc, limit_blas_threads
-from engine.index import (
-    ALL_CORES,
-    FIELDS,
-    NEIGHBOURS,
-    CatalogIndex,
-    Encoders,
-    _add_dense,
-    _emoji_trust,
-    _encode_meaning,
-    _meaning_neighbours,
-    build_field,
-    load_index,
-    save_index,
-)
-from engine.lexical import FieldIndex
+from engine.index import CatalogIndex, Encoders, index_records, load_index, save_index
 from engine.profile import Profile
 from engine.rank import rank
-from engine.recall import (
-    Recall,
-    _apply_consensus,
-    _chosen_for_exact_words,
-    _crowd,
-    _dense,
-    _lexical,
-    recall_text,
-)
-from engine.style import N_STATS, STYLE_DIM, StyleScaler
+from engine.recall import recall_text
+from engine.style import N_STATS, STYLE_DIM
 from engine.types import Event, StickerRecord
 
 MODE_FAKE, MODE_USE = "fake-vectors", "use"
@@ -338,50 +315,6 @@ def _jitter(rng: np.random.Generator, shape: tuple[int, int], spread: float) -> 
 # -- index ------------------------------------------------------------------------------------
 
 
-def build_catalog_index(
-    catalog: Catalog, encoders: Encoders, log: BuildLog
-) -> tuple[CatalogIndex, dict[str, FieldIndex]]:
-    """The engine's build steps (engine.index.build_index) on records whose pixel statistics
-    are already known, timed one by one; returns the index and its fields."""
-    records, raw = catalog.records, catalog.style_raw
-    with log.step("style_scaler"):
-        scaler = StyleScaler().fit(raw)
-    with log.step("meaning_encode"):
-        text = _encode_meaning(records, encoders)
-    with log.step("dense_hnsw"):
-        dense = DenseIndex(encoders.text.dim, capacity=len(records))
-        _add_dense(dense, text, 0, threads=ALL_CORES)
-    with log.step("emoji_trust"):
-        trust = _emoji_trust(records, text, encoders)
-    with log.step("catalog_rows"):  # row_of, set_rows and pack styles (__post_init__)
-        index = CatalogIndex(
-            records=records,
-            text=text,
-            style_raw=raw,
-            scaler=scaler,
-            trust=trust,
-            neighbour_rows=np.zeros((0, NEIGHBOURS), np.int32),
-            neighbour_sims=np.zeros((0, NEIGHBOURS), np.float32),
-            dense=dense,
-            text_model=encoders.text.name,
-        )
-    with log.step("meaning_neighbours"):
-        index.neighbour_rows, index.neighbour_sims = _meaning_neighbours(dense, text)
-    index.fields = _build_fields(records, encoders.emoji, trust, log)
-    return index, index.fields
-
-
-def _build_fields(
-    records: Sequence[StickerRecord], emoji: EmojiKeywords, trust: np.ndarray, log: BuildLog
-) -> dict[str, FieldIndex]:
-    """engine.index.build_fields, one field at a time so each gets its own time and memory."""
-    fields = {}
-    for name in FIELDS:
-        with log.step(f"lexical_{name}"):
-            fields[name] = build_field(name, records, emoji, trust)
-    return fields
-
-
 def structure_sizes(index: CatalogIndex) -> dict[str, int]:
     """Bytes of each array the index keeps in memory; hnswlib's from its layout (it is not
     numpy). Memory-mapped arrays (read from disk only when needed) are listed as `mapped_*`."""
@@ -466,61 +399,41 @@ def summarise(samples: Sequence[float], scale: float = 1000.0) -> dict[str, floa
 
 
 class Stopwatch:
-    """Per-stage samples in seconds: wall clock, and this process's CPU time, which other
-    workers on a shared machine cannot inflate (queries run on one thread at a time)."""
+    """Per-step samples in seconds: wall clock, and this process's CPU time, which other
+    workers on a shared machine cannot inflate (queries run on one thread at a time).
+    `step` is an engine.timing.StepTimer."""
 
     def __init__(self) -> None:
         self.samples: dict[str, list[float]] = {}
         self.cpu: dict[str, list[float]] = {}
 
-    def time(self, stage: str, call: Callable[[], Any]) -> Any:
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
         start, cpu = time.perf_counter(), time.process_time()
-        result = call()
-        self.cpu.setdefault(stage, []).append(time.process_time() - cpu)
-        self.samples.setdefault(stage, []).append(time.perf_counter() - start)
-        return result
+        yield
+        self.cpu.setdefault(name, []).append(time.process_time() - cpu)
+        self.samples.setdefault(name, []).append(time.perf_counter() - start)
 
 
 def time_stages(
     engine: Engine, index: CatalogIndex, query: Query, profile: Profile, watch: Stopwatch
 ) -> int:
-    """One query through the engine's internal steps, each timed; returns the candidates."""
+    """One query through the engine's recall and rank, each step timed; returns the
+    candidates."""
     crowd: Crowd = engine._crowd
-    encoders: Encoders = engine._encoders
     depth = EngineConfig().recall_depth
     if query.text:
-        evidence = _staged_recall(index, crowd, encoders.text, query.text, depth, watch)
+        with watch.step("encode"):
+            vector = engine._encoders.text.encode_text([query.text])[0]
+        evidence = recall_text(index, crowd, query.text, vector, depth, timer=watch.step)
     else:
-        evidence = watch.time("habits", lambda: engine._habits(index, profile))
-    watch.time("rank", lambda: rank(index, evidence, profile, crowd))
-    watch.time("safe_mask", lambda: engine._safe_mask(index))
+        with watch.step("habits"):
+            evidence = engine._habits(index, profile)
+    with watch.step("rank"):
+        rank(index, evidence, profile, crowd)
+    with watch.step("safe_mask"):
+        engine._safe_mask(index)
     return len(evidence)
-
-
-def _staged_recall(
-    index: CatalogIndex, crowd: Crowd, encoder: TextEncoder, text: str, depth: int, watch: Stopwatch
-) -> Any:
-    """engine.recall.recall_text step by step (the test checks both give the same evidence)."""
-    vector = watch.time("encode", lambda: encoder.encode_text([text])[0])
-    for name, field_index in index.fields.items():
-        watch.time(f"lexical_{name}", partial(field_index.search, text, depth))
-    recall = Recall(index)
-    watch.time("lexical_all_fields", lambda: _lexical(recall, index, text, depth))
-    watch.time("dense", lambda: _dense(recall, index, vector, depth))
-    watch.time("crowd", lambda: _crowd(recall, index, crowd, text, vector))
-    fused = watch.time("fuse_share", recall.result)
-    chosen, picks = watch.time("consensus", lambda: _chosen_for_exact_words(index, crowd, text))
-    return _apply_consensus(fused, chosen, picks)
-
-
-def staged_matches_recall(engine: Engine, index: CatalogIndex, text: str) -> bool:
-    """True when the staged replica gives recall_text's evidence (guards against drift)."""
-    crowd: Crowd = engine._crowd
-    encoder: TextEncoder = engine._encoders.text
-    depth = EngineConfig().recall_depth
-    staged = _staged_recall(index, crowd, encoder, text, depth, Stopwatch())
-    vector = encoder.encode_text([text])[0]
-    return bool(staged == recall_text(index, crowd, text, vector, depth))
 
 
 # -- the run ----------------------------------------------------------------------------------
@@ -579,7 +492,7 @@ def _generate_and_build(
     with log.step("generate"):
         catalog = generate_catalog(config.stickers, vocab, config.seed)
     say(f"building the index ({MODE_FAKE if config.fake_vectors else MODE_USE})")
-    built, _ = build_catalog_index(catalog, encoders, log)
+    built = index_records(catalog.records, catalog.style_raw, encoders, timer=log.step)
     # Served as `stickerbot serve` serves it: written to disk, then opened (vectors the queries
     # never read stay memory-mapped). The engine has no call that adopts an index built
     # outside `build` (which decodes images), so the bench installs the loaded one itself,

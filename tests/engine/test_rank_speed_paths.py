@@ -136,7 +136,7 @@ def test_rows_come_in_the_order_evidence_first_named_them() -> None:
     recall.add([0, 3], [0.9, 0.4], "dense")
     # row 4 is only reached through sharing: it comes last
     assert recall.result().rows.tolist() == [3, 1, 0, 4]
-    assert list(_apply_consensus(recall.result(), set(), 0)) == [3, 1, 0, 4]
+    assert _apply_consensus(recall.result(), set(), 0).rows.tolist() == [3, 1, 0, 4]
 
 
 def test_add_rejects_rows_and_scores_of_different_lengths() -> None:
@@ -149,7 +149,7 @@ def test_empty_recall_gives_no_evidence() -> None:
     index = _graph(np.random.default_rng(0), 5, 2, linked=True)
     recall = Recall(index)
     recall.add([], [], "words")
-    assert _apply_consensus(recall.result(), set(), 0) == {}
+    assert len(_apply_consensus(recall.result(), set(), 0)) == 0
 
 
 def _candidates(scores: np.ndarray) -> Candidates:
@@ -160,7 +160,7 @@ def _candidates(scores: np.ndarray) -> Candidates:
 
 def test_consensus_discounts_all_but_the_chosen() -> None:
     scores = np.array([0.9, 0.8, 0.7, 0.6])
-    found = _apply_consensus(_candidates(scores), {1, 3}, 2)
+    found = _apply_consensus(_candidates(scores), {1, 3}, 2).as_evidence()
     keep = 1.0 - CONSENSUS * (1 - (1 - PICK_EVIDENCE) ** 2)
     assert [found[r].score for r in range(4)] == pytest.approx([0.9 * keep, 0.8, 0.7 * keep, 0.6])
 
@@ -170,7 +170,8 @@ def test_the_cap_keeps_the_most_relevant_after_consensus() -> None:
     scores = rng.random(MAX_CANDIDATES + 500)
     # just below the cut before consensus: it halves everyone else, so they make the cut
     chosen = set(np.argsort(-scores)[MAX_CANDIDATES : MAX_CANDIDATES + 10].tolist())
-    found = _apply_consensus(_candidates(scores), chosen, 50)
+    # as recall_text cuts: after consensus
+    found = _apply_consensus(_candidates(scores), chosen, 50).best(MAX_CANDIDATES).as_evidence()
     assert len(found) == MAX_CANDIDATES
     assert chosen <= found.keys()
     weakest_kept = min(ev.score for ev in found.values())

@@ -1,4 +1,4 @@
-"""The scale benchmark runs end to end at a tiny size, and its staged recall is the engine's."""
+"""The scale benchmark runs end to end at a tiny size, and timing recall does not change it."""
 
 from __future__ import annotations
 
@@ -9,19 +9,20 @@ import pytest
 
 from engine.bench.scale import (
     MODE_FAKE,
-    BuildLog,
     FakeTextEncoder,
     ScaleConfig,
+    Stopwatch,
     Vocabulary,
-    build_catalog_index,
     format_table,
     generate_catalog,
     run_scale,
-    staged_matches_recall,
 )
+from engine.config import EngineConfig
 from engine.emoji import EmojiKeywords
 from engine.encoders import l2_normalise
 from engine.engine import Engine
+from engine.index import index_records
+from engine.recall import recall_text
 
 TINY = ScaleConfig(stickers=2_000, queries=40, users=10, fake_vectors=True)
 PERCENTILES = ("p50", "p95", "p99")
@@ -74,13 +75,17 @@ def test_fake_vectors_are_unit_deterministic_and_clustered() -> None:
     assert (off_diagonal > 0.85).mean() < 0.001  # distinct texts are not "the same meaning"
 
 
-async def test_staged_recall_is_the_engines_recall(tmp_path: Path, vocab: Vocabulary) -> None:
+async def test_timed_recall_is_the_engines_recall(tmp_path: Path, vocab: Vocabulary) -> None:
     engine = await Engine.open(tmp_path, text_encoder=FakeTextEncoder())
     try:
         catalog = generate_catalog(500, vocab, seed=2)
-        index, _ = build_catalog_index(catalog, engine._encoders, BuildLog())
-        engine._index = index
+        index = index_records(catalog.records, catalog.style_raw, engine._encoders)
+        depth = EngineConfig().recall_depth
         for text in ("cat", "😂 lol", "累", catalog.records[0].caption or "x"):
-            assert staged_matches_recall(engine, index, text)
+            vector = engine._encoders.text.encode_text([text])[0]
+            watch = Stopwatch()
+            timed = recall_text(index, engine._crowd, text, vector, depth, timer=watch.step)
+            assert timed == recall_text(index, engine._crowd, text, vector, depth)
+            assert {"lexical_emoji", "dense", "crowd", "fuse_share", "consensus"} <= set(watch.cpu)
     finally:
         await engine.close()
