@@ -236,8 +236,11 @@ class Engine:
         prefs = await self._store.prefs(user_id)
         profile = await self._profile(user_id)
         safe_now = prefs.safe_mode if safe is None else safe
+        # Ranked as deep as this page and one more (to know whether another page follows),
+        # never past the last page a user can reach.
+        depth = min(offset + limit + 1, MAX_RANKED)
         ranked = await asyncio.to_thread(
-            self._ranked, self._index, text.strip(), list(context or []), profile, safe_now
+            self._ranked, self._index, text.strip(), list(context or []), profile, safe_now, depth
         )
         window = ranked[offset : offset + limit]
         index = self._index
@@ -255,8 +258,15 @@ class Engine:
         return Page(items=items, next_offset=offset + limit if more else None)
 
     def _ranked(
-        self, index: CatalogIndex, text: str, context: list[str], profile: Profile, safe: bool
+        self,
+        index: CatalogIndex,
+        text: str,
+        context: list[str],
+        profile: Profile,
+        safe: bool,
+        depth: int,
     ) -> list[Ranked]:
+        """The best `depth` stickers for the words (or the conversation), best first."""
         if len(index) == 0:
             return []
         query = text or " ".join(context[-CONTEXT_MESSAGES:]).strip()
@@ -264,7 +274,7 @@ class Engine:
         if not evidence:  # no words, or nothing matched them: offer the user's usual stickers
             evidence = self._habits(index, profile)
         allowed = self._safe_mask(index) if safe else None
-        return rank(index, evidence, profile, self._crowd, allowed=allowed, limit=MAX_RANKED)
+        return rank(index, evidence, profile, self._crowd, allowed=allowed, limit=depth)
 
     def _evidence(self, index: CatalogIndex, text: str) -> dict[int, Evidence]:
         vector = self._encoders.text.encode_text([text])[0]
@@ -396,7 +406,7 @@ class Engine:
             zip(profile.centroids, profile.weights, strict=True), key=lambda cw: cw[1], reverse=True
         ):
             pack = int(np.argmax(index.pack_vectors @ np.asarray(centroid, dtype=np.float32)))
-            first_row = int(np.flatnonzero(index.pack_of_row == pack)[0])
+            first_row = int(index.rows_of_pack(pack)[0])
             out.append((weight / total, index.records[first_row].sticker_id))
         return out
 

@@ -9,7 +9,6 @@ Every weight decays per event, so a user whose taste drifts is followed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -137,14 +136,14 @@ def style_affinity(profile: Profile, styles: np.ndarray) -> np.ndarray:
 
 
 def pack_affinity(profile: Profile, set_name: str) -> float:
-    return float(affinities(profile.packs, [set_name])[0])
+    return relative_weights(profile.packs).get(set_name, 0.0)
 
 
 def sticker_affinity(profile: Profile, sticker_id: str) -> float:
-    return float(affinities(profile.stickers, [sticker_id])[0])
+    return relative_weights(profile.stickers).get(sticker_id, 0.0)
 
 
-def affinities(weights: dict[str, float], keys: Sequence[str]) -> np.ndarray:
-    """0..1 per key: its weight relative to the user's heaviest (packs or favourite stickers)."""
+def relative_weights(weights: dict[str, float]) -> dict[str, float]:
+    """0..1 per name: its weight relative to the user's heaviest (packs or favourite stickers)."""
     top = max(weights.values(), default=0.0) or 1.0
-    return np.array([weights.get(key, 0.0) for key in keys], np.float32) / top
+    return {name: weight / top for name, weight in weights.items()}

@@ -16,7 +16,7 @@ import numpy as np
 
 from engine.crowd import Crowd
 from engine.index import CatalogIndex
-from engine.profile import Profile, style_affinity
+from engine.profile import Profile, relative_weights, style_affinity
 from engine.recall import Evidence
 
 PERSONAL = 2.0  # how far taste can lift a relevant sticker (x3 at full confidence and taste)
@@ -107,46 +107,44 @@ def _taste_parts(
     index: CatalogIndex, profile: Profile, rows: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     style = style_affinity(profile, index.pack_style_of(rows))
-    pack = _affinities(profile.packs, _pack_numbers(index, profile), index.pack_of_row[rows])
-    repeat = _affinities(profile.stickers, _sticker_rows(index, profile), rows)
+    pack = _lookup(_pack_numbers(index, profile), index.pack_of_row[rows])
+    repeat = _lookup(_sticker_rows(index, profile), rows)
     return style, pack, repeat
 
 
 def _pack_numbers(index: CatalogIndex, profile: Profile) -> dict[int, float]:
-    """The user's pack weights by pack number (index.pack_of_row), for packs in the catalog."""
+    """The user's pack affinities by pack number (index.pack_of_row), for packs in the catalog."""
     numbers: dict[int, float] = {}
-    for name, weight in profile.packs.items():
+    for name, affinity in relative_weights(profile.packs).items():
         members = index.set_rows.get(name)
         if members is not None and len(members) > 0:
-            numbers[int(index.pack_of_row[members[0]])] = weight
+            numbers[int(index.pack_of_row[members[0]])] = affinity
     return numbers
 
 
 def _sticker_rows(index: CatalogIndex, profile: Profile) -> dict[int, float]:
-    """The user's sticker weights by row, for stickers in the catalog."""
+    """The user's repeat affinities by row, for stickers in the catalog."""
     return {
-        row: weight
-        for sticker_id, weight in profile.stickers.items()
+        row: affinity
+        for sticker_id, affinity in relative_weights(profile.stickers).items()
         if (row := index.row_of.get(sticker_id)) is not None
     }
 
 
-def _affinities(
-    weights: dict[str, float], by_key: dict[int, float], keys: np.ndarray
-) -> np.ndarray:
-    """As profile.affinities, with the user's few weighted names mapped to integer keys (pack
-    numbers, rows) first: one numpy lookup per candidate instead of a dict lookup."""
-    top = max(weights.values(), default=0.0) or 1.0
+def _lookup(values_by_key: dict[int, float], keys: np.ndarray) -> np.ndarray:
+    """values_by_key[k] per key (0 when absent), by one sorted search for all keys: the user
+    has a few weighted packs and stickers, a query thousands of candidates."""
     found = np.zeros(len(keys), np.float32)
-    if by_key:
-        known = np.fromiter(by_key, np.int64, len(by_key))
-        values = np.fromiter(by_key.values(), np.float32, len(by_key))
-        order = np.argsort(known)
-        known, values = known[order], values[order]
-        at = np.minimum(np.searchsorted(known, keys), len(known) - 1)
-        hit = known[at] == keys
-        found[hit] = values[at[hit]]
-    return found / top
+    if not values_by_key:
+        return found
+    known = np.fromiter(values_by_key, np.int64, len(values_by_key))
+    values = np.fromiter(values_by_key.values(), np.float32, len(values_by_key))
+    order = np.argsort(known)
+    known, values = known[order], values[order]
+    at = np.minimum(np.searchsorted(known, keys), len(known) - 1)
+    hit = known[at] == keys
+    found[hit] = values[at[hit]]
+    return found
 
 
 def _reason(relevance: str, style: float, pack: float, repeat: float, confidence: float) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+import engine.engine as engine_module
 from engine.encoders import TextEncoder
 from engine.engine import DB_NAME, Engine
 from engine.errors import BadQuery, IndexMismatch, UnknownSticker
@@ -221,6 +222,18 @@ async def test_paging_gives_disjoint_pages_and_ends(engine: Engine) -> None:
     assert exact.next_offset is None
     clamped = await engine.suggest("stranger", "", limit=MAX_PAGE * 10, offset=-3)
     assert _ids(clamped) == full
+
+
+async def test_paging_ends_at_the_deepest_ranked_result(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    full = _ids(await engine.suggest("stranger", ""))
+    monkeypatch.setattr(engine_module, "MAX_RANKED", 8)
+    first = await engine.suggest("stranger", "", limit=5)
+    last = await engine.suggest("stranger", "", limit=5, offset=5)
+    assert first.next_offset == 5
+    assert _ids(first) + _ids(last) == full[:8]
+    assert last.next_offset is None
 
 
 async def test_safe_mode_hides_stickers_at_or_above_the_threshold(engine: Engine) -> None:

@@ -155,6 +155,16 @@ def test_pack_style_rows_of_one_pack_are_identical_and_unit(
     assert float(flat @ soft) < 0.0
 
 
+def test_a_pack_number_names_the_rows_of_that_pack(
+    built: tuple[CatalogIndex, BuildReport],
+) -> None:
+    index, _ = built
+    for rows in index.set_rows.values():
+        pack = int(index.pack_of_row[rows[0]])
+        np.testing.assert_array_equal(index.rows_of_pack(pack), rows)
+        assert set(index.pack_of_row[rows].tolist()) == {pack}
+
+
 def test_pack_styles_of_a_single_pack_and_of_none() -> None:
     rng = np.random.default_rng(0)
     raw = rng.random(size=(5, STYLE_DIM)).astype(np.float32)
