@@ -39,7 +39,7 @@ from engine.index import save_index as write_index
 from engine.profile import Profile, update
 from engine.protocol import MAX_PAGE, MAX_QUERY_CHARS
 from engine.rank import Ranked, rank
-from engine.recall import Evidence, recall_text
+from engine.recall import Candidates, recall_text
 from engine.store import Store
 from engine.types import Event, Page, Prefs, StickerRecord, Suggestion, Taste
 
@@ -270,19 +270,19 @@ class Engine:
         if len(index) == 0:
             return []
         query = text or " ".join(context[-CONTEXT_MESSAGES:]).strip()
-        evidence = self._evidence(index, query) if query else {}
-        if not evidence:  # no words, or nothing matched them: offer the user's usual stickers
-            evidence = self._habits(index, profile)
+        candidates = self._recall(index, query) if query else None
+        if not candidates:  # no words, or nothing matched them: offer the user's usual stickers
+            candidates = self._habits(index, profile)
         allowed = self._safe_mask(index) if safe else None
-        return rank(index, evidence, profile, self._crowd, allowed=allowed, limit=depth)
+        return rank(index, candidates, profile, self._crowd, allowed=allowed, limit=depth)
 
-    def _evidence(self, index: CatalogIndex, text: str) -> dict[int, Evidence]:
+    def _recall(self, index: CatalogIndex, text: str) -> Candidates:
         vector = self._encoders.text.encode_text([text])[0]
         clip = self._encoders.clip
         clip_vector = clip.encode_text([text])[0] if clip is not None else None  # type: ignore[attr-defined]
         return recall_text(index, self._crowd, text, vector, self._config.recall_depth, clip_vector)
 
-    def _habits(self, index: CatalogIndex, profile: Profile) -> dict[int, Evidence]:
+    def _habits(self, index: CatalogIndex, profile: Profile) -> Candidates:
         """Without words: the user's favourites and their favourite packs, else what's popular."""
         rows: list[int] = []
         for sticker_id in sorted(profile.stickers, key=profile.stickers.__getitem__, reverse=True):
@@ -295,8 +295,8 @@ class Engine:
             rows = [index.row_of[s] for s in popular if s in index.row_of]
             rows = rows or list(range(len(index)))
         reason = "you use it" if profile.stickers else "popular"
-        chosen = dict.fromkeys(rows[:HABIT_CANDIDATES])
-        return {r: Evidence(HABIT_RELEVANCE, reason) for r in chosen}
+        chosen = list(dict.fromkeys(rows[:HABIT_CANDIDATES]))
+        return Candidates.uniform(chosen, HABIT_RELEVANCE, reason)
 
     def _safe_mask(self, index: CatalogIndex) -> np.ndarray:
         return index.safe_mask(self._config.nsfw_threshold)

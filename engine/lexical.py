@@ -22,11 +22,19 @@ from engine.tokens import tokenize
 EMPTY_DOC_TOKEN = "\x00"  # bm25s needs at least one token per document
 
 
-@dataclass(frozen=True, slots=True)
-class LexicalHit:
-    row: int
-    bm25: float
-    coverage: float
+@dataclass(frozen=True)
+class LexicalHits:
+    """Matching rows, best BM25 first, with their BM25 score and coverage (row-aligned)."""
+
+    rows: np.ndarray  # int64
+    bm25: np.ndarray  # float64
+    coverage: np.ndarray  # float64, 0..1
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+NO_HITS = LexicalHits(np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
 
 
 class FieldIndex:
@@ -59,12 +67,12 @@ class FieldIndex:
         """Distinct texts indexed (at most the number of rows)."""
         return len(self._rows.documents)
 
-    def search(self, query: str, k: int) -> list[LexicalHit]:
+    def search(self, query: str, k: int) -> LexicalHits:
         """Up to k rows sharing at least one token with the query, best BM25 first."""
         words = list(dict.fromkeys(tokenize(query)))
         token_ids = np.array([self._vocab[t] for t in words if t in self._vocab], dtype=np.int64)
         if len(token_ids) == 0 or k <= 0:
-            return []
+            return NO_HITS
         matrix = self._bm25.scores
         starts, ends = matrix["indptr"][token_ids], matrix["indptr"][token_ids + 1]
         docs = np.concatenate([matrix["indices"][a:b] for a, b in zip(starts, ends, strict=True)])
@@ -75,13 +83,9 @@ class FieldIndex:
         found, position = np.unique(docs, return_inverse=True)
         bm25 = np.bincount(position, weights=values)
         coverage = np.bincount(position, weights=idf[posting]) / total
-        hits: list[LexicalHit] = []
-        for i in np.argsort(-bm25, kind="stable"):
-            rows = self._rows.of(int(found[i]), limit=k - len(hits))
-            hits.extend(LexicalHit(row, float(bm25[i]), float(coverage[i])) for row in rows)
-            if len(hits) >= k:
-                break
-        return hits
+        order = np.argsort(-bm25, kind="stable")
+        rows, document_of_row = self._rows.of_many(found[order], k)
+        return LexicalHits(rows, bm25[order][document_of_row], coverage[order][document_of_row])
 
 
 class _RowsByDocument:
@@ -98,10 +102,17 @@ class _RowsByDocument:
         self.sizes = np.bincount(doc_of_row, minlength=len(ids)).astype(np.float64)
         self.starts = np.concatenate([[0], np.cumsum(self.sizes, dtype=np.int64)])
 
-    def of(self, document: int, limit: int) -> list[int]:
-        start = self.starts[document]
-        end = min(self.starts[document + 1], start + limit)
-        return self.members[start:end].tolist()
+    def of_many(self, documents: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
+        """The first `limit` rows of `documents` taken in order (each document's rows in
+        priority order), and for each row the position in `documents` it came from."""
+        sizes = self.sizes[documents].astype(np.int64)
+        needed = int(np.searchsorted(np.cumsum(sizes), limit)) + 1  # documents that reach it
+        documents, sizes = documents[:needed], sizes[:needed]
+        source = np.repeat(np.arange(len(documents)), sizes)[:limit]
+        # Each row's place in `members`: its document's start plus its rank within it.
+        first_of_source = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        within = np.arange(len(source)) - first_of_source[source]
+        return self.members[self.starts[documents][source] + within], source
 
 
 def _idf(documents: int, frequency: np.ndarray | int) -> np.ndarray:

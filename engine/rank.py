@@ -17,7 +17,7 @@ import numpy as np
 from engine.crowd import Crowd
 from engine.index import CatalogIndex
 from engine.profile import Profile, relative_weights, style_affinity
-from engine.recall import Evidence
+from engine.recall import Candidates
 
 PERSONAL = 2.0  # how far taste can lift a relevant sticker (x3 at full confidence and taste)
 CROWD = 0.15  # popularity only breaks near-ties
@@ -37,45 +37,44 @@ class Ranked:
 
 def rank(
     index: CatalogIndex,
-    evidence: dict[int, Evidence],
+    candidates: Candidates,
     profile: Profile,
     crowd: Crowd,
     *,
     allowed: np.ndarray | None = None,
     limit: int | None = None,
 ) -> list[Ranked]:
-    """The best `limit` candidates of `evidence` (all by default), best first.
+    """The best `limit` of `candidates` (all by default), best first.
 
     `allowed` is a boolean mask of the rows we may show (safe mode)."""
     confidence = profile.mass / (profile.mass + CONFIDENCE_HALF)
-    rows, relevance = _candidates(evidence, allowed)
+    picked = _shown(candidates, allowed)  # positions in `candidates`
+    relevance = candidates.scores[picked].astype(np.float32)  # float32, as scores are
     if limit is not None:
-        rows, relevance = _contenders(rows, relevance, limit, _max_lift(confidence))
-    if len(rows) == 0:
+        contenders = _contenders(relevance, limit, _max_lift(confidence))
+        picked, relevance = picked[contenders], relevance[contenders]
+    if len(picked) == 0:
         return []
+    rows = candidates.rows[picked]
     style, pack, repeat = _taste_parts(index, profile, rows)
     taste = W_STYLE * style + W_PACK * pack + W_REPEAT * repeat
     utility = _utilities(index, crowd, rows)
     scores = relevance * (1 + PERSONAL * confidence * taste) * (1 + CROWD * utility)
     order = np.lexsort((rows, -scores))[:limit]  # ties by catalog order: pages stay stable
     # Plain lists from here: numpy scalars are slow one at a time.
-    columns = (part[order].tolist() for part in (rows, scores, style, pack, repeat))
+    reason_ids = candidates.reason_ids[picked]
+    columns = (part[order].tolist() for part in (rows, scores, style, pack, repeat, reason_ids))
     return [
-        Ranked(row, score, _reason(evidence[row].reason, s, p, r, confidence))
-        for row, score, s, p, r in zip(*columns, strict=True)
+        Ranked(row, score, _reason(candidates.reasons[reason], s, p, r, confidence))
+        for row, score, s, p, r, reason in zip(*columns, strict=True)
     ]
 
 
-def _candidates(
-    evidence: dict[int, Evidence], allowed: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of `evidence` we may show, with their relevance (float32, as scores are)."""
-    rows = np.fromiter(evidence.keys(), dtype=np.int64, count=len(evidence))
-    relevance = np.fromiter((e.score for e in evidence.values()), np.float32, len(evidence))
-    if allowed is not None and len(rows):
-        shown = allowed[rows]
-        rows, relevance = rows[shown], relevance[shown]
-    return rows, relevance
+def _shown(candidates: Candidates, allowed: np.ndarray | None) -> np.ndarray:
+    """Positions of the candidates we may show."""
+    if allowed is None or not len(candidates):
+        return np.arange(len(candidates))
+    return np.flatnonzero(allowed[candidates.rows])
 
 
 def _utilities(index: CatalogIndex, crowd: Crowd, rows: np.ndarray) -> np.ndarray:
@@ -90,17 +89,14 @@ def _max_lift(confidence: float) -> float:
     return (1 + PERSONAL * confidence) * (1 + CROWD)
 
 
-def _contenders(
-    rows: np.ndarray, relevance: np.ndarray, limit: int, max_lift: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Drops rows that cannot reach the best `limit`: a row whose relevance, lifted as far as
-    ranking can, stays below the `limit`-th best relevance is beaten by at least `limit` rows
-    (a score is never below its relevance). Exact, and it spares the taste of weak matches."""
-    if limit <= 0 or len(rows) <= limit:
-        return rows, relevance
+def _contenders(relevance: np.ndarray, limit: int, max_lift: float) -> np.ndarray:
+    """Which relevances can still reach the best `limit`: one that, lifted as far as ranking
+    can, stays below the `limit`-th best relevance is beaten by at least `limit` rows (a score
+    is never below its relevance). Exact, and it spares the taste of weak matches."""
+    if limit <= 0 or len(relevance) <= limit:
+        return np.ones(len(relevance), bool)
     bar = np.partition(relevance, len(relevance) - limit)[len(relevance) - limit]
-    keep = relevance * (max_lift * (1 + LIFT_SLACK)) >= bar
-    return rows[keep], relevance[keep]
+    return relevance * (max_lift * (1 + LIFT_SLACK)) >= bar
 
 
 def _taste_parts(

@@ -69,6 +69,12 @@ class Candidates:
     reason_ids: np.ndarray  # int64
     reasons: tuple[str, ...]
 
+    @classmethod
+    def uniform(cls, rows: Sequence[int], score: float, reason: str) -> Candidates:
+        """`rows` (unique), all equally relevant for one reason."""
+        found = np.asarray(rows, dtype=np.int64).reshape(-1)
+        return cls(found, np.full(len(found), score), np.zeros(len(found), np.int64), (reason,))
+
     def __len__(self) -> int:
         return len(self.rows)
 
@@ -80,6 +86,7 @@ class Candidates:
         return Candidates(self.rows[keep], self.scores[keep], self.reason_ids[keep], self.reasons)
 
     def as_evidence(self) -> dict[int, Evidence]:
+        """Row -> its evidence: a readable view for tests and debugging."""
         reasons = self.reasons
         return {
             row: Evidence(score, reasons[reason])
@@ -193,7 +200,7 @@ def recall_text(
     depth: int,
     clip_vector: np.ndarray | None = None,
     timer: StepTimer = untimed,
-) -> dict[int, Evidence]:
+) -> Candidates:
     """Relevance of the MAX_CANDIDATES most relevant rows for `text` (embedded as `vector`)."""
     recall = Recall(index)
     _lexical(recall, index, text, depth, timer)
@@ -209,7 +216,7 @@ def recall_text(
         fused = recall.result()
     with timer("consensus"):
         chosen, picks = _chosen_for_exact_words(index, crowd, text)
-        return _apply_consensus(fused, chosen, picks).best(MAX_CANDIDATES).as_evidence()
+        return _apply_consensus(fused, chosen, picks).best(MAX_CANDIDATES)
 
 
 def _chosen_for_exact_words(index: CatalogIndex, crowd: Crowd, text: str) -> tuple[set[int], int]:
@@ -226,12 +233,10 @@ def _lexical(
     for name, weight, reason in LEXICAL_CHANNELS:
         with timer(f"lexical_{name}"):
             hits = index.fields[name].search(text, depth)
-            rows = np.fromiter((h.row for h in hits), np.int64, len(hits))
-            coverage = np.fromiter((h.coverage for h in hits), np.float64, len(hits))
-            scores = weight * coverage**COVERAGE_POWER
+            scores = weight * hits.coverage**COVERAGE_POWER
             if name == "emoji":  # as far as the pack author's emoji agrees with the caption
-                scores = scores * index.trust[rows]
-            recall.add(rows, scores, reason)
+                scores = scores * index.trust[hits.rows]
+            recall.add(hits.rows, scores, reason)
 
 
 def _dense(recall: Recall, index: CatalogIndex, vector: np.ndarray, depth: int) -> None:

@@ -43,6 +43,7 @@ from engine.encoders import TextEncoder, UniversalSentenceEncoder, l2_normalise
 from engine.engine import Engine, exempt_from_gc, limit_blas_threads
 from engine.index import CatalogIndex, Encoders, index_records, load_index, save_index
 from engine.profile import Profile
+from engine.protocol import MAX_PAGE
 from engine.rank import rank
 from engine.recall import recall_text
 from engine.style import N_STATS, STYLE_DIM
@@ -425,15 +426,15 @@ def time_stages(
     if query.text:
         with watch.step("encode"):
             vector = engine._encoders.text.encode_text([query.text])[0]
-        evidence = recall_text(index, crowd, query.text, vector, depth, timer=watch.step)
+        candidates = recall_text(index, crowd, query.text, vector, depth, timer=watch.step)
     else:
         with watch.step("habits"):
-            evidence = engine._habits(index, profile)
-    with watch.step("rank"):
-        rank(index, evidence, profile, crowd)
+            candidates = engine._habits(index, profile)
+    with watch.step("rank"):  # as deep as a first page, as Engine.suggest ranks it
+        rank(index, candidates, profile, crowd, limit=MAX_PAGE + 1)
     with watch.step("safe_mask"):
         engine._safe_mask(index)
-    return len(evidence)
+    return len(candidates)
 
 
 # -- the run ----------------------------------------------------------------------------------

@@ -203,7 +203,7 @@ async def test_engine_recalls_by_clip_image_vectors(
     index = engine._index
     assert index.image is not None and index.image.shape[0] == len(records)
     target = 2
-    evidence = recall_text(
+    candidates = recall_text(
         index,
         engine._crowd,
         "",
@@ -211,6 +211,7 @@ async def test_engine_recalls_by_clip_image_vectors(
         10,
         clip_vector=index.image[target],
     )
+    evidence = candidates.as_evidence()
     best = max(evidence, key=lambda row: evidence[row].score)
     assert best == target
     assert evidence[best].reason == "looks like it"

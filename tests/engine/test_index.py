@@ -120,7 +120,7 @@ def test_emoji_only_sticker_means_its_emoji(
     query = encoder.encode_text(["party popper"])[0]
     assert float(index.text[party] @ query) > 0.9
     hits = index.fields["emoji"].search("festa", 10)  # Italian keyword of 🎉
-    assert party in [h.row for h in hits]
+    assert party in hits.rows
 
 
 def test_same_caption_in_two_packs_are_meaning_neighbours(
@@ -195,9 +195,10 @@ def test_save_and_load_round_trip(
         assert loaded.neighbours(row) == index.neighbours(row)
     probe = index.text[index.row_of["flat1"]]
     assert loaded.dense.search(probe, 5)[0].tolist() == index.dense.search(probe, 5)[0].tolist()
-    assert [h.row for h in loaded.fields["meaning"].search("pizza", 5)] == [
-        h.row for h in index.fields["meaning"].search("pizza", 5)
-    ]
+    np.testing.assert_array_equal(
+        loaded.fields["meaning"].search("pizza", 5).rows,
+        index.fields["meaning"].search("pizza", 5).rows,
+    )
 
 
 def _edit_manifest(folder: Path, **changes: Any) -> None:
@@ -270,8 +271,8 @@ def test_extend_index_makes_new_stickers_searchable(
     assert grown.records[grown.row_of["flat1"]].caption != "a duplicate id"
     query = encoders.text.encode_text(["rocket launch"])[0]
     assert grown.dense.search(query, 1)[0].tolist() == [row]
-    assert [h.row for h in grown.fields["meaning"].search("rocket", 5)] == [row]
-    assert row in [h.row for h in grown.fields["emoji"].search("razzo", 5)]  # Italian for 🚀
+    assert grown.fields["meaning"].search("rocket", 5).rows.tolist() == [row]
+    assert row in grown.fields["emoji"].search("razzo", 5).rows  # Italian for 🚀
     assert "space_pack" in grown.set_rows
     assert grown.text.shape[0] == grown.style.shape[0] == grown.trust.shape[0] == len(grown)
     np.testing.assert_allclose(np.linalg.norm(grown.pack_vectors, axis=1), 1.0, atol=1e-5)
@@ -284,6 +285,6 @@ def test_extend_index_makes_new_stickers_searchable(
 def test_empty_catalog_builds_an_empty_index(encoders: Encoders) -> None:
     index = build_index([], encoders)
     assert len(index) == 0
-    assert index.fields["meaning"].search("anything", 10) == []
+    assert len(index.fields["meaning"].search("anything", 10)) == 0
     rows, _ = index.dense.search(np.ones(index.text.shape[1], np.float32), 10)
     assert len(rows) == 0

@@ -27,50 +27,56 @@ def field() -> FieldIndex:
     return FieldIndex(DOCS)
 
 
+def _coverage_by_row(field: FieldIndex, query: str) -> dict[int, float]:
+    hits = field.search(query, 10)
+    return dict(zip(hits.rows.tolist(), hits.coverage.tolist(), strict=True))
+
+
 def test_full_match_covers_the_whole_query(field: FieldIndex) -> None:
     hits = field.search("Sleepy CAT", 10)
-    assert hits[0].row == 0
-    assert hits[0].coverage == pytest.approx(1.0)
-    assert all(h.bm25 > 0 for h in hits)
-    assert [h.bm25 for h in hits] == sorted((h.bm25 for h in hits), reverse=True)
+    assert hits.rows[0] == 0
+    assert hits.coverage[0] == pytest.approx(1.0)
+    assert (hits.bm25 > 0).all()
+    assert hits.bm25.tolist() == sorted(hits.bm25.tolist(), reverse=True)
 
 
 def test_partial_match_covers_its_idf_share(field: FieldIndex) -> None:
-    by_row = {h.row: h for h in field.search("sleepy cat", 10)}
+    by_row = _coverage_by_row(field, "sleepy cat")
     # 'sleepy' and 'cat' each occur in two documents: equal idf, so one of them is half
-    assert by_row[1].coverage == pytest.approx(0.5)
-    assert by_row[2].coverage == pytest.approx(0.5)
+    assert by_row[1] == pytest.approx(0.5)
+    assert by_row[2] == pytest.approx(0.5)
     assert set(by_row) == {0, 1, 2}
 
 
 def test_coverage_weighs_rare_words_more(field: FieldIndex) -> None:
-    by_row = {h.row: h for h in field.search("sleepy park", 10)}
+    by_row = _coverage_by_row(field, "sleepy park")
     n = len(DOCS)
     sleepy, park = _idf(n, 2), _idf(n, 1)
-    assert by_row[1].coverage == pytest.approx(sleepy / (sleepy + park))
-    assert by_row[4].coverage == pytest.approx(park / (sleepy + park))
-    assert by_row[4].coverage > 0.5 > by_row[1].coverage
+    assert by_row[1] == pytest.approx(sleepy / (sleepy + park))
+    assert by_row[4] == pytest.approx(park / (sleepy + park))
+    assert by_row[4] > 0.5 > by_row[1]
 
 
 def test_unknown_words_count_against_coverage(field: FieldIndex) -> None:
     hits = field.search("sleepy zebra", 10)
     n = len(DOCS)
     unseen = math.log(1 + (n + 0.5) / 0.5)
-    assert {h.row for h in hits} == {0, 1}
+    assert set(hits.rows.tolist()) == {0, 1}
     expected = _idf(n, 2) / (_idf(n, 2) + unseen)
-    assert all(h.coverage == pytest.approx(expected) for h in hits)
+    np.testing.assert_allclose(hits.coverage, expected)
 
 
 @pytest.mark.parametrize("query", ["zebra", "zebra giraffe", "", "   ", "!!!"])
 def test_unknown_tokens_give_no_hits(field: FieldIndex, query: str) -> None:
-    assert field.search(query, 10) == []
+    assert len(field.search(query, 10)) == 0
 
 
 def test_k_limits_hits_and_repeated_words_change_nothing(field: FieldIndex) -> None:
     assert len(field.search("sleepy cat dog", 2)) == 2
     once = field.search("cat", 10)
     twice = field.search("cat cat", 10)
-    assert [(h.row, h.coverage) for h in once] == [(h.row, h.coverage) for h in twice]
+    np.testing.assert_array_equal(once.rows, twice.rows)
+    np.testing.assert_array_equal(once.coverage, twice.coverage)
 
 
 def test_rows_sharing_a_text_share_one_document() -> None:
@@ -78,46 +84,55 @@ def test_rows_sharing_a_text_share_one_document() -> None:
     field = FieldIndex(texts)
     assert len(field) == 5 and field.documents == 2
     hits = field.search("heart", 10)
-    assert [h.row for h in hits] == [0, 1, 3]
-    assert len({(h.bm25, h.coverage) for h in hits}) == 1  # one document, one score
+    assert hits.rows.tolist() == [0, 1, 3]
+    assert len(set(hits.bm25.tolist())) == len(set(hits.coverage.tolist())) == 1  # one document
+
+
+def test_k_can_stop_inside_a_shared_document() -> None:
+    field = FieldIndex(["cat", "red heart", "red heart", "heart", "red heart"])
+    hits = field.search("red heart", 3)  # the "red heart" rows first, then the "heart" row
+    assert hits.rows.tolist() == [1, 2, 4]
+    assert field.search("red heart", 4).rows.tolist() == [1, 2, 4, 3]
+    assert field.search("red heart", 2).rows.tolist() == [1, 2]
 
 
 def test_shared_documents_keep_row_level_idf_in_coverage() -> None:
     # 'heart' is on three rows and 'cat' on two, as if each row had its own document.
     field = FieldIndex(["red heart", "red heart", "cat", "red heart", "cat"])
-    by_row = {h.row: h for h in field.search("heart cat", 10)}
+    by_row = _coverage_by_row(field, "heart cat")
     heart, cat = _idf(5, 3), _idf(5, 2)
-    assert by_row[0].coverage == pytest.approx(heart / (heart + cat))
-    assert by_row[2].coverage == pytest.approx(cat / (heart + cat))
+    assert by_row[0] == pytest.approx(heart / (heart + cat))
+    assert by_row[2] == pytest.approx(cat / (heart + cat))
 
 
 def test_priority_decides_which_rows_of_a_shared_text_come_first() -> None:
     field = FieldIndex(["fire", "fire", "fire", "fire"], priority=np.array([0.1, 0.9, 0.5, 0.9]))
-    assert [h.row for h in field.search("fire", 3)] == [1, 3, 2]
-    assert field.search("fire", 0) == []
+    assert field.search("fire", 3).rows.tolist() == [1, 3, 2]
+    assert len(field.search("fire", 0)) == 0
 
 
 def test_empty_corpus_and_empty_documents() -> None:
     empty = FieldIndex([])
     assert len(empty) == 0
-    assert empty.search("anything", 10) == []
+    assert len(empty.search("anything", 10)) == 0
     blanks = FieldIndex(["", "", "cat"])
-    assert [h.row for h in blanks.search("cat", 10)] == [2]
+    assert blanks.search("cat", 10).rows.tolist() == [2]
     only_blank = FieldIndex(["", ""])
-    assert only_blank.search("cat", 10) == []
+    assert len(only_blank.search("cat", 10)) == 0
 
 
 def test_single_character_cjk_words_are_searchable() -> None:
     index = FieldIndex(["猫が寝る", "犬が走る", "sleeping cat"])
-    assert [h.row for h in index.search("猫", 10)] == [0]
-    assert index.search("猫", 10)[0].coverage == pytest.approx(1.0)
+    hits = index.search("猫", 10)
+    assert hits.rows.tolist() == [0]
+    assert hits.coverage[0] == pytest.approx(1.0)
 
 
 def test_accented_query_matches_unaccented_document() -> None:
     index = FieldIndex(["creme brulee", "cafe noir"])
     hits = index.search("Crème brûlée", 10)
-    assert [h.row for h in hits] == [0]
-    assert hits[0].coverage == pytest.approx(1.0)
+    assert hits.rows.tolist() == [0]
+    assert hits.coverage[0] == pytest.approx(1.0)
 
 
 # -- dense --------------------------------------------------------------------------------------

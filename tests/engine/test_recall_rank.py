@@ -26,7 +26,7 @@ from engine.rank import (
     _max_lift,
     rank,
 )
-from engine.recall import PICK_EVIDENCE, W_CROWD, Evidence, recall_text
+from engine.recall import PICK_EVIDENCE, W_CROWD, Candidates, Evidence, recall_text
 from engine.types import StickerRecord
 
 PngMaker = Callable[[str, int, int], Path]  # the `png` fixture of conftest.py
@@ -70,7 +70,7 @@ def _evidence(
 ) -> dict[str, Evidence]:
     vector = memo_encoder.encode_text([text])[0]
     found = recall_text(index, crowd, text, vector, DEPTH)
-    return {index.records[row].sticker_id: ev for row, ev in found.items()}
+    return {index.records[row].sticker_id: ev for row, ev in found.as_evidence().items()}
 
 
 def _ranked(
@@ -108,7 +108,7 @@ def test_same_caption_sibling_without_the_emoji_shares_the_relevance(
 ) -> None:
     sibling = index.row_of["sa_sleep"]
     # its own emoji field cannot match: it has no emoji
-    assert sibling not in [h.row for h in index.fields["emoji"].search("dormire", DEPTH)]
+    assert sibling not in index.fields["emoji"].search("dormire", DEPTH).rows
     evidence = _evidence(index, Crowd(memo_encoder), memo_encoder, "dormire")
     assert "sa_sleep" in evidence
     assert evidence["sa_sleep"].score == pytest.approx(evidence["fa_sleep"].score, rel=1e-3)
@@ -222,7 +222,7 @@ def test_safe_mask_removes_rows(index: CatalogIndex, memo_encoder: TextEncoder) 
     ranked = rank(index, evidence, Profile(), crowd, allowed=allowed)
     assert "fa_pizza" not in _ids(index, ranked)
     assert len(ranked) == len(evidence) - 1
-    assert rank(index, {}, Profile(), crowd) == []
+    assert rank(index, Candidates.uniform([], 1.0, "words"), Profile(), crowd) == []
 
 
 def _warm(index: CatalogIndex, memo_encoder: TextEncoder) -> tuple[Profile, Crowd]:
@@ -250,10 +250,11 @@ def _send(index: CatalogIndex, profile: Profile, sticker: str, ts: int) -> None:
     )
 
 
-def _random_evidence(index: CatalogIndex, seed: int) -> dict[int, Evidence]:
+def _random_candidates(index: CatalogIndex, seed: int) -> Candidates:
     rng = np.random.default_rng(seed)
     relevance = 10.0 ** rng.uniform(-3, 0, len(index))  # spread wide: weak rows can be dropped
-    return {row: Evidence(float(score), "words") for row, score in enumerate(relevance)}
+    rows = rng.permutation(len(index))  # candidates come in any order
+    return Candidates(rows, relevance[rows], np.zeros(len(rows), np.int64), ("words",))
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -261,9 +262,10 @@ def test_rank_scores_follow_the_per_row_formula(
     index: CatalogIndex, memo_encoder: TextEncoder, seed: int
 ) -> None:
     profile, crowd = _warm(index, memo_encoder)
-    evidence = _random_evidence(index, seed)
+    candidates = _random_candidates(index, seed)
+    evidence = candidates.as_evidence()
     confidence = profile.mass / (profile.mass + CONFIDENCE_HALF)
-    for ranked in rank(index, evidence, profile, crowd):
+    for ranked in rank(index, candidates, profile, crowd):
         record = index.records[ranked.row]
         style = float(style_affinity(profile, index.pack_style_of(np.array([ranked.row])))[0])
         taste = (
@@ -280,16 +282,16 @@ def test_a_limit_gives_the_head_of_the_full_ranking(
     index: CatalogIndex, memo_encoder: TextEncoder, seed: int
 ) -> None:
     profile, crowd = _warm(index, memo_encoder)
-    evidence = _random_evidence(index, seed)
-    full = rank(index, evidence, profile, crowd)
+    candidates = _random_candidates(index, seed)
+    full = rank(index, candidates, profile, crowd)
     for limit in (1, 3, 5):
-        assert rank(index, evidence, profile, crowd, limit=limit) == full[:limit]
+        assert rank(index, candidates, profile, crowd, limit=limit) == full[:limit]
 
 
 def test_rows_no_lift_can_raise_are_not_ranked() -> None:
     rows = np.arange(6, dtype=np.int64)
     relevance = np.array([0.9, 0.8, 0.7, 0.4, 0.3, 0.1], np.float32)
-    kept, _ = _contenders(rows, relevance, 2, _max_lift(0.5))  # lift 2 x 1.15 = 2.3
+    kept = rows[_contenders(relevance, 2, _max_lift(0.5))]  # lift 2 x 1.15 = 2.3
     # 0.4 x 2.3 reaches the second best (0.8), 0.3 x 2.3 does not
     assert kept.tolist() == [0, 1, 2, 3]
-    assert _contenders(rows, relevance, 6, _max_lift(0.5))[0].tolist() == rows.tolist()
+    assert _contenders(relevance, 6, _max_lift(0.5)).all()
