@@ -156,6 +156,8 @@ class CatalogIndex:
     set_rows: dict[str, np.ndarray] = field(default_factory=dict)
     # Per pack (in set_rows order): its style (see pack_styles), what taste is learnt and
     # matched on; pack_of_row maps each row to it. One vector per pack, not per sticker.
+    # Computed from style_raw unless given for every pack (a saved index keeps them, so opening
+    # one does not read every sticker's statistics off the disk).
     pack_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, STYLE_DIM), np.float32))
     pack_of_row: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
     _safe: tuple[float, np.ndarray] | None = field(default=None, repr=False)
@@ -166,7 +168,8 @@ class CatalogIndex:
         for i, r in enumerate(self.records):
             by_set.setdefault(r.set_name, []).append(i)
         self.set_rows = {k: np.asarray(v, dtype=np.int64) for k, v in by_set.items()}
-        self.pack_vectors = pack_styles(self.style_raw, self.scaler, self.set_rows)
+        if len(self.pack_vectors) != len(self.set_rows):
+            self.pack_vectors = pack_styles(self.style_raw, self.scaler, self.set_rows)
         self.pack_of_row = np.zeros(len(self.records), np.int32)
         for pack, rows in enumerate(self.set_rows.values()):
             self.pack_of_row[rows] = pack
@@ -488,6 +491,7 @@ def _write_files(index: CatalogIndex, folder: Path) -> None:
     np.save(folder / "text.npy", index.text)
     np.save(folder / "style_raw.npy", index.style_raw)
     np.save(folder / "trust.npy", index.trust)
+    np.save(folder / "pack_vectors.npy", index.pack_vectors)
     np.save(folder / "neighbour_rows.npy", index.neighbour_rows)
     np.save(folder / "neighbour_sims.npy", index.neighbour_sims)
     index.dense.save(folder / "text.hnsw")
@@ -545,12 +549,18 @@ def load_index(folder: Path, records: Sequence[StickerRecord], encoders: Encoder
         dense=DenseIndex.load(folder / "text.hnsw", int(manifest["text_dim"])),
         text_model=manifest["text_model"],
         generation=str(manifest.get("generation", "")),
+        pack_vectors=_load_if_present(folder / "pack_vectors.npy"),
     )
     if manifest.get("image_dim"):
         index.image = np.load(folder / "image.npy", mmap_mode="r")
         index.image_dense = DenseIndex.load(folder / "image.hnsw", int(manifest["image_dim"]))
     index.fields = build_fields(kept, encoders.emoji, index.trust)
     return index
+
+
+def _load_if_present(path: Path) -> np.ndarray:
+    """The array at `path`, or an empty one (folders saved before the file existed)."""
+    return np.load(path) if path.is_file() else np.zeros((0, STYLE_DIM), np.float32)
 
 
 def _read_manifest(folder: Path, encoders: Encoders) -> dict:

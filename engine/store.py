@@ -8,6 +8,7 @@ and crowd text; profiles are a cache of the user's taste, updated on every event
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +60,7 @@ STICKER_COLUMNS = (
     "path",
     "nsfw",
 )
+SHARED_COLUMNS = ("set_name", "set_title", "emoji")  # values many stickers repeat
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +109,7 @@ class Store:
             f"SELECT {', '.join(STICKER_COLUMNS)} FROM stickers ORDER BY rowid"
         ) as cursor:
             rows = await cursor.fetchall()
-        return [StickerRecord(**dict(zip(STICKER_COLUMNS, row, strict=True))) for row in rows]
+        return [_record(row) for row in rows]
 
     async def update_file_id(self, sticker_id: str, file_id: str) -> None:
         await self._db.execute(
@@ -236,3 +238,13 @@ async def _migrate(db: aiosqlite.Connection, path: str) -> None:
         await db.executescript(
             f"BEGIN; {MIGRATIONS[number]} PRAGMA user_version={number + 1}; COMMIT;"
         )
+
+
+def _record(row: Sequence[Any]) -> StickerRecord:
+    """A stickers row as a record. Every sticker of a pack repeats its name and title, and
+    thousands share an emoji: interned, each is one string object, not one per sticker."""
+    fields = dict(zip(STICKER_COLUMNS, row, strict=True))
+    for column in SHARED_COLUMNS:
+        if isinstance(fields[column], str):
+            fields[column] = sys.intern(fields[column])
+    return StickerRecord(**fields)

@@ -259,12 +259,13 @@ def _pack(
 ) -> list[StickerRecord]:
     themes = rng.sample(vocab.emoji, PACK_THEMES)
     title = f"{vocab.phrase(rng, themes[0], language, (1, 2))} {pack}"
+    name = f"pack_{pack:06d}"  # one string per pack, as Store.stickers gives them
     out: list[StickerRecord] = []
     for _ in range(count):
         row = len(earlier) + len(out)
         record = StickerRecord(
             sticker_id=f"s{row:07d}",
-            set_name=f"pack_{pack:06d}",
+            set_name=name,
             set_title=title,
             file_id=f"file{row}",
             nsfw=NSFW_SCORE if rng.random() < NSFW_SHARE else 0.0,

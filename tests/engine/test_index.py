@@ -189,7 +189,7 @@ def test_save_and_load_round_trip(
     assert [r.sticker_id for r in loaded.records] == [r.sticker_id for r in index.records]
     for name in ("text", "style_raw", "style", "trust", "neighbour_rows", "neighbour_sims"):
         np.testing.assert_array_equal(getattr(loaded, name), getattr(index, name), err_msg=name)
-    np.testing.assert_allclose(loaded.pack_vectors, index.pack_vectors, atol=1e-6)
+    np.testing.assert_array_equal(loaded.pack_vectors, index.pack_vectors)  # read, not redone
     assert isinstance(loaded.text, np.memmap)  # served from disk, not copied into memory
     for row in range(len(index)):
         assert loaded.neighbours(row) == index.neighbours(row)
@@ -199,6 +199,16 @@ def test_save_and_load_round_trip(
         loaded.fields["meaning"].search("pizza", 5).rows,
         index.fields["meaning"].search("pizza", 5).rows,
     )
+
+
+def test_index_saved_without_pack_styles_computes_them_on_load(
+    built: tuple[CatalogIndex, BuildReport], encoders: Encoders, tmp_path: Path
+) -> None:
+    index, _ = built
+    save_index(index, tmp_path / "index")
+    (tmp_path / "index" / "pack_vectors.npy").unlink()  # as folders saved before it existed
+    loaded = load_index(tmp_path / "index", index.records, encoders)
+    np.testing.assert_allclose(loaded.pack_vectors, index.pack_vectors, atol=1e-6)
 
 
 def _edit_manifest(folder: Path, **changes: Any) -> None:

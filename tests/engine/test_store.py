@@ -174,6 +174,13 @@ async def test_stickers_round_trip_and_file_id_update(store: Store) -> None:
     assert (await store.counts())["stickers"] == 2
 
 
+async def test_stickers_of_a_pack_share_one_name_string(store: Store) -> None:
+    await store.upsert_stickers([StickerRecord(f"s{i}", "pk", set_title="Pk") for i in range(3)])
+    stored = await store.stickers()
+    assert len({id(s.set_name) for s in stored}) == 1
+    assert len({id(s.set_title) for s in stored}) == 1
+
+
 WRITER = textwrap.dedent(
     """
     import asyncio, sys
