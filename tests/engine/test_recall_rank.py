@@ -27,6 +27,7 @@ from engine.rank import (
     rank,
 )
 from engine.recall import PICK_EVIDENCE, W_CROWD, Candidates, Evidence, recall_text
+from engine.style import STYLE_DIM
 from engine.types import StickerRecord
 
 PngMaker = Callable[[str, int, int], Path]  # the `png` fixture of conftest.py
@@ -186,7 +187,9 @@ def test_cold_user_ordering_does_not_depend_on_style(
     assert set(_ids(index, ranked)[:4]) == set(PIZZAS)
     # the same catalog with every sticker's style vector shuffled ranks identically
     shuffled = np.random.default_rng(5).permutation(len(index))
-    restyled = dataclasses.replace(index, style_raw=index.style_raw[shuffled].copy())
+    restyled = dataclasses.replace(  # no pack styles given: computed from the new statistics
+        index, style_raw=index.style_raw[shuffled].copy(), pack_vectors=np.zeros((0, STYLE_DIM))
+    )
     assert not np.allclose(restyled.pack_vectors, index.pack_vectors)
     vector = memo_encoder.encode_text(["pizza"])[0]
     again = rank(restyled, recall_text(restyled, crowd, "pizza", vector, DEPTH), Profile(), crowd)
