@@ -28,6 +28,11 @@ class DenseIndex:
         self._lock = threading.Lock()  # hnswlib add/resize is not safe against concurrent adds
         self._deleted = 0
 
+    def set_ef(self, ef: int) -> None:
+        """Search breadth: candidates kept while walking the graph (at least k per search)."""
+        self._ef = ef
+        self._index.set_ef(ef)
+
     def __len__(self) -> int:
         """Searchable rows (added minus removed)."""
         return int(self._index.get_current_count()) - self._deleted

@@ -115,15 +115,22 @@ class Engine:
         """Which saved index this engine answers from ('' before the first build)."""
         return self._index.generation
 
+    def _install(self, index: CatalogIndex) -> None:
+        """Answer from `index` from now on, searched as configured."""
+        for dense in (index.dense, index.image_dense):
+            if dense is not None:
+                dense.set_ef(self._config.hnsw_ef)
+        self._index = index
+        exempt_from_gc()
+
     async def _load(self) -> None:
         records = await self._store.stickers()
         if (self._index_dir / MANIFEST).exists():
             stamp = _stamp(self._index_dir)
-            self._index = await asyncio.to_thread(
-                load_index, self._index_dir, records, self._encoders
+            self._install(
+                await asyncio.to_thread(load_index, self._index_dir, records, self._encoders)
             )
             self._index_stamp = stamp
-            exempt_from_gc()
         elif records:
             raise IndexMismatch(
                 f"no index at {self._index_dir} for {len(records)} stickers; "
@@ -164,9 +171,8 @@ class Engine:
 
     async def _write(self, index: CatalogIndex) -> None:
         await asyncio.to_thread(write_index, index, self._index_dir)
-        self._index = index
+        self._install(index)
         self._index_stamp = _stamp(self._index_dir)  # our own save is no news to reload
-        exempt_from_gc()
 
     async def add_stickers(self, records: Sequence[StickerRecord]) -> int:
         report = BuildReport()
@@ -204,8 +210,8 @@ class Engine:
                 )
                 if _stamp(self._index_dir) != stamp:
                     return  # swapped again while we read: files may mix, the next look retries
-                self._index, self._index_stamp = index, stamp
-                exempt_from_gc()
+                self._install(index)
+                self._index_stamp = stamp
                 log.info("loaded index %s (%d stickers)", index.generation, len(index))
         except (StickerbotError, OSError, ValueError) as error:
             # Half-swapped or from a newer build: keep answering from the old one, retry later.

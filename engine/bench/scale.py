@@ -40,7 +40,7 @@ from engine.crowd import Crowd
 from engine.dense import HNSW_M
 from engine.emoji import DEFAULT_PATH, EmojiKeywords
 from engine.encoders import TextEncoder, UniversalSentenceEncoder, l2_normalise
-from engine.engine import Engine, exempt_from_gc, limit_blas_threads
+from engine.engine import Engine, limit_blas_threads
 from engine.index import CatalogIndex, Encoders, index_records, load_index, save_index
 from engine.profile import Profile
 from engine.protocol import MAX_PAGE
@@ -496,15 +496,14 @@ def _generate_and_build(
     say(f"building the index ({MODE_FAKE if config.fake_vectors else MODE_USE})")
     built = index_records(catalog.records, catalog.style_raw, encoders, timer=log.step)
     # Served as `stickerbot serve` serves it: written to disk, then opened (vectors the queries
-    # never read stay memory-mapped). The engine has no call that adopts an index built
-    # outside `build` (which decodes images), so the bench installs the loaded one itself,
-    # and keeps it out of the cyclic collector as the engine does with the indexes it loads.
+    # never read stay memory-mapped). The engine has no public call that adopts an index built
+    # outside `build` (which decodes images), so the bench installs the loaded one as the
+    # engine installs the indexes it loads.
     with log.step("save_and_load"):
         save_index(built, index_dir)
         del built
         index = load_index(index_dir, catalog.records, encoders)
-    engine._index = index
-    exempt_from_gc()
+    engine._install(index)
     return index, vocab, catalog
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import engine.engine as engine_module
+from engine.config import EngineConfig
 from engine.encoders import TextEncoder
 from engine.engine import DB_NAME, Engine
 from engine.errors import BadQuery, IndexMismatch, UnknownSticker
@@ -127,6 +128,16 @@ async def test_an_opened_index_is_kept_out_of_the_cyclic_collector(
         assert frozen > 0  # full collections no longer walk the index's records
         gc.collect()
         assert gc.get_freeze_count() == frozen
+    finally:
+        await engine.close()
+
+
+async def test_an_opened_index_is_searched_as_broadly_as_configured(
+    data: Path, memo_encoder: TextEncoder
+) -> None:
+    engine = await Engine.open(data, EngineConfig(hnsw_ef=300), text_encoder=memo_encoder)
+    try:
+        assert engine._index.dense._index.ef == 300  # hnswlib's own setting
     finally:
         await engine.close()
 
