@@ -8,7 +8,7 @@ can replace or join it (see `engine.clip`).
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -42,6 +42,27 @@ def l2_normalise(vectors: np.ndarray) -> np.ndarray:
     vectors = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
     return np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
+
+
+def encode_distinct(
+    encoder: TextEncoder,
+    texts: Sequence[str],
+    chunk: int,
+    on_chunk: Callable[[int, int], None] | None = None,
+) -> np.ndarray:
+    """Row-aligned vectors of `texts`, each distinct non-empty text encoded once (empty ones
+    get zero rows). Catalogs repeat texts a lot: a quarter of captions, and one emoji name
+    per emoji. `on_chunk(done, total)` follows the distinct texts, `chunk` at a time."""
+    distinct = list(dict.fromkeys(t for t in texts if t))
+    vectors = np.zeros((len(distinct) + 1, encoder.dim), np.float32)  # last row: no text
+    for start in range(0, len(distinct), chunk):
+        batch = distinct[start : start + chunk]
+        vectors[start : start + len(batch)] = encoder.encode_text(batch)
+        if on_chunk:
+            on_chunk(len(batch), len(distinct))
+    position = {text: i for i, text in enumerate(distinct)}
+    rows = np.fromiter((position.get(t, len(distinct)) for t in texts), np.int64, len(texts))
+    return vectors[rows]
 
 
 class UniversalSentenceEncoder:

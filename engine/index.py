@@ -34,7 +34,7 @@ from engine.embed_cache import (
     model_identity,
 )
 from engine.emoji import EmojiKeywords
-from engine.encoders import ImageEncoder, TextEncoder, l2_normalise
+from engine.encoders import ImageEncoder, TextEncoder, encode_distinct, l2_normalise
 from engine.errors import IndexMismatch
 from engine.lexical import FieldIndex
 from engine.media import MediaError, load_sticker_image
@@ -383,14 +383,8 @@ def _encode_meaning(
     records: Sequence[StickerRecord], encoders: Encoders, on_stage: StageProgress | None = None
 ) -> np.ndarray:
     texts = [meaning_text(r, encoders.emoji) for r in records]
-    vectors = np.zeros((len(texts), encoders.text.dim), np.float32)
-    known = [i for i, t in enumerate(texts) if t]
-    for start in range(0, len(known), ENCODE_CHUNK):
-        rows = known[start : start + ENCODE_CHUNK]
-        vectors[rows] = encoders.text.encode_text([texts[i] for i in rows])
-        if on_stage:
-            on_stage("embed text", len(rows), len(known))
-    return vectors
+    report = (lambda done, total: on_stage("embed text", done, total)) if on_stage else None
+    return encode_distinct(encoders.text, texts, ENCODE_CHUNK, report)
 
 
 def _encode_images(decoded: _Decoded, clip: ImageEncoder, hooks: BuildHooks) -> np.ndarray:
@@ -424,7 +418,7 @@ def _emoji_trust(
     if not pairs:
         return trust
     rows = [i for i, _ in pairs]
-    name_vectors = encoders.text.encode_text([n for _, n in pairs])
+    name_vectors = encode_distinct(encoders.text, [n for _, n in pairs], ENCODE_CHUNK)
     agreement = np.einsum("ij,ij->i", name_vectors, text[rows])
     scaled = (agreement - TRUST_LOW) / (TRUST_HIGH - TRUST_LOW)
     trust[rows] = np.clip(scaled, TRUST_FLOOR, 1.0)
