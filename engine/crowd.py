@@ -48,6 +48,8 @@ class Crowd:
         self._max_users = 1
         self._popular: list[str] = []
         self._popular_at = -math.inf
+        self._sorting: threading.Thread | None = None  # the background re-sort, if any
+        self._forgotten = 0  # users forgotten so far: a sort begun before one is discarded
 
     def add(self, user_id: str, kind: str, sticker_id: str, query: str | None) -> None:
         stats = self.stats[sticker_id]
@@ -134,17 +136,42 @@ class Crowd:
         return out
 
     def popular(self, k: int) -> list[str]:
-        """The (up to) k most useful sticker ids, best first (k at most POPULAR_KEPT)."""
-        now = time.monotonic()
-        if not self._popular or now - self._popular_at > POPULAR_REFRESH_SECONDS:
-            ids = list(self.stats)
-            best = np.argsort(-self.utilities(ids), kind="stable")[:POPULAR_KEPT]
-            self._popular, self._popular_at = [ids[i] for i in best], now
+        """The (up to) k most useful sticker ids, best first (k at most POPULAR_KEPT).
+
+        Sorting every used sticker takes long on a large crowd (about 1 us each), so once a list
+        exists no query waits for it: a stale list is served while a worker thread sorts anew."""
+        if not self._popular:
+            self._popular, self._popular_at = self._sort_popular(), time.monotonic()
+        elif time.monotonic() - self._popular_at > POPULAR_REFRESH_SECONDS:
+            self._refresh_popular_in_background()
         return self._popular[:k]
+
+    def _sort_popular(self) -> list[str]:
+        ids = list(self.stats)
+        best = np.argsort(-self.utilities(ids), kind="stable")[:POPULAR_KEPT]
+        return [ids[i] for i in best]
+
+    def _refresh_popular_in_background(self) -> None:
+        with self._lock:
+            if self._sorting is not None and self._sorting.is_alive():
+                return
+            self._popular_at = time.monotonic()  # one sort per period, however many queries
+            self._sorting = threading.Thread(
+                target=self._sort_and_keep, args=(self._forgotten,), daemon=True
+            )
+            self._sorting.start()
+
+    def _sort_and_keep(self, forgotten: int) -> None:
+        ordered = self._sort_popular()
+        with self._lock:
+            if forgotten == self._forgotten:  # a user's data deleted meanwhile: drop this sort
+                self._popular = ordered
 
     def forget(self, events: Sequence[tuple[str, str, str | None]], user_id: str) -> None:
         """Remove one user's contribution, given their events as (kind, sticker id, query)."""
-        self._popular = []  # re-sorted on next use: nothing of theirs outlives the deletion
+        with self._lock:
+            self._forgotten += 1
+            self._popular = []  # re-sorted on next use: nothing of theirs outlives the deletion
         for kind, sticker_id, query in events:
             self._forget_stats(kind, sticker_id, user_id)
             if kind == "pick" and query:

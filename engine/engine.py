@@ -141,6 +141,7 @@ class Engine:
             async for s in self._store.events()
         ]
         await asyncio.to_thread(self._crowd.add_many, rows)
+        await asyncio.to_thread(self._crowd.popular, 0)  # sorted now, not by the first query
 
     # -- catalog --------------------------------------------------------------------------------
 

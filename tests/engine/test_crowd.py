@@ -1,10 +1,14 @@
-"""Crowd utility of many stickers at once agrees with the one-sticker figure."""
+"""Crowd utility of many stickers at once agrees with the one-sticker figure; the popular
+list is sorted off the query path and forgets deleted users."""
 
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 import pytest
 
+import engine.crowd as crowd_module
 from engine.crowd import Crowd
 from engine.encoders import TextEncoder
 
@@ -56,3 +60,55 @@ def test_popular_is_the_most_useful_first_and_forgets_a_leaving_user(
     assert alone.popular(5) == ["only-theirs"]
     alone.forget([("send", "only-theirs", None)], "loner")
     assert alone.popular(5) == []  # not served from the list sorted before the deletion
+
+
+class _HeldSort:
+    """Replaces Crowd._sort_popular on one crowd: the background sort reads the crowd at once,
+    then waits until released before handing its list over."""
+
+    def __init__(self, crowd: Crowd) -> None:
+        self.release = threading.Event()
+        self._sort = crowd._sort_popular
+
+    def __call__(self) -> list[str]:
+        ordered = self._sort()
+        self.release.wait(timeout=10)
+        return ordered
+
+
+def _stale_crowd(memo_encoder: TextEncoder, monkeypatch: pytest.MonkeyPatch) -> Crowd:
+    crowd = Crowd(memo_encoder)
+    crowd.add("ann", "send", "a", None)
+    assert crowd.popular(5) == ["a"]  # the first list is sorted at once
+    for user in ("bob", "cy"):
+        crowd.add(user, "send", "b", None)
+    monkeypatch.setattr(crowd_module, "POPULAR_REFRESH_SECONDS", 0.0)
+    return crowd
+
+
+def test_a_stale_popular_list_is_served_while_it_is_sorted_anew(
+    memo_encoder: TextEncoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    crowd = _stale_crowd(memo_encoder, monkeypatch)
+    held = _HeldSort(crowd)
+    monkeypatch.setattr(crowd, "_sort_popular", held)
+    assert crowd.popular(5) == ["a"]  # stale, and the query did not wait for the sort
+    assert crowd.popular(5) == ["a"]  # a second query starts no second sort
+    held.release.set()
+    assert crowd._sorting is not None
+    crowd._sorting.join(timeout=10)
+    assert crowd.popular(5) == ["b", "a"]
+
+
+def test_a_sort_begun_before_a_deletion_is_discarded(
+    memo_encoder: TextEncoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    crowd = _stale_crowd(memo_encoder, monkeypatch)
+    held = _HeldSort(crowd)
+    monkeypatch.setattr(crowd, "_sort_popular", held)
+    crowd.popular(5)  # starts the background sort, which reads "a" as still used
+    crowd.forget([("send", "a", None)], "ann")
+    held.release.set()
+    assert crowd._sorting is not None
+    crowd._sorting.join(timeout=10)
+    assert crowd.popular(5) == ["b"]  # sorted anew after the deletion, without "a"
