@@ -80,7 +80,10 @@ class FieldIndex:
         posting = np.repeat(np.arange(len(token_ids)), ends - starts)
         idf = _idf(self._size, np.bincount(posting, weights=self._rows.sizes[docs]))
         total = float(idf.sum()) + self._unseen_idf * (len(words) - len(token_ids))
-        found, position = np.unique(docs, return_inverse=True)
+        if len(token_ids) == 1:  # one posting list: distinct, sorted documents (CSC order)
+            found, position = docs, np.arange(len(docs))
+        else:
+            found, position = np.unique(docs, return_inverse=True)
         bm25 = np.bincount(position, weights=values)
         coverage = np.bincount(position, weights=idf[posting]) / total
         order = np.argsort(-bm25, kind="stable")
