@@ -40,6 +40,7 @@ from engine.profile import Profile, update
 from engine.protocol import MAX_PAGE, MAX_QUERY_CHARS
 from engine.rank import Ranked, rank
 from engine.recall import Candidates, recall_text
+from engine.storage import StateStore
 from engine.store import Store
 from engine.types import Event, Page, Prefs, StickerRecord, Suggestion, Taste
 
@@ -62,7 +63,7 @@ IndexStamp = tuple[int, int]  # (mtime ns, inode) of the manifest: changes with 
 
 class Engine:
     def __init__(
-        self, store: Store, encoders: Encoders, config: EngineConfig, index_dir: Path
+        self, store: StateStore, encoders: Encoders, config: EngineConfig, index_dir: Path
     ) -> None:
         self._store = store
         self._encoders = encoders

@@ -10,14 +10,13 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import AsyncIterator, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
 from engine.errors import StoreTooNew
-from engine.types import Event, Prefs, StickerRecord
+from engine.types import Event, Prefs, StickerRecord, StoredEvent
 
 # Numbered migrations, applied in order on open; only ever append to this list.
 MIGRATIONS: tuple[str, ...] = (
@@ -63,14 +62,9 @@ STICKER_COLUMNS = (
 SHARED_COLUMNS = ("set_name", "set_title", "emoji")  # values many stickers repeat
 
 
-@dataclass(frozen=True, slots=True)
-class StoredEvent:
-    user_id: str
-    event: Event
-
-
 class Store:
-    """One SQLite file; open with `await Store.open(path)`, close with `await store.close()`."""
+    """The engine's state (engine.storage.StateStore) in one SQLite file; open with
+    `await Store.open(path)`, close with `await store.close()`."""
 
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db

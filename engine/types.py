@@ -23,6 +23,14 @@ class Event:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """An event as storage gives it back: with the user it belongs to."""
+
+    user_id: str
+    event: Event
+
+
+@dataclass(frozen=True, slots=True)
 class Suggestion:
     """One ranked sticker with its score and a short human-readable reason."""
 

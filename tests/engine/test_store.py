@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import StoreTooNew
+from engine.storage import StateStore
 from engine.store import SCHEMA_VERSION, Store
 from engine.types import Event, Prefs, StickerRecord
 
@@ -230,3 +231,7 @@ def test_killed_writer_loses_no_committed_event(tmp_path: Path) -> None:
     # the profile was committed with each event, so it is never behind the events
     doc = _sql(path, "SELECT doc FROM profiles WHERE user_id='writer'")[0][0]
     assert f'"events":{count}' in str(doc)
+
+
+async def test_the_sqlite_store_offers_every_method_the_engine_needs(store: Store) -> None:
+    assert isinstance(store, StateStore)  # names; mypy checks the signatures (Engine.open)

@@ -1,0 +1,67 @@
+"""What the engine keeps, behind one interface.
+
+`engine.store.Store` keeps it in one SQLite file. Webhook replicas on several machines will share
+one PostgreSQL database through another implementation of this protocol; nothing above storage
+changes. Every write is durable when its call returns, and deleting a user leaves no row that
+names them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from engine.types import Event, Prefs, StickerRecord, StoredEvent
+
+
+@runtime_checkable
+class StateStore(Protocol):
+    async def close(self) -> None: ...
+
+    # -- catalog --------------------------------------------------------------------------------
+
+    async def upsert_stickers(self, records: Sequence[StickerRecord]) -> None:
+        """Insert or replace stickers by id, every field."""
+        ...
+
+    async def stickers(self) -> list[StickerRecord]:
+        """Every sticker, in the order first inserted."""
+        ...
+
+    async def update_file_id(self, sticker_id: str, file_id: str) -> None: ...
+
+    # -- events and profiles --------------------------------------------------------------------
+
+    async def record(self, user_id: str, event: Event, profile: dict[str, Any] | None) -> None:
+        """Append the event and, atomically with it, the user's updated profile (if given)."""
+        ...
+
+    def events(self, user_id: str | None = None) -> AsyncIterator[StoredEvent]:
+        """Events in time order, of one user or of everyone."""
+        ...
+
+    async def profile(self, user_id: str) -> dict[str, Any] | None: ...
+
+    # -- preferences and users ------------------------------------------------------------------
+
+    async def prefs(self, user_id: str) -> Prefs:
+        """The user's preferences (defaults for a user never seen)."""
+        ...
+
+    async def put_prefs(self, user_id: str, prefs: Prefs) -> None: ...
+
+    async def reset_taste(self, user_id: str) -> None:
+        """Delete the user's events and profile; keep their preferences."""
+        ...
+
+    async def forget_user(self, user_id: str) -> None:
+        """Delete every row about the user."""
+        ...
+
+    async def rows_about(self, user_id: str) -> int:
+        """How many stored rows name the user (0 after forget_user)."""
+        ...
+
+    async def counts(self) -> dict[str, int]:
+        """stickers, packs, users and events."""
+        ...
