@@ -10,32 +10,21 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from engine.dense import DenseIndex
 from engine.encoders import TextEncoder
 from engine.tokens import fold
+from engine.usage import Usage
 
 QUERY_LOG_CAPACITY = 4096  # initial capacity of the query-vector graph; it grows as needed
-# Search breadth of the query log: only CROWD_NEIGHBOURS (10) are asked for, and ef=64 already
-# finds all 10 true neighbours at 100k clustered vectors (FACTS.md); the catalog's default of
-# 128 doubled the channel's cost.
-QUERY_LOG_EF = 64
 # The popular list (empty query, no history) is re-sorted at most this often once it exists:
 # popularity moves slowly, and a sort of every used sticker per query would grow with usage.
 POPULAR_REFRESH_SECONDS = 10.0
 POPULAR_KEPT = 1000
-
-
-@dataclass
-class StickerStats:
-    sends: int = 0
-    picks: int = 0
-    users: set[str] = field(default_factory=set)
 
 
 class Crowd:
@@ -43,26 +32,19 @@ class Crowd:
 
     def __init__(self, encoder: TextEncoder) -> None:
         self._encoder = encoder
-        self.stats: dict[str, StickerStats] = defaultdict(StickerStats)
+        self.usage = Usage()
         self._query_rows: dict[str, int] = {}
         self._queries: list[str] = []
         self._picked: list[Counter[str]] = []  # per query row: sticker id -> picks
-        self._vectors = DenseIndex(encoder.dim, capacity=QUERY_LOG_CAPACITY, ef=QUERY_LOG_EF)
+        self._vectors = DenseIndex(encoder.dim, capacity=QUERY_LOG_CAPACITY)
         self._lock = threading.Lock()
-        self._max_users = 1
         self._popular: list[str] = []
         self._popular_at = -math.inf
         self._sorting: threading.Thread | None = None  # the background re-sort, if any
         self._forgotten = 0  # users forgotten so far: a sort begun before one is discarded
 
     def add(self, user_id: str, kind: str, sticker_id: str, query: str | None) -> None:
-        stats = self.stats[sticker_id]
-        if kind == "pick":
-            stats.picks += 1
-        else:
-            stats.sends += 1
-        stats.users.add(user_id)
-        self._max_users = max(self._max_users, len(stats.users))
+        self.usage.add(user_id, kind, sticker_id)
         if kind == "pick" and query and query.strip():
             self._log_query(query, sticker_id)
 
@@ -115,35 +97,17 @@ class Crowd:
 
     def utility(self, sticker_id: str) -> float:
         """0..1: how many distinct people use it (log-scaled), nudged by its pick rate."""
-        stats = self.stats.get(sticker_id)
-        if stats is None:
-            return 0.0
-        reach = math.log1p(len(stats.users)) / math.log1p(self._max_users)
-        pick_rate = (stats.picks + 1) / (stats.picks + stats.sends + 2)
-        return float(0.8 * reach + 0.2 * pick_rate)
+        return float(self.usage.utilities([sticker_id])[0])
 
     def utilities(self, sticker_ids: Sequence[str]) -> np.ndarray:
-        """`utility` of many stickers at once (float64): one dict lookup per id, the rest in
-        numpy. Most candidates nobody has used yet, and they stay 0."""
-        found = [
-            (i, s) for i, sid in enumerate(sticker_ids) if (s := self.stats.get(sid)) is not None
-        ]
-        out = np.zeros(len(sticker_ids))
-        if not found:
-            return out
-        at = np.fromiter((i for i, _ in found), np.int64, len(found))
-        counts = np.array([(len(s.users), s.picks, s.sends) for _, s in found], np.float64)
-        users, picks, sends = counts.T
-        reach = np.log1p(users) / math.log1p(self._max_users)
-        pick_rate = (picks + 1) / (picks + sends + 2)
-        out[at] = 0.8 * reach + 0.2 * pick_rate
-        return out
+        """`utility` of many stickers at once (float64); 0 for those nobody uses."""
+        return self.usage.utilities(sticker_ids)
 
     def popular(self, k: int) -> list[str]:
         """The (up to) k most useful sticker ids, best first (k at most POPULAR_KEPT).
 
-        Sorting every used sticker takes long on a large crowd (about 1 us each), so once a list
-        exists no query waits for it: a stale list is served while a worker thread sorts anew."""
+        Once a list exists no query waits for a sort of every used sticker (a few ms at 543k,
+        in numpy): a stale list is served while a worker thread sorts anew."""
         if not self._popular:
             self._popular, self._popular_at = self._sort_popular(), time.monotonic()
         elif time.monotonic() - self._popular_at > POPULAR_REFRESH_SECONDS:
@@ -151,9 +115,7 @@ class Crowd:
         return self._popular[:k]
 
     def _sort_popular(self) -> list[str]:
-        ids = list(self.stats)
-        best = np.argsort(-self.utilities(ids), kind="stable")[:POPULAR_KEPT]
-        return [ids[i] for i in best]
+        return self.usage.top(POPULAR_KEPT)
 
     def _refresh_popular_in_background(self) -> None:
         with self._lock:
@@ -177,22 +139,10 @@ class Crowd:
             self._forgotten += 1
             self._popular = []  # re-sorted on next use: nothing of theirs outlives the deletion
         for kind, sticker_id, query in events:
-            self._forget_stats(kind, sticker_id, user_id)
+            self.usage.remove(user_id, kind, sticker_id)
             if kind == "pick" and query:
                 self._forget_pick(query, sticker_id)
-        self._max_users = max((len(s.users) for s in self.stats.values()), default=1) or 1
-
-    def _forget_stats(self, kind: str, sticker_id: str, user_id: str) -> None:
-        stats = self.stats.get(sticker_id)
-        if stats is None:
-            return
-        if kind == "pick":
-            stats.picks = max(0, stats.picks - 1)
-        else:
-            stats.sends = max(0, stats.sends - 1)
-        stats.users.discard(user_id)
-        if not stats.users:
-            del self.stats[sticker_id]
+        self.usage.rescale()
 
     def _forget_pick(self, query: str, sticker_id: str) -> None:
         row = self._query_rows.get(_key(query))
@@ -208,8 +158,7 @@ class Crowd:
             self._vectors.remove(row)
 
     def picks_of(self, sticker_id: str) -> int:
-        stats = self.stats.get(sticker_id)
-        return 0 if stats is None else stats.picks
+        return self.usage.picks(sticker_id)
 
 
 def _key(query: str) -> str:

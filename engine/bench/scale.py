@@ -506,7 +506,7 @@ def _generate_and_build(
     engine._install(index)
     # The generator's own copy of the pixel statistics is no part of serving: dropped, so the
     # memory measured after this is the engine's (the index reads its copy from disk).
-    catalog.style_raw = catalog.style_raw[:0]
+    catalog.style_raw = np.zeros((0, STYLE_DIM), np.float32)  # not a slice: that keeps it
     return index, vocab, catalog
 
 

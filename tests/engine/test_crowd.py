@@ -3,7 +3,9 @@ list is sorted off the query path and forgets deleted users."""
 
 from __future__ import annotations
 
+import math
 import threading
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -13,7 +15,8 @@ from engine.crowd import Crowd
 from engine.encoders import TextEncoder
 
 
-def _busy_crowd(memo_encoder: TextEncoder, seed: int) -> tuple[Crowd, list[str]]:
+def _busy_crowd(memo_encoder: TextEncoder, seed: int) -> tuple[Crowd, list[str], list[Use]]:
+    """A crowd after 200 random events, one user of whom then left; with the events kept."""
     rng = np.random.default_rng(seed)
     crowd = Crowd(memo_encoder)
     stickers = [f"s{i}" for i in range(30)]
@@ -26,15 +29,34 @@ def _busy_crowd(memo_encoder: TextEncoder, seed: int) -> tuple[Crowd, list[str]]
         events.append((user, kind, sticker))
     # one user leaves: stickers only they used drop out, the widest reach may shrink
     crowd.forget([(k, s, None) for u, k, s in events if u == "u3"], "u3")
-    return crowd, [*stickers, "never-used"]
+    kept = [e for e in events if e[0] != "u3"]
+    return crowd, [*stickers, "never-used"], kept
+
+
+Use = tuple[str, str, str]  # (user, kind, sticker)
+
+
+def _reference_utility(events: list[Use], sticker: str) -> float:
+    """The utility formula, straight from the events."""
+    users = {u for u, _, s in events if s == sticker}
+    if not users:
+        return 0.0
+    widest = max(Counter(s for _, s in {(u, s) for u, _, s in events}).values())
+    picks = sum(1 for _, k, s in events if s == sticker and k == "pick")
+    sends = sum(1 for _, k, s in events if s == sticker and k == "send")
+    reach = math.log1p(len(users)) / math.log1p(widest)
+    return 0.8 * reach + 0.2 * (picks + 1) / (picks + sends + 2)
 
 
 @pytest.mark.parametrize("seed", range(5))
-def test_utilities_equal_utility_per_sticker(memo_encoder: TextEncoder, seed: int) -> None:
-    crowd, ids = _busy_crowd(memo_encoder, seed)
+def test_utilities_follow_the_formula_after_a_user_leaves(
+    memo_encoder: TextEncoder, seed: int
+) -> None:
+    crowd, ids, events = _busy_crowd(memo_encoder, seed)
     many = crowd.utilities(ids)
     assert many.shape == (len(ids),)
-    assert many.tolist() == pytest.approx([crowd.utility(s) for s in ids], rel=1e-12, abs=0)
+    assert many.tolist() == pytest.approx([_reference_utility(events, s) for s in ids], rel=1e-12)
+    assert [crowd.utility(s) for s in ids] == many.tolist()
     assert many[-1] == 0.0
     assert many[:-1].max() > 0
 
@@ -50,11 +72,11 @@ def test_utilities_of_nothing_or_unknowns_are_zero(memo_encoder: TextEncoder) ->
 def test_popular_is_the_most_useful_first_and_forgets_a_leaving_user(
     memo_encoder: TextEncoder,
 ) -> None:
-    crowd, _ = _busy_crowd(memo_encoder, 0)
+    crowd, _, _ = _busy_crowd(memo_encoder, 0)
     popular = crowd.popular(10)
     utility = [crowd.utility(s) for s in popular]
     assert len(popular) == 10 and utility == sorted(utility, reverse=True)
-    assert utility[0] == max(crowd.utility(s) for s in crowd.stats)
+    assert utility[0] == max(crowd.utility(s) for s in crowd.usage.used())
     alone = Crowd(memo_encoder)
     alone.add("loner", "send", "only-theirs", None)
     assert alone.popular(5) == ["only-theirs"]

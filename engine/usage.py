@@ -1,0 +1,118 @@
+"""How much each sticker is used and by how many people, as arrays.
+
+One row of counts per sticker ever used (distinct users, picks, sends), so the utility of the
+thousands of candidates a query ranks, or a sort of every used sticker for the popular list,
+is a few numpy operations, not a Python loop over sticker objects. Holding the GIL through such
+a loop once delayed a concurrent query by 30 ms at 10k used stickers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+GROWTH = 2  # the count arrays double when full
+
+
+class Usage:
+    def __init__(self, capacity: int = 1024) -> None:
+        self._slot: dict[str, int] = {}
+        self._ids: list[str] = []
+        self._users: list[set[str]] = []
+        # Per slot: distinct users, picks, sends (separate arrays: each is read whole).
+        self._user_counts = np.zeros(capacity, np.int64)
+        self._picks = np.zeros(capacity, np.float64)
+        self._sends = np.zeros(capacity, np.float64)
+        self.max_users = 1  # the widest reach of any sticker, which reach is scaled by
+
+    def __contains__(self, sticker_id: object) -> bool:
+        slot = self._slot.get(sticker_id) if isinstance(sticker_id, str) else None
+        return slot is not None and bool(self._users[slot])
+
+    def used(self) -> list[str]:
+        """Stickers someone uses now, in the order first used."""
+        return [self._ids[slot] for slot in range(len(self._ids)) if self._users[slot]]
+
+    def add(self, user_id: str, kind: str, sticker_id: str) -> None:
+        slot = self._slot_of(sticker_id)
+        users = self._users[slot]
+        users.add(user_id)
+        (self._picks if kind == "pick" else self._sends)[slot] += 1
+        self._user_counts[slot] = len(users)
+        self.max_users = max(self.max_users, len(users))
+
+    def remove(self, user_id: str, kind: str, sticker_id: str) -> None:
+        """Undo one `add` of the user's (deleting their data); call `rescale` when done."""
+        slot = self._slot.get(sticker_id)
+        if slot is None:
+            return
+        counts = self._picks if kind == "pick" else self._sends
+        counts[slot] = max(0.0, counts[slot] - 1)
+        users = self._users[slot]
+        users.discard(user_id)
+        self._user_counts[slot] = len(users)
+        if not users:  # nobody left: nothing of theirs (not even a pick count) stays behind
+            self._picks[slot] = self._sends[slot] = 0.0
+
+    def rescale(self) -> None:
+        """Recompute the widest reach after removals."""
+        used = self._user_counts[: len(self._ids)]
+        self.max_users = max(1, int(used.max())) if len(used) else 1
+
+    def picks(self, sticker_id: str) -> int:
+        slot = self._slot.get(sticker_id)
+        return 0 if slot is None else int(self._picks[slot])
+
+    def utilities(self, sticker_ids: Sequence[str]) -> np.ndarray:
+        """0..1 per sticker: how many distinct people use it (log-scaled), nudged by its pick
+        rate; 0 for stickers nobody uses."""
+        slots = np.fromiter(
+            (self._slot.get(s, -1) for s in sticker_ids), np.int64, len(sticker_ids)
+        )
+        out = np.zeros(len(sticker_ids))
+        known = slots >= 0
+        out[known] = self._utility(slots[known])
+        return out
+
+    def top(self, k: int) -> list[str]:
+        """The k most useful stickers, best first (ties: the first used first)."""
+        utility = self._utility(slice(0, len(self._ids)))
+        used = np.flatnonzero(utility > 0)
+        if len(used) > k:  # only the k best need sorting
+            used = used[np.argpartition(-utility[used], k - 1)[:k]] if k > 0 else used[:0]
+        best = used[np.lexsort((used, -utility[used]))]
+        return [self._ids[slot] for slot in best.tolist()]
+
+    def _utility(self, slots: np.ndarray | slice) -> np.ndarray:
+        users = self._user_counts[slots]
+        # A worker thread may read a count raised a moment before max_users follows it.
+        widest = max(self.max_users, int(users.max(initial=0)))
+        # log1p of a count, looked up: numpy's log1p costs ~17 ns an element, a gather ~2.
+        reach = np.log1p(np.arange(widest + 1)) / math.log1p(widest)
+        picks, sends = self._picks[slots], self._sends[slots]
+        utility = 0.8 * reach[users] + 0.2 * (picks + 1) / (picks + sends + 2)
+        utility[users == 0] = 0.0
+        return utility
+
+    def _slot_of(self, sticker_id: str) -> int:
+        slot = self._slot.get(sticker_id)
+        if slot is not None:
+            return slot
+        slot = len(self._ids)
+        # Grown before the id is listed: a concurrent `top` reads len(_ids) counts.
+        if slot == len(self._user_counts):
+            self._user_counts, self._picks, self._sends = (
+                _grown(counts) for counts in (self._user_counts, self._picks, self._sends)
+            )
+        self._users.append(set())
+        self._ids.append(sticker_id)
+        self._slot[sticker_id] = slot
+        return slot
+
+
+def _grown(counts: np.ndarray) -> np.ndarray:
+    grown = np.zeros(len(counts) * GROWTH, counts.dtype)
+    grown[: len(counts)] = counts
+    return grown
