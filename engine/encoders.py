@@ -14,6 +14,8 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from PIL import Image
 
+from engine.groups import number_texts
+
 USE_BATCH = 64  # USE encodes ~5x faster per text in batches of 64 than one by one
 
 
@@ -49,20 +51,27 @@ def encode_distinct(
     texts: Sequence[str],
     chunk: int,
     on_chunk: Callable[[int, int], None] | None = None,
-) -> np.ndarray:
-    """Row-aligned vectors of `texts`, each distinct non-empty text encoded once (empty ones
-    get zero rows). Catalogs repeat texts a lot: a quarter of captions, and one emoji name
-    per emoji. `on_chunk(done, total)` follows the distinct texts, `chunk` at a time."""
-    distinct = list(dict.fromkeys(t for t in texts if t))
-    vectors = np.zeros((len(distinct) + 1, encoder.dim), np.float32)  # last row: no text
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each distinct non-empty text of `texts` encoded once: (vectors of the distinct texts,
+    which of them each text is, -1 for empty ones). Catalogs repeat texts a lot: a quarter of
+    captions, and one emoji name per emoji. `on_chunk(done, total)` follows the encoding,
+    `chunk` distinct texts at a time."""
+    distinct, which = number_texts(texts, empty=False)
+    vectors = np.zeros((len(distinct), encoder.dim), np.float32)
     for start in range(0, len(distinct), chunk):
         batch = distinct[start : start + chunk]
         vectors[start : start + len(batch)] = encoder.encode_text(batch)
         if on_chunk:
             on_chunk(len(batch), len(distinct))
-    position = {text: i for i, text in enumerate(distinct)}
-    rows = np.fromiter((position.get(t, len(distinct)) for t in texts), np.int64, len(texts))
-    return vectors[rows]
+    return vectors, which
+
+
+def per_row(vectors: np.ndarray, which: np.ndarray) -> np.ndarray:
+    """encode_distinct's result spread back over its texts (zero rows for empty ones)."""
+    out = np.zeros((len(which), vectors.shape[1]), np.float32)
+    known = which >= 0
+    out[known] = vectors[which[known]]
+    return out
 
 
 class UniversalSentenceEncoder:

@@ -1,6 +1,9 @@
 """The catalog index: every sticker's meaning vector, style vector, lexical fields and meaning
 neighbours, in row order. Immutable once built: live additions build a new index that shares
 the dense graph, and the engine swaps the reference (readers keep the snapshot they started with).
+
+Stickers whose meaning text is the same share one meaning: one vector in the dense graph, whose
+labels are meanings, not rows (a quarter of a large catalog repeats a caption).
 """
 
 from __future__ import annotations
@@ -34,8 +37,9 @@ from engine.embed_cache import (
     model_identity,
 )
 from engine.emoji import EmojiKeywords
-from engine.encoders import ImageEncoder, TextEncoder, encode_distinct, l2_normalise
+from engine.encoders import ImageEncoder, TextEncoder, encode_distinct, l2_normalise, per_row
 from engine.errors import IndexMismatch
+from engine.groups import RowGroups, number_texts
 from engine.lexical import FieldIndex
 from engine.media import MediaError, load_sticker_image
 from engine.style import STYLE_DIM, StyleScaler, style_features
@@ -45,7 +49,7 @@ from engine.types import StickerRecord
 log = logging.getLogger(__name__)
 
 ALL_CORES = -1  # hnswlib's "every core": offline builds use them all
-INDEX_VERSION = 1  # stamp on index folders; bump when the files' meaning changes
+INDEX_VERSION = 2  # stamp on index folders; bump when the files' meaning changes
 NEIGHBOURS = 16  # meaning neighbours kept per sticker
 SAME_MEANING = 0.85  # cosine above which two stickers' texts say the same thing
 # Emoji trust: how far a pack author's emoji agrees with what the caption says. Below LOW the
@@ -144,6 +148,7 @@ class CatalogIndex:
     style_raw: np.ndarray  # (n, STYLE_DIM) unscaled pixel statistics
     scaler: StyleScaler
     trust: np.ndarray  # (n,) weight of the emoji field
+    meaning_of_row: np.ndarray  # (n,) int64: each row's meaning (dense label), -1 if none
     neighbour_rows: np.ndarray  # (n, NEIGHBOURS) int32, -1 padded
     neighbour_sims: np.ndarray  # (n, NEIGHBOURS) float32
     dense: DenseIndex
@@ -152,6 +157,7 @@ class CatalogIndex:
     generation: str = ""  # set when saved: tells a running engine that the files changed
     image_dense: DenseIndex | None = None
     fields: dict[str, FieldIndex] = field(default_factory=dict)
+    meanings: RowGroups = field(init=False, repr=False)  # the rows of each meaning
     row_of: dict[str, int] = field(default_factory=dict)
     set_rows: dict[str, np.ndarray] = field(default_factory=dict)
     # Per pack (in set_rows order): its style (see pack_styles), what taste is learnt and
@@ -163,6 +169,8 @@ class CatalogIndex:
     _safe: tuple[float, np.ndarray] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
+        known = self.meaning_of_row[self.meaning_of_row >= 0]
+        self.meanings = RowGroups(self.meaning_of_row, int(known.max()) + 1 if len(known) else 0)
         self.row_of = {r.sticker_id: i for i, r in enumerate(self.records)}
         by_set: dict[str, list[int]] = {}
         for i, r in enumerate(self.records):
@@ -285,26 +293,28 @@ def index_records(
         fit_on = style_raw if len(style_raw) else np.zeros((1, STYLE_DIM), np.float32)
         scaler = scaler or StyleScaler().fit(fit_on)
     with timer("meaning_encode"):
-        text = _encode_meaning(records, encoders, on_stage)
+        meanings, meaning_of_row = _encode_meaning(records, encoders, on_stage)
+        text = per_row(meanings, meaning_of_row)
     with timer("emoji_trust"):
         trust = _emoji_trust(records, text, encoders)
     with timer("dense_hnsw"):
-        dense = DenseIndex(encoders.text.dim, capacity=len(records))
-        _add_dense(dense, text, 0, threads=ALL_CORES)
-    with timer("catalog_rows"):  # row_of, set_rows and pack styles (__post_init__)
+        dense = DenseIndex(encoders.text.dim, capacity=len(meanings))
+        dense.add(meanings, np.arange(len(meanings)), threads=ALL_CORES)
+    with timer("catalog_rows"):  # row_of, set_rows, meanings and pack styles (__post_init__)
         index = CatalogIndex(
             records=list(records),
             text=text,
             style_raw=style_raw,
             scaler=scaler,
             trust=trust,
+            meaning_of_row=meaning_of_row,
             neighbour_rows=np.zeros((0, NEIGHBOURS), np.int32),
             neighbour_sims=np.zeros((0, NEIGHBOURS), np.float32),
             dense=dense,
             text_model=encoders.text.name,
         )
     with timer("meaning_neighbours"):
-        index.neighbour_rows, index.neighbour_sims = _meaning_neighbours(dense, text)
+        index.neighbour_rows, index.neighbour_sims = _meaning_neighbours(index, meanings)
     for name in FIELDS:
         with timer(f"lexical_{name}"):
             index.fields[name] = build_field(name, records, encoders.emoji, trust)
@@ -381,7 +391,8 @@ def _style(
 
 def _encode_meaning(
     records: Sequence[StickerRecord], encoders: Encoders, on_stage: StageProgress | None = None
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
+    """(one vector per distinct meaning text, each row's meaning or -1)."""
     texts = [meaning_text(r, encoders.emoji) for r in records]
     report = (lambda done, total: on_stage("embed text", done, total)) if on_stage else None
     return encode_distinct(encoders.text, texts, ENCODE_CHUNK, report)
@@ -418,7 +429,7 @@ def _emoji_trust(
     if not pairs:
         return trust
     rows = [i for i, _ in pairs]
-    name_vectors = encode_distinct(encoders.text, [n for _, n in pairs], ENCODE_CHUNK)
+    name_vectors = per_row(*encode_distinct(encoders.text, [n for _, n in pairs], ENCODE_CHUNK))
     agreement = np.einsum("ij,ij->i", name_vectors, text[rows])
     scaled = (agreement - TRUST_LOW) / (TRUST_HIGH - TRUST_LOW)
     trust[rows] = np.clip(scaled, TRUST_FLOOR, 1.0)
@@ -430,20 +441,39 @@ def _add_dense(dense: DenseIndex, vectors: np.ndarray, first_row: int, *, thread
     dense.add(vectors[rows], rows + first_row, threads=threads)
 
 
-def _meaning_neighbours(dense: DenseIndex, text: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    n = len(text)
-    rows = np.full((n, NEIGHBOURS), -1, np.int32)
-    sims = np.zeros((n, NEIGHBOURS), np.float32)
-    known = np.flatnonzero(np.abs(text).sum(axis=1) > 0)
-    if len(known) == 0 or len(dense) == 0:
-        return rows, sims
-    found, similarity = dense.search_many(text[known], NEIGHBOURS)
-    similarity = np.minimum(similarity, 1.0)  # float error can exceed 1 for identical texts
-    similar = similarity >= SAME_MEANING
-    width = found.shape[1]
-    rows[known, :width] = np.where(similar, found, -1)
-    sims[known, :width] = np.where(similar, similarity, 0.0)
+def _meaning_neighbours(index: CatalogIndex, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's same-meaning neighbours (rows whose meaning is at least SAME_MEANING close,
+    up to NEIGHBOURS, its own meaning's rows first) and their similarity; -1 / 0 padded.
+    `vectors` are the meanings' vectors, in order."""
+    rows = np.full((len(index), NEIGHBOURS), -1, np.int32)
+    sims = np.zeros((len(index), NEIGHBOURS), np.float32)
+    _fill_neighbours(index, vectors, np.arange(len(vectors)), rows, sims)
     return rows, sims
+
+
+def _fill_neighbours(
+    index: CatalogIndex,
+    vectors: np.ndarray,
+    meanings: np.ndarray,
+    rows: np.ndarray,
+    sims: np.ndarray,
+) -> None:
+    """Writes the neighbour lists of the rows of `meanings` (with `vectors` their vectors) into
+    `rows` and `sims`. Rows of one meaning share one list: one search per meaning."""
+    if len(meanings) == 0 or len(index.dense) == 0:
+        return
+    found, similarity = index.dense.search_many(vectors, NEIGHBOURS)
+    similarity = np.minimum(similarity, 1.0)  # float error can exceed 1 for identical texts
+    for meaning, near, near_sims in zip(meanings.tolist(), found, similarity, strict=True):
+        close = (near_sims >= SAME_MEANING) & (near != meaning)
+        near = np.concatenate([[meaning], near[close]])  # its own, even if the search missed it
+        near_sims = np.concatenate([[1.0], near_sims[close]])
+        members, source = index.meanings.of_many(near, NEIGHBOURS)
+        sharing = index.meanings.rows_of(meaning)
+        rows[sharing] = -1
+        rows[sharing, : len(members)] = members
+        sims[sharing] = 0.0
+        sims[sharing, : len(members)] = near_sims[source]
 
 
 def build_fields(
@@ -485,6 +515,7 @@ def _write_files(index: CatalogIndex, folder: Path) -> None:
     np.save(folder / "text.npy", index.text)
     np.save(folder / "style_raw.npy", index.style_raw)
     np.save(folder / "trust.npy", index.trust)
+    np.save(folder / "meaning_of_row.npy", index.meaning_of_row)
     np.save(folder / "pack_vectors.npy", index.pack_vectors)
     np.save(folder / "neighbour_rows.npy", index.neighbour_rows)
     np.save(folder / "neighbour_sims.npy", index.neighbour_sims)
@@ -538,6 +569,7 @@ def load_index(folder: Path, records: Sequence[StickerRecord], encoders: Encoder
         style_raw=np.load(folder / "style_raw.npy", mmap_mode="r"),
         scaler=scaler,
         trust=np.load(folder / "trust.npy"),
+        meaning_of_row=np.load(folder / "meaning_of_row.npy"),
         neighbour_rows=np.load(folder / "neighbour_rows.npy"),
         neighbour_sims=np.load(folder / "neighbour_sims.npy"),
         dense=DenseIndex.load(folder / "text.hnsw", int(manifest["text_dim"])),
@@ -583,25 +615,36 @@ def extend_index(
     fresh = [r for r in records if r.sticker_id not in index.row_of]
     decoded = _decode_all(fresh, report, None, want_images=index.image is not None)
     kept, raw = decoded.records, decoded.style_raw
-    first = len(index)
-    text = _encode_meaning(kept, encoders)
-    _add_dense(index.dense, text, first)
-    all_text = np.concatenate([index.text, text])
-    all_raw = np.concatenate([index.style_raw, raw])
-    rows, sims = _meaning_neighbours(index.dense, text)
+    first, known = len(index), len(index.meanings)
+    all_records = [*index.records, *kept]
+    # Meanings are numbered in order of first appearance: numbering every record again gives
+    # the old rows their old numbers and the new texts the next ones.
+    distinct, meaning_of_row = number_texts(
+        [meaning_text(r, encoders.emoji) for r in all_records], empty=False
+    )
+    if not np.array_equal(meaning_of_row[:first], index.meaning_of_row):
+        raise IndexMismatch("the emoji keywords changed since the index was built; run build")
+    new = distinct[known:]
+    new_vectors = encoders.text.encode_text(new) if new else np.zeros((0, index.text.shape[1]))
+    vectors = np.concatenate([_meaning_vectors(index), new_vectors]).astype(np.float32)
+    index.dense.add(vectors[known:], np.arange(known, len(distinct)))
+    text = per_row(vectors, meaning_of_row[first:])
     grown = CatalogIndex(
-        records=[*index.records, *kept],
-        text=all_text,
-        style_raw=all_raw,
+        records=all_records,
+        text=np.concatenate([index.text, text]),
+        style_raw=np.concatenate([index.style_raw, raw]),
         scaler=index.scaler,
         trust=np.concatenate([index.trust, _emoji_trust(kept, text, encoders)]),
-        neighbour_rows=np.concatenate([index.neighbour_rows, rows]),
-        neighbour_sims=np.concatenate([index.neighbour_sims, sims]),
+        meaning_of_row=meaning_of_row,
+        neighbour_rows=_padded(index.neighbour_rows, len(kept), -1),
+        neighbour_sims=_padded(index.neighbour_sims, len(kept), 0),
         dense=index.dense,
         text_model=index.text_model,
         image=index.image,
         image_dense=index.image_dense,
     )
+    touched = np.unique(meaning_of_row[first:][meaning_of_row[first:] >= 0])
+    _fill_neighbours(grown, vectors[touched], touched, grown.neighbour_rows, grown.neighbour_sims)
     if index.image is not None and index.image_dense is not None and encoders.clip is not None:
         image = _encode_images(decoded, encoders.clip, BuildHooks())
         _add_dense(index.image_dense, image, first)
@@ -609,3 +652,15 @@ def extend_index(
     grown.fields = build_fields(grown.records, encoders.emoji, grown.trust)
     report.indexed += len(kept)
     return grown
+
+
+def _meaning_vectors(index: CatalogIndex) -> np.ndarray:
+    """The vector of each meaning, in order (from the first row that has it)."""
+    groups = index.meanings
+    first_rows = groups.members[groups.starts[:-1]]
+    return np.asarray(index.text[first_rows], np.float32)
+
+
+def _padded(table: np.ndarray, extra: int, fill: float) -> np.ndarray:
+    """`table` with `extra` more rows of `fill`."""
+    return np.concatenate([table, np.full((extra, table.shape[1]), fill, table.dtype)])

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import bm25s
 import numpy as np
 
+from engine.groups import RowGroups, number_texts
 from engine.tokens import tokenize
 
 EMPTY_DOC_TOKEN = "\x00"  # bm25s needs at least one token per document
@@ -50,8 +51,8 @@ class FieldIndex:
         """`priority` orders the rows that share a text (highest first): when a search must stop
         inside a shared document, the most trusted rows are the ones returned."""
         self._size = len(texts)
-        self._rows = _RowsByDocument(texts, priority)
-        corpus = [list(tokenize(doc)) or [EMPTY_DOC_TOKEN] for doc in self._rows.documents]
+        documents, self._rows = _documents(texts, priority)
+        corpus = [list(tokenize(doc)) or [EMPTY_DOC_TOKEN] for doc in documents]
         self._bm25 = bm25s.BM25()
         self._vocab: dict[str, int] = {}
         if corpus:  # bm25s cannot index an empty corpus; an empty catalog matches nothing
@@ -65,7 +66,7 @@ class FieldIndex:
     @property
     def documents(self) -> int:
         """Distinct texts indexed (at most the number of rows)."""
-        return len(self._rows.documents)
+        return len(self._rows)
 
     def search(self, query: str, k: int) -> LexicalHits:
         """Up to k rows sharing at least one token with the query, best BM25 first."""
@@ -91,31 +92,10 @@ class FieldIndex:
         return LexicalHits(rows, bm25[order][document_of_row], coverage[order][document_of_row])
 
 
-class _RowsByDocument:
-    """Distinct texts and, for each, the rows that carry it (in priority order)."""
-
-    def __init__(self, texts: Sequence[str], priority: np.ndarray | None) -> None:
-        ids: dict[str, int] = {}
-        doc_of_row = np.fromiter(
-            (ids.setdefault(text, len(ids)) for text in texts), np.int64, len(texts)
-        )
-        self.documents = list(ids)
-        rank = -np.asarray(priority, np.float64) if priority is not None else np.zeros(len(texts))
-        self.members = np.lexsort((np.arange(len(texts)), rank, doc_of_row))
-        self.sizes = np.bincount(doc_of_row, minlength=len(ids)).astype(np.float64)
-        self.starts = np.concatenate([[0], np.cumsum(self.sizes, dtype=np.int64)])
-
-    def of_many(self, documents: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
-        """The first `limit` rows of `documents` taken in order (each document's rows in
-        priority order), and for each row the position in `documents` it came from."""
-        sizes = self.sizes[documents].astype(np.int64)
-        needed = int(np.searchsorted(np.cumsum(sizes), limit)) + 1  # documents that reach it
-        documents, sizes = documents[:needed], sizes[:needed]
-        source = np.repeat(np.arange(len(documents)), sizes)[:limit]
-        # Each row's place in `members`: its document's start plus its rank within it.
-        first_of_source = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-        within = np.arange(len(source)) - first_of_source[source]
-        return self.members[self.starts[documents][source] + within], source
+def _documents(texts: Sequence[str], priority: np.ndarray | None) -> tuple[list[str], RowGroups]:
+    """The distinct texts, and the rows that carry each (in priority order)."""
+    documents, doc_of_row = number_texts(texts)
+    return documents, RowGroups(doc_of_row, len(documents), priority)
 
 
 def _idf(documents: int, frequency: np.ndarray | int) -> np.ndarray:

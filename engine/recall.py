@@ -240,8 +240,9 @@ def _lexical(
 
 
 def _dense(recall: Recall, index: CatalogIndex, vector: np.ndarray, depth: int) -> None:
-    rows, sims = index.dense.search(vector, depth)
-    recall.add(rows, W_DENSE * ramp(sims, DENSE_LOW, DENSE_HIGH), "its caption means that")
+    meanings, sims = index.dense.search(vector, depth)  # the graph holds meanings, not rows
+    rows, source = index.meanings.of_many(meanings, depth)
+    recall.add(rows, W_DENSE * ramp(sims[source], DENSE_LOW, DENSE_HIGH), "its caption means that")
 
 
 def _crowd(

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from engine.encoders import UniversalSentenceEncoder, encode_distinct
+from engine.encoders import UniversalSentenceEncoder, encode_distinct, per_row
 
 
 class CountingEncoder:
@@ -30,9 +30,9 @@ def test_each_distinct_text_is_encoded_once_and_rows_stay_aligned(
     texts = ["sleepy cat", "", "pizza", "sleepy cat", "pizza", "sleepy cat", ""]
     counting = CountingEncoder(encoder)
     progress: list[tuple[int, int]] = []
-    vectors = encode_distinct(
-        counting, texts, 1, lambda done, total: progress.append((done, total))
-    )
+    distinct, which = encode_distinct(counting, texts, 1, lambda *step: progress.append(step))
+    assert which.tolist() == [0, -1, 1, 0, 1, 0, -1]
+    vectors = per_row(distinct, which)
     assert counting.asked == ["sleepy cat", "pizza"]
     assert progress == [(1, 2), (1, 2)]
     assert vectors.shape == (len(texts), encoder.dim)
@@ -44,5 +44,9 @@ def test_each_distinct_text_is_encoded_once_and_rows_stay_aligned(
 
 
 def test_no_texts_give_no_rows(encoder: UniversalSentenceEncoder) -> None:
-    assert encode_distinct(encoder, [], 8).shape == (0, encoder.dim)
-    assert not encode_distinct(encoder, ["", ""], 8).any()
+    vectors, which = encode_distinct(encoder, [], 8)
+    assert vectors.shape == (0, encoder.dim) and which.shape == (0,)
+    vectors, which = encode_distinct(encoder, ["", ""], 8)
+    assert len(vectors) == 0 and which.tolist() == [-1, -1]
+    assert per_row(vectors, which).shape == (2, encoder.dim)
+    assert not per_row(vectors, which).any()

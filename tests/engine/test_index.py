@@ -105,7 +105,10 @@ def test_vectors_have_the_expected_shapes_and_norms(
     assert index.style.shape == index.style_raw.shape == (GOOD, STYLE_DIM)
     assert index.pack_vectors.shape == (len(index.set_rows), STYLE_DIM)
     np.testing.assert_allclose(np.linalg.norm(index.style, axis=1), 1.0, atol=1e-5)
-    assert len(index.dense) == GOOD - 1
+    # one dense vector per distinct meaning: captions both packs share are one entry
+    distinct = np.unique(index.text[norms > 0], axis=0)
+    assert len(index.dense) == len(index.meanings) == len(distinct) < GOOD - 1
+    assert index.meaning_of_row[blank] == -1
     assert index.neighbour_rows.shape == (GOOD, NEIGHBOURS)
     assert ((index.trust >= TRUST_FLOOR) & (index.trust <= 1.0)).all()
     assert index.text_model == UniversalSentenceEncoder.name
@@ -280,7 +283,7 @@ def test_extend_index_makes_new_stickers_searchable(
     assert row == before
     assert grown.records[grown.row_of["flat1"]].caption != "a duplicate id"
     query = encoders.text.encode_text(["rocket launch"])[0]
-    assert grown.dense.search(query, 1)[0].tolist() == [row]
+    assert grown.dense.search(query, 1)[0].tolist() == [grown.meaning_of_row[row]]
     assert grown.fields["meaning"].search("rocket", 5).rows.tolist() == [row]
     assert row in grown.fields["emoji"].search("razzo", 5).rows  # Italian for 🚀
     assert "space_pack" in grown.set_rows
@@ -289,7 +292,26 @@ def test_extend_index_makes_new_stickers_searchable(
     # a saved grown index loads back with the new stickers
     save_index(grown, tmp_path / "index")
     loaded = load_index(tmp_path / "index", grown.records, encoders)
-    assert loaded.dense.search(query, 1)[0].tolist() == [row]
+    assert loaded.dense.search(query, 1)[0].tolist() == [grown.meaning_of_row[row]]
+    np.testing.assert_array_equal(loaded.meaning_of_row, grown.meaning_of_row)
+
+
+def test_a_new_sticker_with_a_known_caption_joins_its_meaning(
+    folder: Path, encoders: Encoders, png: PngMaker
+) -> None:
+    base = build_index(read_catalog(folder), encoders)
+    source = base.row_of["flat1"]
+    twin = StickerRecord(
+        "twin", "twin_pack", caption=base.records[source].caption, path=str(png("soft", 1, 3))
+    )
+    grown = extend_index(base, [twin], encoders, BuildReport())
+    row = grown.row_of["twin"]
+    assert len(grown.dense) == len(base.dense)  # no new vector: the meaning was known
+    assert grown.meaning_of_row[row] == base.meaning_of_row[source]
+    np.testing.assert_array_equal(grown.text[row], base.text[source])
+    # the old sticker and the new one are each other's same-meaning neighbours
+    assert source in [other for other, _ in grown.neighbours(row)]
+    assert row in [other for other, _ in grown.neighbours(source)]
 
 
 def test_empty_catalog_builds_an_empty_index(encoders: Encoders) -> None:
