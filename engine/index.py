@@ -149,8 +149,10 @@ class CatalogIndex:
     scaler: StyleScaler
     trust: np.ndarray  # (n,) weight of the emoji field
     meaning_of_row: np.ndarray  # (n,) int64: each row's meaning (dense label), -1 if none
-    neighbour_rows: np.ndarray  # (n, NEIGHBOURS) int32, -1 padded
-    neighbour_sims: np.ndarray  # (n, NEIGHBOURS) float32
+    # Per meaning (rows of one meaning share one list): same-meaning rows, -1 padded, and their
+    # similarity; read them per row with neighbour_lists.
+    neighbour_rows: np.ndarray  # (meanings, NEIGHBOURS) int32
+    neighbour_sims: np.ndarray  # (meanings, NEIGHBOURS) float32
     dense: DenseIndex
     text_model: str
     image: np.ndarray | None = None  # (n, d_clip) CLIP image vectors when configured
@@ -206,8 +208,19 @@ class CatalogIndex:
         """The rows of pack number `pack` (pack_of_row's numbering: set_rows order)."""
         return next(islice(self.set_rows.values(), pack, None))
 
+    def neighbour_lists(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(len(rows), NEIGHBOURS): each row's same-meaning rows (-1: none, a row may list
+        itself) and their similarity, from its meaning's list."""
+        meanings = self.meaning_of_row[rows]
+        known = meanings >= 0
+        found = np.full((len(meanings), NEIGHBOURS), -1, np.int32)
+        sims = np.zeros((len(meanings), NEIGHBOURS), np.float32)
+        found[known] = self.neighbour_rows[meanings[known]]
+        sims[known] = self.neighbour_sims[meanings[known]]
+        return found, sims
+
     def neighbours(self, row: int) -> list[tuple[int, float]]:
-        rows, sims = self.neighbour_rows[row], self.neighbour_sims[row]
+        rows, sims = (table[0] for table in self.neighbour_lists(np.array([row])))
         return [(int(r), float(s)) for r, s in zip(rows, sims, strict=True) if r >= 0 and r != row]
 
 
@@ -442,11 +455,11 @@ def _add_dense(dense: DenseIndex, vectors: np.ndarray, first_row: int, *, thread
 
 
 def _meaning_neighbours(index: CatalogIndex, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's same-meaning neighbours (rows whose meaning is at least SAME_MEANING close,
-    up to NEIGHBOURS, its own meaning's rows first) and their similarity; -1 / 0 padded.
-    `vectors` are the meanings' vectors, in order."""
-    rows = np.full((len(index), NEIGHBOURS), -1, np.int32)
-    sims = np.zeros((len(index), NEIGHBOURS), np.float32)
+    """Each meaning's neighbours: rows whose meaning is at least SAME_MEANING close (up to
+    NEIGHBOURS, its own rows first), and their similarity; -1 / 0 padded. `vectors` are the
+    meanings' vectors, in order."""
+    rows = np.full((len(vectors), NEIGHBOURS), -1, np.int32)
+    sims = np.zeros((len(vectors), NEIGHBOURS), np.float32)
     _fill_neighbours(index, vectors, np.arange(len(vectors)), rows, sims)
     return rows, sims
 
@@ -458,8 +471,8 @@ def _fill_neighbours(
     rows: np.ndarray,
     sims: np.ndarray,
 ) -> None:
-    """Writes the neighbour lists of the rows of `meanings` (with `vectors` their vectors) into
-    `rows` and `sims`. Rows of one meaning share one list: one search per meaning."""
+    """Writes the neighbour lists of `meanings` (`vectors` their vectors) into `rows` and
+    `sims`, one row per meaning."""
     if len(meanings) == 0 or len(index.dense) == 0:
         return
     found, similarity = index.dense.search_many(vectors, NEIGHBOURS)
@@ -469,11 +482,10 @@ def _fill_neighbours(
         near = np.concatenate([[meaning], near[close]])  # its own, even if the search missed it
         near_sims = np.concatenate([[1.0], near_sims[close]])
         members, source = index.meanings.of_many(near, NEIGHBOURS)
-        sharing = index.meanings.rows_of(meaning)
-        rows[sharing] = -1
-        rows[sharing, : len(members)] = members
-        sims[sharing] = 0.0
-        sims[sharing, : len(members)] = near_sims[source]
+        rows[meaning] = -1
+        rows[meaning, : len(members)] = members
+        sims[meaning] = 0.0
+        sims[meaning, : len(members)] = near_sims[source]
 
 
 def build_fields(
@@ -636,8 +648,8 @@ def extend_index(
         scaler=index.scaler,
         trust=np.concatenate([index.trust, _emoji_trust(kept, text, encoders)]),
         meaning_of_row=meaning_of_row,
-        neighbour_rows=_padded(index.neighbour_rows, len(kept), -1),
-        neighbour_sims=_padded(index.neighbour_sims, len(kept), 0),
+        neighbour_rows=_padded(index.neighbour_rows, len(distinct) - known, -1),
+        neighbour_sims=_padded(index.neighbour_sims, len(distinct) - known, 0),
         dense=index.dense,
         text_model=index.text_model,
         image=index.image,

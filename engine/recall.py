@@ -179,8 +179,9 @@ def _share_with_same_meaning(index: CatalogIndex, fused: Candidates) -> Candidat
     when that beats its own; the reason travels along from the row that offered it."""
     if not len(fused):
         return fused
-    neighbours = index.neighbour_rows[fused.rows].astype(np.int64)  # (m, K), -1: none
-    offered = fused.scores[:, None] * index.neighbour_sims[fused.rows].astype(np.float64)
+    lists, sims = index.neighbour_lists(fused.rows)
+    neighbours = lists.astype(np.int64)  # (m, K), -1: none
+    offered = fused.scores[:, None] * sims.astype(np.float64)
     real = (neighbours >= 0) & (neighbours != fused.rows[:, None]) & (offered > 0)
     sources = np.nonzero(real)[0]
     # A row's own evidence comes first, so it wins a tie with an offer.

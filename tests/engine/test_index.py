@@ -109,7 +109,7 @@ def test_vectors_have_the_expected_shapes_and_norms(
     distinct = np.unique(index.text[norms > 0], axis=0)
     assert len(index.dense) == len(index.meanings) == len(distinct) < GOOD - 1
     assert index.meaning_of_row[blank] == -1
-    assert index.neighbour_rows.shape == (GOOD, NEIGHBOURS)
+    assert index.neighbour_rows.shape == (len(index.meanings), NEIGHBOURS)  # one per meaning
     assert ((index.trust >= TRUST_FLOOR) & (index.trust <= 1.0)).all()
     assert index.text_model == UniversalSentenceEncoder.name
 

@@ -24,13 +24,17 @@ REASONS = ("words", "emoji", "dense", "crowd")
 
 
 class _Graph:
-    """The parts of a CatalogIndex recall reads: its size and the meaning neighbours."""
+    """The parts of a CatalogIndex recall reads: its size and the meaning neighbours (here one
+    list per row, as if every row had a meaning of its own)."""
 
     def __init__(self, rows: np.ndarray, sims: np.ndarray) -> None:
         self.neighbour_rows, self.neighbour_sims = rows, sims
 
     def __len__(self) -> int:
         return len(self.neighbour_rows)
+
+    def neighbour_lists(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.neighbour_rows[rows], self.neighbour_sims[rows]  # a list per row
 
 
 def _graph(rng: np.random.Generator, n: int, k: int, linked: bool) -> CatalogIndex:
