@@ -32,7 +32,9 @@ class RowGroups:
         rank = -np.asarray(priority, np.float64) if priority is not None else np.zeros(0)
         rows = np.arange(len(group_of_row))
         order = np.lexsort((rows, rank, group_of_row) if len(rank) else (rows, group_of_row))
-        self.members = order[group_of_row[order] >= 0]  # rows, group by group
+        # Rows, group by group (int32: a catalog has fewer than 2^31 rows, and at 543k rows
+        # each of the four groupings an index keeps is 2 MB smaller).
+        self.members = order[group_of_row[order] >= 0].astype(np.int32)
         grouped = group_of_row[group_of_row >= 0]
         self.sizes = np.bincount(grouped, minlength=groups).astype(np.int64)
         self.starts = np.concatenate([[0], np.cumsum(self.sizes)])

@@ -27,7 +27,7 @@ EMPTY_DOC_TOKEN = "\x00"  # bm25s needs at least one token per document
 class LexicalHits:
     """Matching rows, best BM25 first, with their BM25 score and coverage (row-aligned)."""
 
-    rows: np.ndarray  # int64
+    rows: np.ndarray  # int32
     bm25: np.ndarray  # float64
     coverage: np.ndarray  # float64, 0..1
 
