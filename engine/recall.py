@@ -62,7 +62,7 @@ class Evidence:
 @dataclass(frozen=True)
 class Candidates:
     """Rows (unique), their relevance and, per row, its reason as an index into `reasons`.
-    Rows are in the order evidence first named them, as dicts of evidence always were."""
+    Rows are in the order evidence first named them."""
 
     rows: np.ndarray  # int64
     scores: np.ndarray  # float64
