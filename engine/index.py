@@ -635,7 +635,9 @@ def extend_index(
         [meaning_text(r, encoders.emoji) for r in all_records], empty=False
     )
     if not np.array_equal(meaning_of_row[:first], index.meaning_of_row):
-        raise IndexMismatch("the emoji keywords changed since the index was built; run build")
+        raise IndexMismatch(
+            "the emoji keywords changed since the index was built; run `stickerbot build` again"
+        )
     new = distinct[known:]
     new_vectors = encoders.text.encode_text(new) if new else np.zeros((0, index.text.shape[1]))
     vectors = np.concatenate([_meaning_vectors(index), new_vectors]).astype(np.float32)

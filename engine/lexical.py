@@ -35,7 +35,7 @@ class LexicalHits:
         return len(self.rows)
 
 
-NO_HITS = LexicalHits(np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
+NO_HITS = LexicalHits(np.zeros(0, np.int32), np.zeros(0), np.zeros(0))
 
 
 class FieldIndex:
