@@ -98,39 +98,42 @@ class _HeldSort:
         return ordered
 
 
-def _stale_crowd(memo_encoder: TextEncoder, monkeypatch: pytest.MonkeyPatch) -> Crowd:
+def _stale_crowd(
+    memo_encoder: TextEncoder, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Crowd, _HeldSort]:
+    """A crowd whose popular list is stale at once, its next background sort held."""
     crowd = Crowd(memo_encoder)
     crowd.add("ann", "send", "a", None)
     assert crowd.popular(5) == ["a"]  # the first list is sorted at once
     for user in ("bob", "cy"):
         crowd.add(user, "send", "b", None)
     monkeypatch.setattr(crowd_module, "POPULAR_REFRESH_SECONDS", 0.0)
-    return crowd
+    held = _HeldSort(crowd)
+    monkeypatch.setattr(crowd, "_sort_popular", held)
+    return crowd, held
+
+
+def _finish_sort(crowd: Crowd, held: _HeldSort) -> None:
+    held.release.set()
+    assert crowd._sorting is not None
+    crowd._sorting.join(timeout=10)
 
 
 def test_a_stale_popular_list_is_served_while_it_is_sorted_anew(
     memo_encoder: TextEncoder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    crowd = _stale_crowd(memo_encoder, monkeypatch)
-    held = _HeldSort(crowd)
-    monkeypatch.setattr(crowd, "_sort_popular", held)
+    crowd, held = _stale_crowd(memo_encoder, monkeypatch)
     assert crowd.popular(5) == ["a"]  # stale, and the query did not wait for the sort
     assert crowd.popular(5) == ["a"]  # a second query starts no second sort
-    held.release.set()
-    assert crowd._sorting is not None
-    crowd._sorting.join(timeout=10)
+    _finish_sort(crowd, held)
     assert crowd.popular(5) == ["b", "a"]
 
 
 def test_a_sort_begun_before_a_deletion_is_discarded(
     memo_encoder: TextEncoder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    crowd = _stale_crowd(memo_encoder, monkeypatch)
-    held = _HeldSort(crowd)
-    monkeypatch.setattr(crowd, "_sort_popular", held)
+    crowd, held = _stale_crowd(memo_encoder, monkeypatch)
     crowd.popular(5)  # starts the background sort, which reads "a" as still used
     crowd.forget([("send", "a", None)], "ann")
-    held.release.set()
-    assert crowd._sorting is not None
-    crowd._sorting.join(timeout=10)
+    _finish_sort(crowd, held)
     assert crowd.popular(5) == ["b"]  # sorted anew after the deletion, without "a"
