@@ -18,7 +18,7 @@ import bm25s
 import numpy as np
 
 from engine.groups import RowGroups, number_texts
-from engine.tokens import tokenize
+from engine.tokens import tokenize, tokens_of
 
 EMPTY_DOC_TOKEN = "\x00"  # bm25s needs at least one token per document
 
@@ -52,7 +52,7 @@ class FieldIndex:
         inside a shared document, the most trusted rows are the ones returned."""
         self._size = len(texts)
         documents, self._rows = _documents(texts, priority)
-        corpus = [list(tokenize(doc)) or [EMPTY_DOC_TOKEN] for doc in documents]
+        corpus = [list(tokens_of(doc)) or [EMPTY_DOC_TOKEN] for doc in documents]
         self._bm25 = bm25s.BM25()
         self._vocab: dict[str, int] = {}
         if corpus:  # bm25s cannot index an empty corpus; an empty catalog matches nothing

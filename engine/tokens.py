@@ -31,8 +31,18 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFKC", "".join(out))
 
 
-@lru_cache(maxsize=65536)
+# Queries only: each is tokenised once per lexical field. Documents go through `tokens_of`,
+# since a cache filled by an index build would hold its texts for the life of the process.
+QUERIES_CACHED = 1024
+
+
+@lru_cache(maxsize=QUERIES_CACHED)
 def tokenize(text: str) -> tuple[str, ...]:
+    """Tokens of a query, remembered for its next field."""
+    return tokens_of(text)
+
+
+def tokens_of(text: str) -> tuple[str, ...]:
     """Tokens of `text` for BM25 and for term coverage."""
     tokens: list[str] = []
     for word in _WORD.findall(fold(text)):

@@ -11,6 +11,7 @@ import pytest
 from engine.dense import DenseIndex
 from engine.encoders import l2_normalise
 from engine.lexical import FieldIndex
+from engine.tokens import tokenize
 
 
 def _idf(n: int, df: int) -> float:
@@ -25,6 +26,16 @@ DOCS = ["sleepy cat", "sleepy", "cat", "happy dog", "dog park", ""]
 @pytest.fixture(scope="module")
 def field() -> FieldIndex:
     return FieldIndex(DOCS)
+
+
+def test_indexing_leaves_no_document_in_the_query_cache() -> None:
+    """The token cache is for queries: a large catalog's texts must not stay in it."""
+    tokenize.cache_clear()
+    field = FieldIndex(["many words of a caption", "another caption"])
+    assert tokenize.cache_info().currsize == 0
+    field.search("caption", 5)
+    field.search("caption", 5)
+    assert (tokenize.cache_info().currsize, tokenize.cache_info().hits) == (1, 1)
 
 
 def _coverage_by_row(field: FieldIndex, query: str) -> dict[int, float]:
