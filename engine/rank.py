@@ -78,9 +78,13 @@ def _shown(candidates: Candidates, allowed: np.ndarray | None) -> np.ndarray:
 
 
 def _utilities(index: CatalogIndex, crowd: Crowd, rows: np.ndarray) -> np.ndarray:
-    """Crowd utility per row (the crowd counts by sticker id: rows change with the catalog)."""
-    records = index.records
-    return crowd.utilities([records[r].sticker_id for r in rows.tolist()]).astype(np.float32)
+    """Crowd utility per row: by row when the crowd numbers this catalog's rows, else by id
+    (the crowd counts by sticker id, as rows change with the catalog)."""
+    found = crowd.usage.utilities_by_row(index.row_of, rows)
+    if found is None:
+        records = index.records
+        found = crowd.utilities([records[r].sticker_id for r in rows.tolist()])
+    return found.astype(np.float32)
 
 
 def _max_lift(confidence: float) -> float:

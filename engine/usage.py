@@ -9,7 +9,8 @@ a loop once delayed a concurrent query by 30 ms at 10k used stickers.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -26,6 +27,9 @@ class Usage:
         self._picks = np.zeros(capacity, np.float64)
         self._sends = np.zeros(capacity, np.float64)
         self.max_users = 1  # the widest reach of any sticker, which reach is scaled by
+        # The slot of each row of the catalog being served, -1 if unused: ranking reads the
+        # utilities of its candidate rows from this without a look-up per sticker id.
+        self._rows = _RowSlots({}, np.zeros(0, np.int32))
 
     def __contains__(self, sticker_id: object) -> bool:
         slot = self._slot.get(sticker_id) if isinstance(sticker_id, str) else None
@@ -76,6 +80,26 @@ class Usage:
         out[known] = self._utility(slots[known])
         return out
 
+    def bind_rows(self, row_of: Mapping[str, int], size: int) -> None:
+        """Number stickers by the rows of a catalog (`row_of`, `size` rows) from now on."""
+        rows = _RowSlots(row_of, np.full(size, -1, np.int32))
+        self._rows = rows  # published first: a sticker used from now on enters it in _slot_of
+        for sticker_id, slot in list(self._slot.items()):  # a copy: `add` may run meanwhile
+            if (row := row_of.get(sticker_id)) is not None:
+                rows.slots[row] = slot
+
+    def utilities_by_row(self, row_of: Mapping[str, int], rows: np.ndarray) -> np.ndarray | None:
+        """`utilities` of the stickers at `rows` of the catalog bound with `row_of`; None when
+        another catalog is bound (a query that began before the catalog was swapped)."""
+        bound = self._rows
+        if bound.row_of is not row_of:
+            return None
+        slots = bound.slots[rows]
+        out = np.zeros(len(rows))
+        known = slots >= 0
+        out[known] = self._utility(slots[known])
+        return out
+
     def top(self, k: int) -> list[str]:
         """The k most useful stickers, best first (ties: the first used first)."""
         utility = self._utility(slice(0, len(self._ids)))
@@ -109,7 +133,16 @@ class Usage:
         self._users.append(set())
         self._ids.append(sticker_id)
         self._slot[sticker_id] = slot
+        bound = self._rows
+        if (row := bound.row_of.get(sticker_id)) is not None:
+            bound.slots[row] = slot
         return slot
+
+
+@dataclass(frozen=True)
+class _RowSlots:
+    row_of: Mapping[str, int]  # the catalog's sticker id -> row, identifying the catalog
+    slots: np.ndarray  # (rows,) int32: usage slot per row, -1 if unused
 
 
 def _grown(counts: np.ndarray) -> np.ndarray:

@@ -261,10 +261,14 @@ def _random_candidates(index: CatalogIndex, seed: int) -> Candidates:
 
 
 @pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("by_row", [False, True], ids=["utility-by-id", "utility-by-row"])
 def test_rank_scores_follow_the_per_row_formula(
-    index: CatalogIndex, memo_encoder: TextEncoder, seed: int
+    index: CatalogIndex, memo_encoder: TextEncoder, seed: int, by_row: bool
 ) -> None:
     profile, crowd = _warm(index, memo_encoder)
+    if by_row:  # as the engine serves: the crowd numbers this catalog's rows, before and after
+        crowd.usage.bind_rows(index.row_of, len(index))
+        crowd.add("dee", "pick", "fa_heart", "yay")  # first used after the binding
     candidates = _random_candidates(index, seed)
     evidence = candidates.as_evidence()
     confidence = profile.mass / (profile.mass + CONFIDENCE_HALF)

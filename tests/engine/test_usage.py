@@ -1,6 +1,8 @@
-"""Usage counts as arrays: growth, the top of the popular list, removal."""
+"""Usage counts as arrays: growth, the top of the popular list, removal, reading by row."""
 
 from __future__ import annotations
+
+import numpy as np
 
 from engine.usage import Usage
 
@@ -35,3 +37,23 @@ def test_a_removed_user_leaves_no_count_behind() -> None:
     usage.rescale()
     assert usage.max_users == 2  # c's two users are now the widest reach
     assert usage.top(1) == ["c"]
+
+
+def test_utilities_by_row_equal_those_by_id_and_follow_stickers_used_later() -> None:
+    usage = _usage()
+    row_of = {"c": 0, "nobody": 1, "a": 2, "later": 3, "b": 4}
+    usage.bind_rows(row_of, len(row_of))
+    rows = np.array([2, 0, 1, 3, 0, 4])
+    ids = ["a", "c", "nobody", "later", "c", "b"]
+    assert usage.utilities_by_row(row_of, rows).tolist() == usage.utilities(ids).tolist()
+    usage.add("u7", "pick", "later")  # first used after the binding
+    usage.add("u8", "send", "a")
+    by_row = usage.utilities_by_row(row_of, rows)
+    assert by_row.tolist() == usage.utilities(ids).tolist()
+    assert by_row[3] > 0 and by_row[2] == 0  # "later" counts now; "nobody" still nothing
+
+
+def test_rows_of_another_catalog_are_not_read() -> None:
+    usage = _usage()
+    usage.bind_rows({"a": 0}, 1)
+    assert usage.utilities_by_row({"a": 0}, np.array([0])) is None  # an equal, other catalog
