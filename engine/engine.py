@@ -13,7 +13,6 @@ import gc
 import logging
 import os
 import time
-from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -40,6 +39,7 @@ from engine.profile import Profile, update
 from engine.protocol import MAX_PAGE, MAX_QUERY_CHARS
 from engine.rank import Ranked, rank
 from engine.recall import Candidates, recall_text
+from engine.recent import Recent
 from engine.storage import StateStore
 from engine.store import Store
 from engine.types import Event, Page, Prefs, StickerRecord, Suggestion, Taste
@@ -55,7 +55,9 @@ HABIT_CANDIDATES = 200  # stickers considered for an empty query without context
 HABIT_RELEVANCE = 0.5  # the relevance an empty query grants every habit candidate
 CONTEXT_MESSAGES = 3  # recent messages of the conversation that an empty query reads
 TOP_PACKS = 5
-PROFILE_CACHE = 20_000  # profiles kept in memory (a few KB each); the rest wait in SQLite
+# Recently active users whose profile (a few KB) and preferences are kept in memory; the rest
+# wait in the store. A query then reads no row: the store is written through on every change.
+USERS_CACHED = 20_000
 
 
 IndexStamp = tuple[int, int]  # (mtime ns, inode) of the manifest: changes with every save
@@ -71,8 +73,9 @@ class Engine:
         self._index_dir = index_dir
         self._index = _empty_index(encoders)
         self._crowd = Crowd(encoders.text)
-        # Recently active users' profiles; every change is also stored, so evicting is safe.
-        self._profiles: OrderedDict[str, Profile] = OrderedDict()
+        self._profiles: Recent[str, Profile] = Recent(USERS_CACHED)
+        self._prefs: Recent[str, Prefs] = Recent(USERS_CACHED)
+        self._prefs_writes = 0  # a read that overlapped a write is not cached: it may be stale
         self._write_lock = asyncio.Lock()  # catalog growth is serialised; reads never wait
         self._index_stamp: IndexStamp | None = None  # the files self._index was read or written as
         self._checked_at = -RELOAD_CHECK_SECONDS  # monotonic time of the last look at the disk
@@ -121,6 +124,7 @@ class Engine:
         for dense in (index.dense, index.image_dense):
             if dense is not None:
                 dense.set_ef(self._config.hnsw_ef)
+        self._crowd.usage.bind_rows(index.row_of, len(index))
         self._index = index
         exempt_from_gc()
 
@@ -241,7 +245,7 @@ class Engine:
         limit = max(1, min(limit, MAX_PAGE))
         offset = max(0, offset)
         self._watch_disk()
-        prefs = await self._store.prefs(user_id)
+        prefs = await self.get_prefs(user_id)
         profile = await self._profile(user_id)
         safe_now = prefs.safe_mode if safe is None else safe
         # Ranked as deep as this page and one more (to know whether another page follows),
@@ -318,7 +322,7 @@ class Engine:
             raise UnknownSticker(
                 f"sticker {event.sticker_id} is not in the catalog yet; add its pack first"
             )
-        if (await self._store.prefs(user_id)).learning_paused:
+        if (await self.get_prefs(user_id)).learning_paused:
             return
         profile = await self._profile(user_id)
         update(
@@ -332,7 +336,7 @@ class Engine:
         try:
             await self._store.record(user_id, event, profile.to_dict())
         except BaseException:
-            self._profiles.pop(user_id, None)  # the stored profile is the truth: reload it
+            self._profiles.pop(user_id)  # the stored profile is the truth: reload it
             raise
         if event.file_id and event.file_id != index.records[row].file_id:
             index.records[row].file_id = event.file_id
@@ -341,32 +345,41 @@ class Engine:
 
     async def _profile(self, user_id: str) -> Profile:
         profile = self._profiles.get(user_id)
-        if profile is not None:
-            self._profiles.move_to_end(user_id)
-        else:
+        if profile is None:
             profile = Profile.from_dict(await self._store.profile(user_id))
-            self._profiles[user_id] = profile
-            if len(self._profiles) > PROFILE_CACHE:
-                self._profiles.popitem(last=False)
+            self._profiles.put(user_id, profile)
         return profile
 
     # -- the user's data ------------------------------------------------------------------------
 
     async def get_prefs(self, user_id: str) -> Prefs:
-        return await self._store.prefs(user_id)
+        prefs = self._prefs.get(user_id)
+        if prefs is None:
+            writes = self._prefs_writes
+            prefs = await self._store.prefs(user_id)
+            if writes == self._prefs_writes:
+                self._prefs.put(user_id, prefs)
+        return prefs
 
     async def set_prefs(self, user_id: str, prefs: Prefs) -> None:
+        self._forget_cached_prefs(user_id)  # a failed write must not look stored
         await self._store.put_prefs(user_id, prefs)
+        self._prefs.put(user_id, prefs)
+
+    def _forget_cached_prefs(self, user_id: str) -> None:
+        self._prefs_writes += 1
+        self._prefs.pop(user_id)
 
     async def reset_taste(self, user_id: str) -> None:
         await self._forget_crowd(user_id)
         await self._store.reset_taste(user_id)
-        self._profiles.pop(user_id, None)
+        self._profiles.pop(user_id)
 
     async def forget_user(self, user_id: str) -> None:
         await self._forget_crowd(user_id)
         await self._store.forget_user(user_id)
-        self._profiles.pop(user_id, None)
+        self._profiles.pop(user_id)
+        self._forget_cached_prefs(user_id)
 
     async def _forget_crowd(self, user_id: str) -> None:
         mine = [
@@ -389,7 +402,7 @@ class Engine:
         return {
             "user_id": user_id,
             "exported_at": int(time.time()),
-            "prefs": (await self._store.prefs(user_id)).model_dump(),
+            "prefs": (await self.get_prefs(user_id)).model_dump(),
             "profile": await self._store.profile(user_id),
             "events": events,
         }

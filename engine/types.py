@@ -64,9 +64,10 @@ class StickerRecord:
 
 
 class Prefs(BaseModel):
-    """A user's settings, readable and writable through the engine."""
+    """A user's settings, readable and writable through the engine (as new values: the engine
+    keeps the ones it hands out)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     learning_paused: bool = False
     safe_mode: bool = False

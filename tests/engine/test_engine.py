@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 import engine.engine as engine_module
 from engine.config import EngineConfig
@@ -458,3 +459,34 @@ async def test_stickers_without_an_index_are_refused(data: Path, memo_encoder: T
         assert len(await store.stickers()) == TOTAL
     finally:
         await store.close()
+
+
+async def test_a_prefs_read_that_overlaps_a_write_is_not_kept(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Preferences are kept in memory; a read that began before a write must not put the old
+    value back in memory after the write."""
+    release = asyncio.Event()
+    read = engine._store.prefs
+
+    async def held_read(user_id: str) -> Prefs:
+        found = await read(user_id)
+        await release.wait()
+        return found
+
+    monkeypatch.setattr(engine._store, "prefs", held_read)
+    reading = asyncio.create_task(engine.get_prefs("ann"))
+    await asyncio.sleep(0)  # the read is queued before the write
+    await engine.set_prefs("ann", Prefs(safe_mode=True))
+    release.set()
+    assert await reading == Prefs()
+    assert await engine.get_prefs("ann") == Prefs(safe_mode=True)
+    monkeypatch.undo()
+    assert await engine.get_prefs("ann") == Prefs(safe_mode=True)
+
+
+async def test_prefs_handed_out_cannot_be_changed_in_place(engine: Engine) -> None:
+    prefs = await engine.get_prefs("ann")
+    with pytest.raises(ValidationError):
+        prefs.safe_mode = True  # type: ignore[misc]
+    assert await engine.get_prefs("ann") == Prefs()
