@@ -39,6 +39,17 @@ class RowGroups:
         self.sizes = np.bincount(grouped, minlength=groups).astype(np.int64)
         self.starts = np.concatenate([[0], np.cumsum(self.sizes)])
 
+    @classmethod
+    def from_parts(cls, members: np.ndarray, sizes: np.ndarray) -> RowGroups:
+        """Groups as saved: `members` (rows, group by group) and each group's `sizes`."""
+        if int(np.sum(sizes)) != len(members):
+            raise ValueError(f"{len(members)} rows but group sizes add up to {np.sum(sizes)}")
+        groups = cls.__new__(cls)
+        groups.members = np.asarray(members, np.int32)
+        groups.sizes = np.asarray(sizes, np.int64)
+        groups.starts = np.concatenate([[0], np.cumsum(groups.sizes)])
+        return groups
+
     def __len__(self) -> int:
         return len(self.sizes)
 

@@ -49,7 +49,7 @@ from engine.types import StickerRecord
 log = logging.getLogger(__name__)
 
 ALL_CORES = -1  # hnswlib's "every core": offline builds use them all
-INDEX_VERSION = 2  # stamp on index folders; bump when the files' meaning changes
+INDEX_VERSION = 3  # stamp on index folders; bump when the files' meaning changes
 NEIGHBOURS = 16  # meaning neighbours kept per sticker
 SAME_MEANING = 0.85  # cosine above which two stickers' texts say the same thing
 # Emoji trust: how far a pack author's emoji agrees with what the caption says. Below LOW the
@@ -532,6 +532,8 @@ def _write_files(index: CatalogIndex, folder: Path) -> None:
     np.save(folder / "neighbour_rows.npy", index.neighbour_rows)
     np.save(folder / "neighbour_sims.npy", index.neighbour_sims)
     index.dense.save(folder / "text.hnsw")
+    for name, field_index in index.fields.items():
+        field_index.save(_field_stem(folder, name))
     if index.image is not None and index.image_dense is not None:
         np.save(folder / "image.npy", index.image)
         index.image_dense.save(folder / "image.hnsw")
@@ -592,8 +594,14 @@ def load_index(folder: Path, records: Sequence[StickerRecord], encoders: Encoder
     if manifest.get("image_dim"):
         index.image = np.load(folder / "image.npy", mmap_mode="r")
         index.image_dense = DenseIndex.load(folder / "image.hnsw", int(manifest["image_dim"]))
-    index.fields = build_fields(kept, encoders.emoji, index.trust)
+    # Read, not rebuilt: tokenising every text again took half a minute at 543k stickers and
+    # left its garbage scattered through the heap.
+    index.fields = {name: FieldIndex.load(_field_stem(folder, name)) for name in FIELDS}
     return index
+
+
+def _field_stem(folder: Path, name: str) -> Path:
+    return folder / f"lexical-{name}"
 
 
 def _load_if_present(path: Path) -> np.ndarray:

@@ -11,8 +11,10 @@ catalog's emoji field a few thousand documents instead of hundreds of millions o
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import bm25s
 import numpy as np
@@ -36,6 +38,13 @@ class LexicalHits:
 
 
 NO_HITS = LexicalHits(np.zeros(0, np.int32), np.zeros(0), np.zeros(0))
+# bm25s's token-by-document score matrix (CSC: a token's postings are contiguous).
+POSTING_PARTS = ("data", "indices", "indptr")
+NO_POSTINGS: dict[str, np.ndarray] = {
+    "data": np.zeros(0, np.float32),
+    "indices": np.zeros(0, np.int32),
+    "indptr": np.zeros(1, np.int64),
+}
 
 
 class FieldIndex:
@@ -50,18 +59,55 @@ class FieldIndex:
     def __init__(self, texts: Sequence[str], priority: np.ndarray | None = None) -> None:
         """`priority` orders the rows that share a text (highest first): when a search must stop
         inside a shared document, the most trusted rows are the ones returned."""
-        self._size = len(texts)
         documents, self._rows = _documents(texts, priority)
         corpus = [list(tokens_of(doc)) or [EMPTY_DOC_TOKEN] for doc in documents]
-        self._bm25 = bm25s.BM25()
+        self._scores: dict[str, np.ndarray] = NO_POSTINGS
         self._vocab: dict[str, int] = {}
         if corpus:  # bm25s cannot index an empty corpus; an empty catalog matches nothing
-            self._bm25.index(corpus, show_progress=False)
-            self._vocab = self._bm25.vocab_dict
+            bm25 = bm25s.BM25()
+            bm25.index(corpus, show_progress=False)
+            # Only the token-by-document scores and the vocabulary are searched; the rest of
+            # the bm25s object (its token sets) would stay in memory for nothing.
+            self._scores = {part: bm25.scores[part] for part in POSTING_PARTS}
+            self._vocab = bm25.vocab_dict
+        self._size = len(texts)
         self._unseen_idf = _idf(max(1, self._size), 0)
+
+    def save(self, stem: Path) -> None:
+        """Write to `stem`.npz (postings and row groups) and `stem`.vocab.json."""
+        np.savez(
+            stem.with_suffix(".npz"),
+            size=np.array(self._size),
+            members=self._rows.members,
+            sizes=self._rows.sizes,
+            data=self._scores["data"],
+            indices=self._scores["indices"],
+            indptr=self._scores["indptr"],
+        )
+        tokens = sorted(self._vocab, key=self._vocab.__getitem__)
+        stem.with_suffix(".vocab.json").write_text(json.dumps(tokens), encoding="utf-8")
+
+    @classmethod
+    def load(cls, stem: Path) -> FieldIndex:
+        """A field saved by `save`: read, not rebuilt (no text is tokenised again)."""
+        field = cls.__new__(cls)
+        with np.load(stem.with_suffix(".npz")) as arrays:
+            field._size = int(arrays["size"])
+            field._rows = RowGroups.from_parts(arrays["members"], arrays["sizes"])
+            field._scores = {part: arrays[part] for part in POSTING_PARTS}
+        tokens = json.loads(stem.with_suffix(".vocab.json").read_text(encoding="utf-8"))
+        field._vocab = {token: i for i, token in enumerate(tokens)}
+        field._unseen_idf = _idf(max(1, field._size), 0)
+        return field
 
     def __len__(self) -> int:
         return self._size
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of its arrays: the postings and the rows of each document."""
+        arrays = (*self._scores.values(), self._rows.members, self._rows.sizes, self._rows.starts)
+        return sum(int(array.nbytes) for array in arrays)
 
     @property
     def documents(self) -> int:
@@ -74,7 +120,7 @@ class FieldIndex:
         token_ids = np.array([self._vocab[t] for t in words if t in self._vocab], dtype=np.int64)
         if len(token_ids) == 0 or k <= 0:
             return NO_HITS
-        matrix = self._bm25.scores
+        matrix = self._scores
         starts, ends = matrix["indptr"][token_ids], matrix["indptr"][token_ids + 1]
         docs = np.concatenate([matrix["indices"][a:b] for a, b in zip(starts, ends, strict=True)])
         values = np.concatenate([matrix["data"][a:b] for a, b in zip(starts, ends, strict=True)])

@@ -327,10 +327,7 @@ def structure_sizes(index: CatalogIndex) -> dict[str, int]:
     sizes["neighbours"] = int(index.neighbour_rows.nbytes + index.neighbour_sims.nbytes)
     sizes["dense_hnsw_estimate"] = hnsw_bytes(len(index.dense), index.dense.dim)
     for name, field_index in index.fields.items():
-        scores = field_index._bm25.scores  # bm25s's sparse matrix (CSC arrays)
-        sizes[f"bm25_{name}_arrays"] = int(
-            sum(a.nbytes for a in scores.values() if isinstance(a, np.ndarray))
-        )
+        sizes[f"bm25_{name}_arrays"] = field_index.nbytes
     return sizes
 
 

@@ -132,6 +132,34 @@ def test_empty_corpus_and_empty_documents() -> None:
     assert len(only_blank.search("cat", 10)) == 0
 
 
+@pytest.mark.parametrize(
+    ("texts", "priority"),
+    [
+        (["sleepy cat", "", "cat", "sleepy cat", "chat endormi", "猫"], None),
+        (["a b", "a b", "b c", "a b"], np.array([0.1, 0.9, 0.5, 0.9])),
+        ([], None),
+    ],
+    ids=["mixed", "shared-with-priority", "empty"],
+)
+def test_a_saved_field_searches_as_the_built_one(
+    tmp_path: Path, texts: list[str], priority: np.ndarray | None
+) -> None:
+    built = FieldIndex(texts, priority)
+    built.save(tmp_path / "field")
+    loaded = FieldIndex.load(tmp_path / "field")
+    assert (len(loaded), loaded.documents, loaded.nbytes) == (
+        len(built),
+        built.documents,
+        built.nbytes,
+    )
+    for query in ("sleepy cat", "cat", "a", "b c", "猫", "endormi", "zebra", ""):
+        for k in (1, 2, 10):
+            want, got = built.search(query, k), loaded.search(query, k)
+            assert got.rows.tolist() == want.rows.tolist()
+            assert got.bm25.tolist() == want.bm25.tolist()
+            assert got.coverage.tolist() == want.coverage.tolist()
+
+
 def test_single_character_cjk_words_are_searchable() -> None:
     index = FieldIndex(["猫が寝る", "犬が走る", "sleeping cat"])
     hits = index.search("猫", 10)
