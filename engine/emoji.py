@@ -1,7 +1,7 @@
 """Emoji names and keywords in many languages, so a query in any language matches a sticker.
 
 A Telegram sticker carries an `emoji` chosen by the pack author. The bundled table
-(`data/emoji/keywords.json.gz`, built by `python -m export.emoji_data`) turns that emoji into
+(`data/emoji/keywords.jsonl.gz`, built by `python -m export.emoji_data`) turns that emoji into
 its CLDR name and keywords per locale: "🤷" gives "forse" in Italian and "shrug" in English.
 """
 
@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterable, Mapping, Sequence
+import sys
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 from engine.errors import StickerbotError
 from engine.resources import resource_path
 
-DEFAULT_PATH = resource_path("data/emoji/keywords.json.gz")
+DEFAULT_PATH = resource_path("data/emoji/keywords.jsonl.gz")
 
 # Bumped whenever the file layout changes, so an old file is refused instead of misread.
-FORMAT_VERSION = 1
+# 2: JSON lines (a header, then {"emoji", "words": {locale: [words]}} a line).
+FORMAT_VERSION = 2
 
 # Presentation selectors change how an emoji is drawn, never what it means; sources and pack
 # authors add or drop them freely, so keys are stored and looked up without them.
@@ -69,7 +70,7 @@ class EmojiKeywords:
         path = Path(path)
         try:
             with gzip.open(path, "rt", encoding="utf-8") as handle:
-                document = json.load(handle)
+                return cls(*_read(handle, path))
         except FileNotFoundError as error:
             raise StickerbotError(
                 f"{path}: emoji keyword file is missing; run `python -m export.emoji_data`"
@@ -78,7 +79,6 @@ class EmojiKeywords:
             raise StickerbotError(
                 f"{path}: emoji keyword file is unreadable ({error}); rebuild it"
             ) from error
-        return cls(*_parse(document, path))
 
     normalise = staticmethod(normalise)
 
@@ -92,6 +92,10 @@ class EmojiKeywords:
 
     def __len__(self) -> int:
         return len(self._table)
+
+    def __iter__(self) -> Iterator[str]:
+        """Every emoji of the table (normalised), in file order."""
+        return iter(self._table)
 
     def split(self, text: str) -> list[str]:
         """Known emoji in `text`, normalised, in order; anything unrecognised is skipped.
@@ -156,23 +160,36 @@ def _load_cached(path: Path) -> EmojiKeywords:
     return EmojiKeywords.from_file(path)
 
 
-def _parse(document: Any, path: Path) -> tuple[Table, list[str]]:
-    """Check the layout and freeze the table; identical keyword lists share one tuple."""
-    if not isinstance(document, dict) or document.get("version") != FORMAT_VERSION:
-        found = document.get("version") if isinstance(document, dict) else None
+def _read(lines: Iterable[str], path: Path) -> tuple[Table, list[str]]:
+    """Check the header and freeze the table, one line at a time (a whole-file JSON document
+    left ~80 MB of freed objects scattered through the heap). Equal words are one string and
+    equal keyword lists one tuple: skin-tone variants repeat their base emoji's lists."""
+    rows = iter(lines)
+    header = json.loads(next(rows, "null"))
+    if not isinstance(header, dict) or header.get("version") != FORMAT_VERSION:
+        found = header.get("version") if isinstance(header, dict) else None
         raise StickerbotError(
             f"{path}: emoji keyword file has format {found!r}, expected {FORMAT_VERSION}; "
             "rebuild it with `python -m export.emoji_data`"
         )
-    locales, emoji = document.get("locales"), document.get("emoji")
-    if not isinstance(locales, list) or not isinstance(emoji, dict):
-        raise StickerbotError(f"{path}: emoji keyword file lacks 'locales' or 'emoji'; rebuild it")
-    # Skin-tone variants repeat their base emoji's lists; sharing them halves the memory.
+    locales = header.get("locales")
+    if not isinstance(locales, list):
+        raise StickerbotError(f"{path}: emoji keyword file lacks 'locales'; rebuild it")
     shared: dict[tuple[str, ...], tuple[str, ...]] = {}
     table: dict[str, dict[str, tuple[str, ...]]] = {}
-    for key, per_locale in emoji.items():
-        table[normalise(key)] = {
-            locale: shared.setdefault(tuple(words), tuple(words))
-            for locale, words in per_locale.items()
+    for number, line in enumerate(rows, start=2):
+        entry = json.loads(line)
+        if not isinstance(entry, dict) or not isinstance(entry.get("words"), dict):
+            raise StickerbotError(f"{path}: line {number} is not an emoji entry; rebuild it")
+        table[normalise(str(entry.get("emoji", "")))] = {
+            sys.intern(locale): _shared_words(shared, words)
+            for locale, words in entry["words"].items()
         }
     return table, [str(locale) for locale in locales]
+
+
+def _shared_words(
+    shared: dict[tuple[str, ...], tuple[str, ...]], words: list[str]
+) -> tuple[str, ...]:
+    found = tuple(sys.intern(word) for word in words)
+    return shared.setdefault(found, found)

@@ -24,7 +24,7 @@ def bundle_root() -> Path:
 
 def resource_path(relative: str | PurePath) -> Path:
     """The absolute path of a bundled file given relative to the repository root,
-    e.g. `resource_path("data/emoji/keywords.json.gz")`."""
+    e.g. `resource_path("data/emoji/keywords.jsonl.gz")`."""
     relative = PurePath(relative)
     if relative.is_absolute():
         raise ValueError(f"{relative}: a resource path must be relative to the bundle root")

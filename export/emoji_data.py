@@ -1,9 +1,9 @@
-"""Build `data/emoji/keywords.json.gz` from the npm package emojibase-data.
+"""Build `data/emoji/keywords.jsonl.gz` from the npm package emojibase-data.
 
 Usage (from the repository root):
 
     npm install emojibase-data@17.0.0            # in any temporary folder
-    python -m export.emoji_data TMP/node_modules data/emoji/keywords.json.gz
+    python -m export.emoji_data TMP/node_modules data/emoji/keywords.jsonl.gz
 
 emojibase-data ships the Unicode CLDR emoji annotations as `<locale>/data.json`. The output
 maps each emoji, without variation selectors, to `{locale: [label, tag, ...]}`, lowercased and
@@ -122,18 +122,26 @@ def invert(tables: dict[str, dict[str, Words]], locales: Sequence[str]) -> dict[
 
 
 def write(document: dict[str, Any], out: Path) -> int:
-    """Write compact gzipped JSON; returns the size in bytes. mtime=0 keeps rebuilds identical."""
-    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    """Write gzipped JSON lines: a header, then one emoji a line (read one line at a time, the
+    table never exists twice in memory). Returns the size in bytes; mtime=0 keeps rebuilds
+    identical."""
+    header = {key: value for key, value in document.items() if key != "emoji"}
+    entries = ({"emoji": key, "words": words} for key, words in document["emoji"].items())
+    text = "".join(_json_line(line) for line in (header, *entries))
     payload = gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(payload)
     return len(payload)
 
 
+def _json_line(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m export.emoji_data", description=__doc__)
     parser.add_argument("node_modules", type=Path, help=f"folder holding {PACKAGE}/")
-    parser.add_argument("out", type=Path, help="output file, e.g. data/emoji/keywords.json.gz")
+    parser.add_argument("out", type=Path, help="output file, e.g. data/emoji/keywords.jsonl.gz")
     args = parser.parse_args(argv)
     if not (args.node_modules / PACKAGE / "package.json").is_file():
         parser.error(f"{args.node_modules / PACKAGE} is not an installed {PACKAGE} package")

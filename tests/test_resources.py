@@ -16,11 +16,11 @@ REPO = Path(__file__).resolve().parent.parent
 def test_source_tree_resolves_to_the_repository() -> None:
     assert SOURCE_ROOT == REPO
     assert bundle_root() == REPO
-    assert resource_path("data/emoji/keywords.json.gz") == REPO / "data/emoji/keywords.json.gz"
+    assert resource_path("data/emoji/keywords.jsonl.gz") == REPO / "data/emoji/keywords.jsonl.gz"
 
 
 def test_shipped_data_is_found_through_it() -> None:
-    assert resource_path("data/emoji/keywords.json.gz") == emoji.DEFAULT_PATH
+    assert resource_path("data/emoji/keywords.jsonl.gz") == emoji.DEFAULT_PATH
     assert emoji.DEFAULT_PATH.is_file()
     assert resource_path("data/demo") == demo.DEMO_DIR
     assert (demo.DEMO_DIR / "catalog.jsonl").is_file()

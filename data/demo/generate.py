@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-KEYWORDS = HERE.parent / "emoji" / "keywords.json.gz"
+KEYWORDS = HERE.parent / "emoji" / "keywords.jsonl.gz"
 SEED = 7
 START_TS = 1_700_000_000
 EVENTS_PER_USER = 30
@@ -126,7 +126,8 @@ def slug(caption: str) -> str:
 
 def load_table() -> dict[str, dict[str, list[str]]]:
     with gzip.open(KEYWORDS, "rt", encoding="utf-8") as file:
-        return json.load(file)["emoji"]
+        next(file)  # the header
+        return {entry["emoji"]: entry["words"] for entry in map(json.loads, file)}
 
 
 def concept_emoji(table: dict[str, dict[str, list[str]]]) -> dict[str, str]:

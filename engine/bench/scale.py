@@ -17,9 +17,7 @@ Two modes, always named in the results:
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import json
 import math
 import os
 import random
@@ -38,7 +36,7 @@ from engine.bench.runner import percentile
 from engine.config import EngineConfig
 from engine.crowd import Crowd
 from engine.dense import HNSW_M
-from engine.emoji import DEFAULT_PATH, EmojiKeywords
+from engine.emoji import EmojiKeywords
 from engine.encoders import TextEncoder, UniversalSentenceEncoder, l2_normalise
 from engine.engine import Engine, limit_blas_threads
 from engine.index import CatalogIndex, Encoders, index_records, load_index, save_index
@@ -205,12 +203,10 @@ def _hashes(texts: Sequence[str]) -> np.ndarray:
 class Vocabulary:
     """Emoji and their keywords per language, from the engine's bundled CLDR table."""
 
-    def __init__(self, keywords: EmojiKeywords, path: Path = DEFAULT_PATH) -> None:
-        with gzip.open(path, "rt", encoding="utf-8") as handle:
-            table = json.load(handle)["emoji"]
+    def __init__(self, keywords: EmojiKeywords) -> None:
         self.keywords = keywords
         # Base emoji only: skin-tone variants repeat their base's words.
-        self.emoji = [e for e in map(EmojiKeywords.normalise, table) if len(e) <= 2]
+        self.emoji = [e for e in keywords if len(e) <= 2]
         self._words: dict[tuple[str, str], list[str]] = {}
 
     def words(self, emoji: str, language: str) -> list[str]:

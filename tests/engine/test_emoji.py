@@ -142,11 +142,12 @@ def _fake_node_modules(root: Path) -> Path:
 
 
 def test_generator_round_trip(tmp_path: Path) -> None:
-    out = tmp_path / "out" / "keywords.json.gz"
+    out = tmp_path / "out" / "keywords.jsonl.gz"
     assert emoji_data.main([str(_fake_node_modules(tmp_path)), str(out)]) == 0
 
     with gzip.open(out, "rt", encoding="utf-8") as handle:
-        document = json.load(handle)
+        header, *entries = map(json.loads, handle)
+    document = {**header, "emoji": {entry["emoji"]: entry["words"] for entry in entries}}
     assert document["version"] == FORMAT_VERSION
     assert document["source"] == "emojibase-data 17.0.0"
     assert document["locales"] == ["en", "it"]
@@ -157,6 +158,7 @@ def test_generator_round_trip(tmp_path: Path) -> None:
     assert set(document["emoji"]) == {"❤", "👍", "👍🏽"}  # no regional letter, no swatch
 
     table = EmojiKeywords.from_file(out)
+    assert list(table) == list(document["emoji"])  # every emoji, in file order
     heart = document["emoji"]["❤"]["en"]
     assert table.keywords("👍🏽👀❤️", ["en"]) == ["thumbs up", "+1", "like", *heart]
     assert table.keywords("❤", ["it"]) == ["cuore rosso", "amore"]
@@ -172,8 +174,25 @@ def test_generator_output_is_reproducible(tmp_path: Path) -> None:
 
 def test_wrong_format_version_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "old.json.gz"
-    path.write_bytes(gzip.compress(b'{"version": 0, "locales": [], "emoji": {}}'))
-    with pytest.raises(StickerbotError, match="expected 1"):
+    path.write_bytes(gzip.compress(b'{"version": 1, "locales": [], "emoji": {}}'))
+    with pytest.raises(StickerbotError, match=f"expected {FORMAT_VERSION}"):
+        EmojiKeywords.from_file(path)
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (b"", "format None"),
+        (b'{"version": 2}\n', "lacks 'locales'"),
+        (b'{"version": 2, "locales": ["en"]}\n["not", "an", "entry"]\n', "line 2"),
+        (b'{"version": 2, "locales": ["en"]}\n{"emoji": "x", "wo', "unreadable"),
+    ],
+    ids=["empty", "no-locales", "not-an-entry", "cut-short"],
+)
+def test_a_broken_file_gets_a_one_line_error(tmp_path: Path, content: bytes, says: str) -> None:
+    path = tmp_path / "broken.jsonl.gz"
+    path.write_bytes(gzip.compress(content))
+    with pytest.raises(StickerbotError, match=says):
         EmojiKeywords.from_file(path)
 
 
