@@ -10,10 +10,11 @@ import asyncio
 import gc
 import json
 import shutil
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pytest
 from pydantic import ValidationError
 
@@ -491,5 +492,35 @@ async def test_a_prefs_read_that_overlaps_a_write_is_not_kept(
 async def test_prefs_handed_out_cannot_be_changed_in_place(engine: Engine) -> None:
     prefs = await engine.get_prefs("ann")
     with pytest.raises(ValidationError):
-        prefs.safe_mode = True  # type: ignore[misc]
+        prefs.safe_mode = True
     assert await engine.get_prefs("ann") == Prefs()
+
+
+class _CountingEncoder:
+    """The test's text model, counting the texts it is asked to encode."""
+
+    def __init__(self, inner: TextEncoder) -> None:
+        self.name, self.dim, self._inner = inner.name, inner.dim, inner
+        self.asked: list[str] = []
+
+    def encode_text(self, texts: Sequence[str]) -> np.ndarray:
+        self.asked.extend(texts)
+        return self._inner.encode_text(texts)
+
+
+async def test_a_query_is_encoded_once_for_all_its_pages(
+    data: Path, memo_encoder: TextEncoder
+) -> None:
+    counting = _CountingEncoder(memo_encoder)
+    engine = await Engine.open(data, text_encoder=counting)
+    try:
+        first = await engine.suggest("ann", NIGHT, limit=2)
+        second = await engine.suggest("bob", NIGHT, limit=2, offset=2)
+        again = await engine.suggest("ann", NIGHT, limit=2)
+        assert counting.asked.count(NIGHT) == 1
+        assert again == first
+        assert not {i.sticker_id for i in first.items} & {i.sticker_id for i in second.items}
+        await engine.suggest("ann", "pizza")
+        assert counting.asked.count("pizza") == 1  # other words are encoded as before
+    finally:
+        await engine.close()
