@@ -75,10 +75,7 @@ class Usage:
         slots = np.fromiter(
             (self._slot.get(s, -1) for s in sticker_ids), np.int64, len(sticker_ids)
         )
-        out = np.zeros(len(sticker_ids))
-        known = slots >= 0
-        out[known] = self._utility(slots[known])
-        return out
+        return self._utilities_of_slots(slots)
 
     def bind_rows(self, row_of: Mapping[str, int], size: int) -> None:
         """Number stickers by the rows of a catalog (`row_of`, `size` rows) from now on."""
@@ -94,11 +91,7 @@ class Usage:
         bound = self._rows
         if bound.row_of is not row_of:
             return None
-        slots = bound.slots[rows]
-        out = np.zeros(len(rows))
-        known = slots >= 0
-        out[known] = self._utility(slots[known])
-        return out
+        return self._utilities_of_slots(bound.slots[rows])
 
     def top(self, k: int) -> list[str]:
         """The k most useful stickers, best first (ties: the first used first)."""
@@ -108,6 +101,13 @@ class Usage:
             used = used[np.argpartition(-utility[used], k - 1)[:k]] if k > 0 else used[:0]
         best = used[np.lexsort((used, -utility[used]))]
         return [self._ids[slot] for slot in best.tolist()]
+
+    def _utilities_of_slots(self, slots: np.ndarray) -> np.ndarray:
+        """`_utility` per slot, 0 where the slot is -1 (a sticker nobody used)."""
+        out = np.zeros(len(slots))
+        known = slots >= 0
+        out[known] = self._utility(slots[known])
+        return out
 
     def _utility(self, slots: np.ndarray | slice) -> np.ndarray:
         users = self._user_counts[slots]
