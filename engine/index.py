@@ -648,9 +648,13 @@ def extend_index(
         )
     new = distinct[known:]
     new_vectors = encoders.text.encode_text(new) if new else np.zeros((0, index.text.shape[1]))
-    vectors = np.concatenate([_meaning_vectors(index), new_vectors]).astype(np.float32)
-    index.dense.add(vectors[known:], np.arange(known, len(distinct)))
-    text = per_row(vectors, meaning_of_row[first:])
+    index.dense.add(new_vectors, np.arange(known, len(distinct)))
+    # The meanings the new rows carry: old ones (read from their first row) then every new one.
+    of_fresh = meaning_of_row[first:]
+    touched = np.unique(of_fresh[of_fresh >= 0])
+    vectors = np.concatenate([_meaning_vectors(index, touched[touched < known]), new_vectors])
+    vectors = vectors.astype(np.float32)
+    text = per_row(vectors, np.where(of_fresh >= 0, np.searchsorted(touched, of_fresh), -1))
     grown = CatalogIndex(
         records=all_records,
         text=np.concatenate([index.text, text]),
@@ -665,8 +669,7 @@ def extend_index(
         image=index.image,
         image_dense=index.image_dense,
     )
-    touched = np.unique(meaning_of_row[first:][meaning_of_row[first:] >= 0])
-    _fill_neighbours(grown, vectors[touched], touched, grown.neighbour_rows, grown.neighbour_sims)
+    _fill_neighbours(grown, vectors, touched, grown.neighbour_rows, grown.neighbour_sims)
     if index.image is not None and index.image_dense is not None and encoders.clip is not None:
         image = _encode_images(decoded, encoders.clip, BuildHooks())
         _add_dense(index.image_dense, image, first)
@@ -676,10 +679,11 @@ def extend_index(
     return grown
 
 
-def _meaning_vectors(index: CatalogIndex) -> np.ndarray:
-    """The vector of each meaning, in order (from the first row that has it)."""
+def _meaning_vectors(index: CatalogIndex, meanings: np.ndarray) -> np.ndarray:
+    """The vectors of `meanings` (from the first row of each): only these rows are read from
+    the memory-mapped vectors, not the whole catalog's."""
     groups = index.meanings
-    first_rows = groups.members[groups.starts[:-1]]
+    first_rows = groups.members[groups.starts[meanings]]
     return np.asarray(index.text[first_rows], np.float32)
 
 

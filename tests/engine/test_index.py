@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from engine.catalog import read_catalog
+from engine.documents import meaning_text
 from engine.encoders import UniversalSentenceEncoder
 from engine.errors import IndexMismatch
 from engine.index import (
@@ -304,11 +305,17 @@ def test_a_new_sticker_with_a_known_caption_joins_its_meaning(
     twin = StickerRecord(
         "twin", "twin_pack", caption=base.records[source].caption, path=str(png("soft", 1, 3))
     )
-    grown = extend_index(base, [twin], encoders, BuildReport())
+    comet = StickerRecord(
+        "comet", "twin_pack", caption="a comet with a long tail", path=str(png("soft", 2, 3))
+    )
+    meanings = len(base.dense)  # the graph is shared: count before it grows
+    grown = extend_index(base, [comet, twin], encoders, BuildReport())  # a new meaning first
     row = grown.row_of["twin"]
-    assert len(grown.dense) == len(base.dense)  # no new vector: the meaning was known
+    assert len(grown.dense) == meanings + 1  # only the comet's meaning is new
     assert grown.meaning_of_row[row] == base.meaning_of_row[source]
     np.testing.assert_array_equal(grown.text[row], base.text[source])
+    comet_vector = encoders.text.encode_text([meaning_text(comet, encoders.emoji)])[0]
+    np.testing.assert_allclose(grown.text[grown.row_of["comet"]], comet_vector, atol=1e-6)
     # the old sticker and the new one are each other's same-meaning neighbours
     assert source in [other for other, _ in grown.neighbours(row)]
     assert row in [other for other, _ in grown.neighbours(source)]
