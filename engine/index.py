@@ -143,7 +143,7 @@ class BuildHooks:
 class CatalogIndex:
     records: list[StickerRecord]
     # Per-row arrays that serving never reads (they feed saving and live growth) are memory-
-    # mapped when loaded, so a large catalog's vectors stay on disk until someone needs them.
+    # mapped once loaded or saved, so a large catalog's vectors stay on disk until needed.
     text: np.ndarray  # (n, d) meaning vectors, zero rows when nothing is known
     style_raw: np.ndarray  # (n, STYLE_DIM) unscaled pixel statistics
     scaler: StyleScaler
@@ -521,6 +521,17 @@ def save_index(index: CatalogIndex, folder: Path) -> None:
         _swap_in(staging, folder)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    # From now on the saved files hold them: an index grown live (whose concatenated arrays
+    # are in memory) keeps serving with them mapped, as a loaded one does.
+    index.text = _mapped(folder, "text")
+    index.style_raw = _mapped(folder, "style_raw")
+    if index.image is not None:
+        index.image = _mapped(folder, "image")
+
+
+def _mapped(folder: Path, name: str) -> np.ndarray:
+    """A per-row array serving never reads, memory-mapped from the index folder."""
+    return np.load(folder / f"{name}.npy", mmap_mode="r")
 
 
 def _write_files(index: CatalogIndex, folder: Path) -> None:
@@ -579,8 +590,8 @@ def load_index(folder: Path, records: Sequence[StickerRecord], encoders: Encoder
     scaler = StyleScaler.from_dict(manifest["style_scaler"])
     index = CatalogIndex(
         records=kept,
-        text=np.load(folder / "text.npy", mmap_mode="r"),
-        style_raw=np.load(folder / "style_raw.npy", mmap_mode="r"),
+        text=_mapped(folder, "text"),
+        style_raw=_mapped(folder, "style_raw"),
         scaler=scaler,
         trust=np.load(folder / "trust.npy"),
         meaning_of_row=np.load(folder / "meaning_of_row.npy"),
@@ -592,7 +603,7 @@ def load_index(folder: Path, records: Sequence[StickerRecord], encoders: Encoder
         pack_vectors=_load_if_present(folder / "pack_vectors.npy"),
     )
     if manifest.get("image_dim"):
-        index.image = np.load(folder / "image.npy", mmap_mode="r")
+        index.image = _mapped(folder, "image")
         index.image_dense = DenseIndex.load(folder / "image.hnsw", int(manifest["image_dim"]))
     # Read, not rebuilt: tokenising every text again took half a minute at 543k stickers and
     # left its garbage scattered through the heap.

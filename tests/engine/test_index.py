@@ -291,7 +291,11 @@ def test_extend_index_makes_new_stickers_searchable(
     assert grown.text.shape[0] == grown.style.shape[0] == grown.trust.shape[0] == len(grown)
     np.testing.assert_allclose(np.linalg.norm(grown.pack_vectors, axis=1), 1.0, atol=1e-5)
     # a saved grown index loads back with the new stickers
+    text = np.array(grown.text)
     save_index(grown, tmp_path / "index")
+    # and serves on with the arrays it grew in memory mapped from the files instead
+    assert isinstance(grown.text, np.memmap) and isinstance(grown.style_raw, np.memmap)
+    np.testing.assert_array_equal(grown.text, text)
     loaded = load_index(tmp_path / "index", grown.records, encoders)
     assert loaded.dense.search(query, 1)[0].tolist() == [grown.meaning_of_row[row]]
     np.testing.assert_array_equal(loaded.meaning_of_row, grown.meaning_of_row)
