@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from engine.encoders import UniversalSentenceEncoder, encode_distinct, per_row
-
-
-class CountingEncoder:
-    """The real USE, counting which texts it was asked to encode."""
-
-    name = UniversalSentenceEncoder.name
-    dim = UniversalSentenceEncoder.dim
-
-    def __init__(self, inner: UniversalSentenceEncoder) -> None:
-        self._inner = inner
-        self.asked: list[str] = []
-
-    def encode_text(self, texts: Sequence[str]) -> np.ndarray:
-        self.asked.extend(texts)
-        return self._inner.encode_text(texts)
+from tests.counting import CountingEncoder
 
 
 def test_each_distinct_text_is_encoded_once_and_rows_stay_aligned(

@@ -10,7 +10,7 @@ import asyncio
 import gc
 import json
 import shutil
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from engine.errors import BadQuery, IndexMismatch, UnknownSticker
 from engine.protocol import MAX_PAGE, MAX_QUERY_CHARS
 from engine.store import Store
 from engine.types import Event, Page, Prefs, StickerRecord
+from tests.counting import CountingEncoder
 
 PngMaker = Callable[[str, int, int], Path]  # the `png` fixture of conftest.py
 FLAT, SOFT = "flat_pack", "soft_pack"
@@ -148,7 +149,6 @@ async def test_an_opened_index_is_searched_as_broadly_as_configured(
 
 
 def test_serving_uses_one_blas_thread() -> None:
-    import numpy as np
     from threadpoolctl import threadpool_info, threadpool_limits
 
     from engine.engine import limit_blas_threads
@@ -496,22 +496,10 @@ async def test_prefs_handed_out_cannot_be_changed_in_place(engine: Engine) -> No
     assert await engine.get_prefs("ann") == Prefs()
 
 
-class _CountingEncoder:
-    """The test's text model, counting the texts it is asked to encode."""
-
-    def __init__(self, inner: TextEncoder) -> None:
-        self.name, self.dim, self._inner = inner.name, inner.dim, inner
-        self.asked: list[str] = []
-
-    def encode_text(self, texts: Sequence[str]) -> np.ndarray:
-        self.asked.extend(texts)
-        return self._inner.encode_text(texts)
-
-
 async def test_a_query_is_encoded_once_for_all_its_pages(
     data: Path, memo_encoder: TextEncoder
 ) -> None:
-    counting = _CountingEncoder(memo_encoder)
+    counting = CountingEncoder(memo_encoder)
     engine = await Engine.open(data, text_encoder=counting)
     try:
         first = await engine.suggest("ann", NIGHT, limit=2)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -14,28 +13,17 @@ from typer.testing import CliRunner
 from bot.cli import EXIT_BAD_INPUT, app
 from engine.embed_cache import EmbedCache
 from engine.emoji import EmojiKeywords
-from engine.encoders import TextEncoder, UniversalSentenceEncoder
+from engine.encoders import UniversalSentenceEncoder
 from engine.index import NO_FILE, BuildHooks, Encoders, StageClock, StickerFile, build_index
 from engine.media import load_sticker_image
 from engine.steps import NsfwStep
 from engine.types import StickerRecord
 from export.pipeline import PipelineOptions, run_pipeline
+from tests.counting import CountingEncoder
 
 SIDE = 64
 CAPTIONS = {"a": "sleepy cat", "b": "pizza slice", "c": None, "d": "red rocket"}
 THRESHOLD = 0.6
-
-
-class CountingEncoder:
-    """The real text model, counting how many texts it was asked to encode."""
-
-    def __init__(self, inner: TextEncoder) -> None:
-        self.name, self.dim, self._inner = inner.name, inner.dim, inner
-        self.texts = 0
-
-    def encode_text(self, texts: Sequence[str]) -> np.ndarray:
-        self.texts += len(texts)
-        return self._inner.encode_text(texts)
 
 
 class FixedScorer:
@@ -86,16 +74,16 @@ def test_second_build_with_the_cache_encodes_nothing_and_matches(
     cache = EmbedCache(tmp_path / "cache.sqlite")
     try:
         first = build_index(stickers, encoders, hooks=BuildHooks(cache=cache))
-        computed = counter.texts
+        computed = len(counter.asked)
         second = build_index(stickers, encoders, hooks=BuildHooks(cache=cache))
-        assert computed == 3 and counter.texts == computed  # 3 captions, then nothing new
+        assert computed == 3 and len(counter.asked) == computed  # 3 captions, then nothing new
         assert cache.misses["style"] == 4 and cache.hits["style"] == 4
         np.testing.assert_array_equal(first.text, second.text)
         np.testing.assert_array_equal(first.style_raw, second.style_raw)
         rocket = stickers[3]
         edited = [*stickers[:3], StickerRecord("d", "p", caption="blue rocket", path=rocket.path)]
         build_index(edited, encoders, hooks=BuildHooks(cache=cache))
-        assert counter.texts == computed + 1  # only the changed caption
+        assert len(counter.asked) == computed + 1  # only the changed caption
     finally:
         cache.close()
 
