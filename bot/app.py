@@ -40,7 +40,8 @@ async def open_engine(settings: Settings) -> ClosableEngine:
     from engine.engine import Engine
 
     settings.data.mkdir(parents=True, exist_ok=True)
-    engine: ClosableEngine = await Engine.open(settings.data, settings.engine)
+    url = settings.database_url.get_secret_value() if settings.database_url else None
+    engine: ClosableEngine = await Engine.open(settings.data, settings.engine, database_url=url)
     return engine
 
 

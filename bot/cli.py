@@ -19,12 +19,11 @@ import click
 import typer
 from tqdm import tqdm
 
-from bot.config import ConfigError, load_offline_settings, load_settings
+from bot.config import ConfigError, OfflineSettings, load_offline_settings, load_settings
 from engine.bench.report import ReportError
 from engine.errors import BadQuery, CatalogError, StickerbotError
 
 if TYPE_CHECKING:  # the engine loads models and native libraries: only when a command needs it
-    from engine.config import EngineConfig
     from engine.demo import DemoRun
     from engine.index import BuildReport
     from engine.types import StickerRecord
@@ -155,11 +154,11 @@ def _config_path(config: Path | None) -> Path | None:
     return config if config is not None else (DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None)
 
 
-def _offline_settings(config: Path | None, data: Path | None) -> tuple[EngineConfig, Path]:
-    """The engine settings and data folder `serve` would use, so an offline command writes the
-    index the bot will open (a --data flag or STICKERBOT_DATA wins over the file)."""
+def _offline_settings(config: Path | None, data: Path | None) -> OfflineSettings:
+    """The engine settings, data folder and database `serve` would use, so an offline command
+    writes the index the bot will open (a --data flag or STICKERBOT_DATA wins over the file)."""
     settings = load_offline_settings(_config_path(config))
-    return settings.engine, data if data is not None else settings.data
+    return settings if data is None else settings.model_copy(update={"data": data})
 
 
 # -- build ------------------------------------------------------------------------------------
@@ -175,26 +174,25 @@ def build(
     from engine.catalog import read_catalog
 
     with user_errors():
-        engine_config, data = _offline_settings(config, data)
+        settings = _offline_settings(config, data)
         records = read_catalog(catalog_dir)
         start = time.perf_counter()
-        report = asyncio.run(_build(records, data, engine_config))
+        report = asyncio.run(_build(records, settings))
     seconds = time.perf_counter() - start
-    typer.echo(f"Indexed {report.indexed} stickers into {data} in {seconds:.1f} s.")
+    typer.echo(f"Indexed {report.indexed} stickers into {settings.data} in {seconds:.1f} s.")
     skipped = sum(report.skipped.values())
     if skipped:
         reasons = ", ".join(f"{count} {reason}" for reason, count in report.skipped.most_common())
         typer.echo(f"Skipped {skipped}: {reasons}.")
 
 
-async def _build(
-    records: list[StickerRecord], data: Path, engine_config: EngineConfig
-) -> BuildReport:
+async def _build(records: list[StickerRecord], settings: OfflineSettings) -> BuildReport:
     from engine.embed_cache import EmbedCache
     from engine.engine import Engine
     from engine.index import BuildHooks
 
-    engine = await Engine.open(data, engine_config)
+    data = settings.data
+    engine = await Engine.open(data, settings.engine, database_url=settings.database_url)
     try:
         # The cache in the data folder makes a rebuild compute only stickers that changed.
         with (
@@ -424,11 +422,13 @@ def export_index(
     from export.pipeline import PipelineOptions, run_pipeline
 
     with user_errors():
-        engine_config, data = _offline_settings(config, data)
-    options = PipelineOptions(catalog_dir, data, captions, ocr, nsfw, clip_model)
+        settings = _offline_settings(config, data)
+    options = PipelineOptions(
+        catalog_dir, settings.data, captions, ocr, nsfw, clip_model, settings.database_url
+    )
     with user_errors(), contextlib.closing(StageBars()) as bars:
-        summary = asyncio.run(run_pipeline(options, on_stage=bars.update, config=engine_config))
-    _print_pipeline(summary, data)
+        summary = asyncio.run(run_pipeline(options, on_stage=bars.update, config=settings.engine))
+    _print_pipeline(summary, settings.data)
 
 
 def _print_pipeline(summary: PipelineSummary, data: Path) -> None:

@@ -1,11 +1,12 @@
 """Settings: one validated model, loaded once at start-up from bot.toml plus the environment.
 
-The token and the webhook secret come only from the environment, so the file can be shared
-or committed without leaking them.
+The token, the webhook secret and the database URL (which holds a password) come only from the
+environment, so the file can be shared or committed without leaking them.
 """
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal, Self
@@ -19,7 +20,7 @@ ENV_PREFIX = "STICKERBOT_"
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 API_PATH_SUFFIX = "/bot"  # Bot API servers put methods under /bot<token> ...
 FILE_PATH_SUFFIX = "/file/bot"  # ... and files under /file/bot<token>
-SECRET_KEYS = ("token", "webhook_secret")  # environment only, never in the file
+SECRET_KEYS = ("token", "webhook_secret", "database_url")  # environment only, never in the file
 
 
 class ConfigError(Exception):
@@ -64,6 +65,9 @@ class Settings(BaseSettings):
     )
     api_url: str = Field(default=DEFAULT_API_URL, description="STICKERBOT_API_URL")
     data: Path = Field(default=Path("var/data"), description="data folder; STICKERBOT_DATA")
+    database_url: SecretStr | None = Field(
+        default=None, description="PostgreSQL for shared state; from STICKERBOT_DATABASE_URL only"
+    )
     bot: BotSection = Field(default_factory=BotSection)
     engine: EngineConfig = Field(default_factory=EngineConfig)
 
@@ -95,13 +99,7 @@ class Settings(BaseSettings):
 def load_settings(path: Path | None) -> Settings:
     """Read `path` (optional) and the environment; raise ConfigError with `field: message` lines."""
     raw = _read_toml(path) if path is not None else {}
-    secrets = [
-        f"{key}: set {ENV_PREFIX}{key.upper()} in the environment, not in the file"
-        for key in SECRET_KEYS
-        if key in raw
-    ]
-    if secrets:
-        raise ConfigError(secrets)
+    _refuse_secrets(raw)
     try:
         return Settings(**raw)
     except ValidationError as error:
@@ -116,15 +114,28 @@ class OfflineSettings(BaseModel):
 
     data: Path = Field(default=Path("var/data"))
     engine: EngineConfig = Field(default_factory=EngineConfig)
+    database_url: str | None = None  # from STICKERBOT_DATABASE_URL, as `serve` reads it
 
 
 def load_offline_settings(path: Path | None) -> OfflineSettings:
     """Read `path` (optional); raise ConfigError with `field: message` lines."""
     raw = _read_toml(path) if path is not None else {}
+    _refuse_secrets(raw)
+    database_url = os.environ.get(f"{ENV_PREFIX}DATABASE_URL") or None
     try:
-        return OfflineSettings(**raw)
+        return OfflineSettings(**raw, database_url=database_url)
     except ValidationError as error:
         raise ConfigError(_error_lines(error)) from None
+
+
+def _refuse_secrets(raw: dict[str, Any]) -> None:
+    secrets = [
+        f"{key}: set {ENV_PREFIX}{key.upper()} in the environment, not in the file"
+        for key in SECRET_KEYS
+        if key in raw
+    ]
+    if secrets:
+        raise ConfigError(secrets)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -96,8 +96,12 @@ class Engine:
         config: EngineConfig | None = None,
         *,
         text_encoder: TextEncoder | None = None,
+        database_url: str | None = None,
     ) -> Engine:
-        """Open (or create) the engine's state in `data_dir`; an empty folder is fine."""
+        """Open (or create) the engine's state in `data_dir`; an empty folder is fine.
+
+        The index always lives in `data_dir`. Users' data and the catalog live in SQLite there
+        too, or in the PostgreSQL database at `database_url` (shared by webhook replicas)."""
         config = config or EngineConfig()
         await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
         encoders = Encoders(
@@ -105,7 +109,7 @@ class Engine:
             emoji=EmojiKeywords.load(),
             clip=_clip_encoder(config),
         )
-        store = await Store.open(data_dir / DB_NAME)
+        store = await _open_store(data_dir, database_url)
         try:
             engine = cls(store, encoders, config, data_dir / INDEX_DIR)
             await engine._load()
@@ -460,6 +464,14 @@ def _stamp(index_dir: Path) -> IndexStamp | None:
     except FileNotFoundError:
         return None
     return info.st_mtime_ns, info.st_ino
+
+
+async def _open_store(data_dir: Path, database_url: str | None) -> StateStore:
+    if not database_url:
+        return await Store.open(data_dir / DB_NAME)
+    from engine.pg_store import PgStore  # imported only when used: psycopg is an extra
+
+    return await PgStore.open(database_url)
 
 
 def _text_encoder(config: EngineConfig) -> TextEncoder:

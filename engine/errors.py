@@ -27,6 +27,10 @@ class StoreTooNew(StickerbotError):
     """The database was written by a newer Stickerbot than this one."""
 
 
+class StoreUnavailable(StickerbotError):
+    """The configured database cannot be reached or used."""
+
+
 class IndexMismatch(StickerbotError):
     """An index folder does not match this code or this catalog."""
 

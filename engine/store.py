@@ -103,7 +103,7 @@ class Store:
             f"SELECT {', '.join(STICKER_COLUMNS)} FROM stickers ORDER BY rowid"
         ) as cursor:
             rows = await cursor.fetchall()
-        return [_record(row) for row in rows]
+        return [sticker_record(row) for row in rows]
 
     async def update_file_id(self, sticker_id: str, file_id: str) -> None:
         await self._db.execute(
@@ -234,7 +234,7 @@ async def _migrate(db: aiosqlite.Connection, path: str) -> None:
         )
 
 
-def _record(row: Sequence[Any]) -> StickerRecord:
+def sticker_record(row: Sequence[Any]) -> StickerRecord:
     """A stickers row as a record. Every sticker of a pack repeats its name and title, and
     thousands share an emoji: interned, each is one string object, not one per sticker."""
     fields = dict(zip(STICKER_COLUMNS, row, strict=True))

@@ -40,6 +40,7 @@ class PipelineOptions:
     ocr: bool | None = None  # None: when the vision extra is installed
     nsfw: bool | None = None  # None: when the vision extra is installed
     clip_model: Path | None = None
+    database_url: str | None = None  # PostgreSQL holding the catalog and users, else SQLite
 
 
 @dataclass
@@ -102,7 +103,7 @@ async def run_pipeline(
             (name, step) for name, step in ((OCR_KIND, ocr_step), (NSFW_KIND, nsfw_step)) if step
         ]
         hooks = BuildHooks(cache=cache, steps=steps, on_stage=on_stage)
-        await _write(options.data_dir, config, records, hooks, summary)
+        await _write(options, config, records, hooks, summary)
     finally:
         cache.close()
     summary.ocr_found = ocr_step.found if ocr_step else None
@@ -113,14 +114,14 @@ async def run_pipeline(
 
 
 async def _write(
-    data_dir: Path,
+    options: PipelineOptions,
     config: EngineConfig,
     records: list[StickerRecord],
     hooks: BuildHooks,
     summary: PipelineSummary,
 ) -> None:
     """Writer: build through the engine, which saves beside the live index and swaps it in."""
-    engine = await Engine.open(data_dir, config)
+    engine = await Engine.open(options.data_dir, config, database_url=options.database_url)
     try:
         start = time.perf_counter()
         report = await engine.build(records, hooks=hooks)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import itertools
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from engine.emoji import EmojiKeywords
 from engine.encoders import UniversalSentenceEncoder
 from engine.index import Encoders
 from tests.bot.art import PALETTE, TURN, draw_flat, draw_soft
+from tests.postgres import PostgresServer
 
 ART_SIDE = 96  # the engine reads a 64 px copy; small drawings keep the tests fast
 DRAWERS = {"flat": draw_flat, "soft": draw_soft}
@@ -74,3 +76,21 @@ def png(tmp_path_factory: pytest.TempPathFactory) -> PngMaker:
         return made[key]
 
     return make
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One throwaway PostgreSQL server for the whole run (installed if the machine has none)."""
+    server = PostgresServer.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(postgres_server: PostgresServer, request: pytest.FixtureRequest) -> str:
+    """A fresh, empty database of the test server, named after the test."""
+    name = "t_" + "".join(c if c.isalnum() else "_" for c in request.node.name.lower())[:50]
+    return postgres_server.create_database(f"{name}_{next(_DATABASE_NUMBERS)}")
+
+
+_DATABASE_NUMBERS = itertools.count()

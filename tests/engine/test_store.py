@@ -1,4 +1,7 @@
-"""The SQLite store on real files: migrations, WAL, transactions, forgetting, crash safety."""
+"""The stores on real databases: migrations, WAL, transactions, forgetting, crash safety.
+
+Tests taking `state` hold both stores to one contract: SQLite files and a real PostgreSQL
+server (tests/postgres.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import StoreTooNew
+from engine.pg_store import PgStore
 from engine.storage import StateStore
 from engine.store import SCHEMA_VERSION, Store
 from engine.types import Event, Prefs, StickerRecord
@@ -32,6 +36,18 @@ def _sql(path: Path, query: str) -> list[tuple[object, ...]]:
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[Store]:
     opened = await Store.open(tmp_path / "state.db")
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def state(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StateStore]:
+    """Each store the engine can run on, empty."""
+    opened: StateStore
+    if request.param == "sqlite":
+        opened = await Store.open(tmp_path / "state.db")
+    else:
+        opened = await PgStore.open(request.getfixturevalue("pg_url"))
     yield opened
     await opened.close()
 
@@ -102,40 +118,40 @@ async def test_failed_record_leaves_no_event_behind(store: Store, tmp_path: Path
     assert await store.rows_about("u1") == 0
 
 
-async def test_events_come_in_time_order(store: Store) -> None:
+async def test_events_come_in_time_order(state: StateStore) -> None:
     for sticker, ts in (("late", 30.0), ("early", 10.0), ("middle", 20.0)):
-        await store.record("u", _event(sticker, ts), None)
-    await store.record("other", _event("x", 15.0), None)
-    assert [s.event.sticker_id async for s in store.events("u")] == ["early", "middle", "late"]
-    assert [s.user_id async for s in store.events()] == ["u", "other", "u", "u"]
+        await state.record("u", _event(sticker, ts), None)
+    await state.record("other", _event("x", 15.0), None)
+    assert [s.event.sticker_id async for s in state.events("u")] == ["early", "middle", "late"]
+    assert [s.user_id async for s in state.events()] == ["u", "other", "u", "u"]
 
 
-async def _fill_user(store: Store, user: str, events: int) -> None:
+async def _fill_user(store: StateStore, user: str, events: int) -> None:
     for i in range(events):
         await store.record(user, _event(f"s{i}", float(i)), {"events": i + 1})
     await store.put_prefs(user, Prefs(safe_mode=True))
 
 
-async def test_forget_user_removes_every_row_about_them_only(store: Store) -> None:
-    await _fill_user(store, "ann", 3)
-    await _fill_user(store, "bob", 2)
-    assert await store.rows_about("ann") == 3 + 1 + 1  # events, profile, prefs
-    await store.forget_user("ann")
-    assert await store.rows_about("ann") == 0
-    assert await store.profile("ann") is None
-    assert await store.prefs("ann") == Prefs()
-    assert await store.rows_about("bob") == 2 + 1 + 1
-    assert await store.profile("bob") == {"events": 2}
-    assert (await store.counts())["users"] == 1
+async def test_forget_user_removes_every_row_about_them_only(state: StateStore) -> None:
+    await _fill_user(state, "ann", 3)
+    await _fill_user(state, "bob", 2)
+    assert await state.rows_about("ann") == 3 + 1 + 1  # events, profile, prefs
+    await state.forget_user("ann")
+    assert await state.rows_about("ann") == 0
+    assert await state.profile("ann") is None
+    assert await state.prefs("ann") == Prefs()
+    assert await state.rows_about("bob") == 2 + 1 + 1
+    assert await state.profile("bob") == {"events": 2}
+    assert (await state.counts())["users"] == 1
 
 
-async def test_reset_taste_keeps_prefs(store: Store) -> None:
-    await _fill_user(store, "ann", 3)
-    await store.reset_taste("ann")
-    assert [s async for s in store.events("ann")] == []
-    assert await store.profile("ann") is None
-    assert await store.prefs("ann") == Prefs(safe_mode=True)
-    assert await store.rows_about("ann") == 1
+async def test_reset_taste_keeps_prefs(state: StateStore) -> None:
+    await _fill_user(state, "ann", 3)
+    await state.reset_taste("ann")
+    assert [s async for s in state.events("ann")] == []
+    assert await state.profile("ann") is None
+    assert await state.prefs("ann") == Prefs(safe_mode=True)
+    assert await state.rows_about("ann") == 1
 
 
 async def test_prefs_round_trip(store: Store, tmp_path: Path) -> None:
@@ -175,9 +191,9 @@ async def test_stickers_round_trip_and_file_id_update(store: Store) -> None:
     assert (await store.counts())["stickers"] == 2
 
 
-async def test_stickers_of_a_pack_share_one_name_string(store: Store) -> None:
-    await store.upsert_stickers([StickerRecord(f"s{i}", "pk", set_title="Pk") for i in range(3)])
-    stored = await store.stickers()
+async def test_stickers_of_a_pack_share_one_name_string(state: StateStore) -> None:
+    await state.upsert_stickers([StickerRecord(f"s{i}", "pk", set_title="Pk") for i in range(3)])
+    stored = await state.stickers()
     assert len({id(s.set_name) for s in stored}) == 1
     assert len({id(s.set_title) for s in stored}) == 1
 

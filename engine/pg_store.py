@@ -1,0 +1,235 @@
+"""Durable state in PostgreSQL, for webhook replicas on several machines sharing one database.
+
+The same state as `engine.store.Store` (engine.storage.StateStore), table for table: catalog,
+events, preferences and profiles. Connections come from a small pool, so concurrent requests
+of one replica do not queue behind each other. Replicas starting together migrate once: the
+schema is changed under a transaction-wide advisory lock.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from engine.errors import StoreTooNew, StoreUnavailable
+from engine.store import STICKER_COLUMNS, sticker_record
+from engine.types import Event, Prefs, StickerRecord, StoredEvent
+
+if TYPE_CHECKING:
+    from psycopg import AsyncConnection
+    from psycopg_pool import AsyncConnectionPool
+
+# Numbered migrations, applied in order on open; only ever append to this list.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE stickers (
+        seq BIGSERIAL UNIQUE,
+        sticker_id TEXT PRIMARY KEY,
+        set_name TEXT NOT NULL,
+        set_title TEXT,
+        emoji TEXT,
+        caption TEXT,
+        ocr TEXT,
+        file_id TEXT,
+        path TEXT,
+        nsfw REAL NOT NULL DEFAULT 0
+    );
+    CREATE INDEX stickers_by_set ON stickers(set_name);
+    CREATE TABLE events (
+        id BIGSERIAL PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('send', 'pick')),
+        sticker_id TEXT NOT NULL,
+        ts DOUBLE PRECISION NOT NULL,
+        query TEXT,
+        context TEXT
+    );
+    CREATE INDEX events_by_user ON events(user_id, ts);
+    CREATE TABLE prefs (user_id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+    CREATE TABLE profiles (user_id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+MIGRATION_LOCK = 0x5715_CE12  # advisory lock key: one replica migrates, the others wait
+POOL_SIZE = 4  # connections per replica: queries run in parallel, writes are short
+CONNECT_TIMEOUT = 10.0  # seconds to reach the server before start-up fails
+USER_TABLES = ("events", "profiles", "prefs")
+
+
+class PgStore:
+    """The engine's state (engine.storage.StateStore) in a PostgreSQL database; open with
+    `await PgStore.open(url)`, close with `await store.close()`."""
+
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self._pool = pool
+
+    @classmethod
+    async def open(cls, url: str) -> PgStore:
+        """Connect to `url` (postgresql://user:password@host:port/database) and migrate."""
+        try:
+            from psycopg_pool import AsyncConnectionPool
+        except ImportError:
+            raise StoreUnavailable(
+                "PostgreSQL support is not installed; pip install 'stickerbot[postgres]'"
+            ) from None
+        pool = AsyncConnectionPool(url, min_size=1, max_size=POOL_SIZE, open=False)
+        try:
+            await pool.open(wait=True, timeout=CONNECT_TIMEOUT)
+        except Exception as error:
+            await pool.close()
+            raise StoreUnavailable(
+                f"cannot reach PostgreSQL at {_where(url)} ({_first_line(error)}); "
+                "check STICKERBOT_DATABASE_URL and that the server is running"
+            ) from None
+        try:
+            async with pool.connection() as conn:
+                await _migrate(conn, _where(url))
+        except BaseException:
+            await pool.close()
+            raise
+        return cls(pool)
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    # -- catalog --------------------------------------------------------------------------------
+
+    async def upsert_stickers(self, records: Sequence[StickerRecord]) -> None:
+        placeholders = ", ".join("%s" for _ in STICKER_COLUMNS)
+        updates = ", ".join(f"{c}=excluded.{c}" for c in STICKER_COLUMNS[1:])
+        async with self._pool.connection() as conn, conn.cursor() as cursor:
+            await cursor.executemany(
+                f"INSERT INTO stickers ({', '.join(STICKER_COLUMNS)}) VALUES ({placeholders}) "
+                f"ON CONFLICT (sticker_id) DO UPDATE SET {updates}",
+                [tuple(getattr(r, c) for c in STICKER_COLUMNS) for r in records],
+            )
+
+    async def stickers(self) -> list[StickerRecord]:
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(
+                f"SELECT {', '.join(STICKER_COLUMNS)} FROM stickers ORDER BY seq"
+            )
+            return [sticker_record(row) for row in await cursor.fetchall()]
+
+    async def update_file_id(self, sticker_id: str, file_id: str) -> None:
+        async with self._pool.connection() as conn:
+            await conn.execute(
+                "UPDATE stickers SET file_id=%s WHERE sticker_id=%s", (file_id, sticker_id)
+            )
+
+    # -- events and profiles --------------------------------------------------------------------
+
+    async def record(self, user_id: str, event: Event, profile: dict[str, Any] | None) -> None:
+        """Append the event and, in the same transaction, the user's updated profile."""
+        async with self._pool.connection() as conn, conn.transaction():
+            await conn.execute(
+                "INSERT INTO events (user_id, kind, sticker_id, ts, query, context) "
+                "VALUES (%s, %s, %s, %s, %s, %s)",
+                (user_id, event.kind, event.sticker_id, event.ts, event.query, event.context),
+            )
+            if profile is not None:
+                await _put_doc(
+                    conn, "profiles", user_id, json.dumps(profile, separators=(",", ":"))
+                )
+
+    async def events(self, user_id: str | None = None) -> AsyncIterator[StoredEvent]:
+        """Events in time order, of one user or of everyone, streamed from the server."""
+        sql = "SELECT user_id, kind, sticker_id, ts, query, context FROM events"
+        args: tuple[str, ...] = ()
+        if user_id is not None:
+            sql += " WHERE user_id=%s"
+            args = (user_id,)
+        async with self._pool.connection() as conn, conn.cursor() as cursor:
+            async for row in cursor.stream(sql + " ORDER BY ts, id", args):
+                yield StoredEvent(row[0], Event(row[1], row[2], row[3], row[4], row[5]))
+
+    async def profile(self, user_id: str) -> dict[str, Any] | None:
+        doc = await self._doc("profiles", user_id)
+        return None if doc is None else json.loads(doc)
+
+    # -- preferences and users ------------------------------------------------------------------
+
+    async def prefs(self, user_id: str) -> Prefs:
+        doc = await self._doc("prefs", user_id)
+        return Prefs() if doc is None else Prefs.model_validate_json(doc)
+
+    async def put_prefs(self, user_id: str, prefs: Prefs) -> None:
+        async with self._pool.connection() as conn:
+            await _put_doc(conn, "prefs", user_id, prefs.model_dump_json())
+
+    async def reset_taste(self, user_id: str) -> None:
+        await self._delete(user_id, ("events", "profiles"))
+
+    async def forget_user(self, user_id: str) -> None:
+        await self._delete(user_id, USER_TABLES)
+
+    async def _delete(self, user_id: str, tables: Sequence[str]) -> None:
+        async with self._pool.connection() as conn, conn.transaction():
+            for table in tables:
+                await conn.execute(f"DELETE FROM {table} WHERE user_id=%s", (user_id,))
+
+    async def rows_about(self, user_id: str) -> int:
+        """How many rows in any table name this user (0 after forget_user)."""
+        counts = " + ".join(f"(SELECT COUNT(*) FROM {t} WHERE user_id=%(u)s)" for t in USER_TABLES)
+        return await self._count(f"SELECT {counts}", {"u": user_id})
+
+    async def counts(self) -> dict[str, int]:
+        queries = {
+            "stickers": "SELECT COUNT(*) FROM stickers",
+            "packs": "SELECT COUNT(DISTINCT set_name) FROM stickers",
+            "users": "SELECT COUNT(DISTINCT user_id) FROM events",
+            "events": "SELECT COUNT(*) FROM events",
+        }
+        return {name: await self._count(sql) for name, sql in queries.items()}
+
+    async def _count(self, sql: str, args: dict[str, str] | None = None) -> int:
+        async with self._pool.connection() as conn:
+            row = await (await conn.execute(sql, args)).fetchone()
+        return int(row[0]) if row else 0
+
+    async def _doc(self, table: str, user_id: str) -> str | None:
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(f"SELECT doc FROM {table} WHERE user_id=%s", (user_id,))
+            row = await cursor.fetchone()
+        return None if row is None else str(row[0])
+
+
+async def _put_doc(conn: AsyncConnection, table: str, user_id: str, doc: str) -> None:
+    await conn.execute(
+        f"INSERT INTO {table} (user_id, doc) VALUES (%s, %s) "
+        "ON CONFLICT (user_id) DO UPDATE SET doc=excluded.doc",
+        (user_id, doc),
+    )
+
+
+async def _migrate(conn: AsyncConnection, where: str) -> None:
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+        await conn.execute("CREATE TABLE IF NOT EXISTS stickerbot_schema (version INTEGER)")
+        row = await (await conn.execute("SELECT max(version) FROM stickerbot_schema")).fetchone()
+        version = int(row[0]) if row and row[0] is not None else 0
+        if version > SCHEMA_VERSION:
+            raise StoreTooNew(
+                f"the database at {where} was written by a newer Stickerbot (schema {version} > "
+                f"{SCHEMA_VERSION}); upgrade Stickerbot or point STICKERBOT_DATABASE_URL elsewhere"
+            )
+        for number in range(version, SCHEMA_VERSION):
+            await conn.execute(MIGRATIONS[number])
+            await conn.execute("INSERT INTO stickerbot_schema VALUES (%s)", (number + 1,))
+
+
+def _where(url: str) -> str:
+    """The server and database of `url`, without the password, for messages."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        info = conninfo_to_dict(url)
+    except Exception:
+        return "the configured URL"
+    host = info.get("host") or "localhost"
+    return f"{host}:{info.get('port') or 5432}/{info.get('dbname') or ''}"
+
+
+def _first_line(error: Exception) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]

@@ -1,0 +1,128 @@
+"""The PostgreSQL store on a real server: what only a shared database has to get right.
+
+The contract both stores share is in test_store.py (its `state` fixture); here: replicas
+migrating at once, a newer schema, an unreachable server, rows seen by other connections, and
+two engines sharing users through one database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from engine.encoders import TextEncoder
+from engine.engine import Engine
+from engine.errors import StoreTooNew, StoreUnavailable
+from engine.pg_store import SCHEMA_VERSION, PgStore
+from engine.types import Event, Prefs, StickerRecord
+
+PngMaker = Callable[[str, int, int], Path]  # the `png` fixture of conftest.py
+NIGHT = "good night"
+
+
+def _rows(url: str, query: str) -> list[tuple[object, ...]]:
+    """Read through a connection of its own: what another replica would see."""
+    with psycopg.connect(url) as conn:
+        return list(conn.execute(query).fetchall())
+
+
+async def test_replicas_starting_together_migrate_once(pg_url: str) -> None:
+    stores = await asyncio.gather(*(PgStore.open(pg_url) for _ in range(3)))
+    try:
+        assert _rows(pg_url, "SELECT version FROM stickerbot_schema") == [(SCHEMA_VERSION,)]
+    finally:
+        await asyncio.gather(*(store.close() for store in stores))
+
+
+async def test_a_database_from_a_newer_version_is_refused(pg_url: str) -> None:
+    await (await PgStore.open(pg_url)).close()
+    with psycopg.connect(pg_url) as conn:
+        conn.execute("INSERT INTO stickerbot_schema VALUES (%s)", (SCHEMA_VERSION + 1,))
+    with pytest.raises(StoreTooNew, match="newer Stickerbot") as refused:
+        await PgStore.open(pg_url)
+    assert "\n" not in str(refused.value)
+
+
+async def test_an_unreachable_server_is_one_line_without_the_password(tmp_path: Path) -> None:
+    url = f"postgresql://bot:hunter2@/stickers?host={tmp_path}&port=1&connect_timeout=1"
+    with pytest.raises(StoreUnavailable, match="STICKERBOT_DATABASE_URL") as refused:
+        await PgStore.open(url)
+    assert "\n" not in str(refused.value)
+    assert "hunter2" not in str(refused.value)
+
+
+async def test_an_event_and_its_profile_are_committed_together(pg_url: str) -> None:
+    store = await PgStore.open(pg_url)
+    try:
+        with pytest.raises(TypeError):
+            await store.record("u1", Event("send", "s1", 1.0), {"bad": object()})
+        await store.record("u2", Event("pick", "s2", 2.5, query="hi", context="yo"), {"n": 1})
+        assert _rows(
+            pg_url, "SELECT user_id, kind, sticker_id, ts, query, context FROM events"
+        ) == [("u2", "pick", "s2", 2.5, "hi", "yo")]
+        assert _rows(pg_url, "SELECT user_id FROM profiles") == [("u2",)]
+    finally:
+        await store.close()
+
+
+async def test_stickers_keep_their_first_order_across_upserts(pg_url: str) -> None:
+    store = await PgStore.open(pg_url)
+    try:
+        await store.upsert_stickers([StickerRecord("b", "p"), StickerRecord("a", "p", nsfw=0.5)])
+        await store.upsert_stickers(
+            [StickerRecord("b", "p", caption="new"), StickerRecord("c", "q")]
+        )
+        await store.update_file_id("a", "F9")
+        stored = await store.stickers()
+        assert [(s.sticker_id, s.caption, s.file_id) for s in stored] == [
+            ("b", "new", None),
+            ("a", None, "F9"),
+            ("c", None, None),
+        ]
+        assert stored[1].nsfw == 0.5
+        assert await store.counts() == {"stickers": 3, "packs": 2, "users": 0, "events": 0}
+    finally:
+        await store.close()
+
+
+def _records(png: PngMaker) -> list[StickerRecord]:
+    concepts = [("sleep", 0, "a sleepy cat with closed eyes"), ("party", 4, "confetti party")]
+    return [
+        StickerRecord(
+            f"{style}_{name}", f"{style}_pack", caption=caption, path=str(png(style, shape, 0))
+        )
+        for style in ("flat", "soft")
+        for name, shape, caption in concepts
+    ]
+
+
+async def test_two_replicas_share_users_through_one_database(
+    pg_url: str, png: PngMaker, memo_encoder: TextEncoder, tmp_path: Path
+) -> None:
+    """What one replica learns, another opened on the same database knows; forgetting a user
+    on one leaves no row for either."""
+    data = tmp_path / "data"  # the index: built once, then served by every replica
+    first = await Engine.open(data, text_encoder=memo_encoder, database_url=pg_url)
+    try:
+        await first.build(_records(png))
+        await first.observe("ann", Event("pick", "flat_party", 5.0, query=NIGHT))
+        await first.observe("ann", Event("send", "soft_sleep", 6.0))
+        await first.set_prefs("ann", Prefs(safe_mode=True, language="it"))
+        taste = await first.taste("ann")
+        second = await Engine.open(data, text_encoder=memo_encoder, database_url=pg_url)
+        try:
+            assert await second.taste("ann") == taste
+            assert await second.get_prefs("ann") == Prefs(safe_mode=True, language="it")
+            best = (await second.suggest("bob", NIGHT)).items[0]
+            assert best.sticker_id == "flat_party"  # ann's pick, made on the first replica
+            await second.forget_user("ann")
+            assert await first.rows_about("ann") == 0
+        finally:
+            await second.close()
+        assert not (await first.stats()).get("events")
+    finally:
+        await first.close()
