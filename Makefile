@@ -43,7 +43,7 @@ $(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-binary: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[binary]'
+	$(BIN)/python -m pip install --quiet -e '.[binary,postgres]'
 	touch $@
 
 # torch is pinned to an exact CPU-sized version in the export extra; an open range would let

@@ -53,7 +53,7 @@ MIGRATIONS: tuple[str, ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 MIGRATION_LOCK = 0x5715_CE12  # advisory lock key: one replica migrates, the others wait
 POOL_SIZE = 4  # connections per replica: queries run in parallel, writes are short
-CONNECT_TIMEOUT = 10.0  # seconds to reach the server before start-up fails
+CONNECT_TIMEOUT = 10  # seconds to reach the server before start-up fails
 USER_TABLES = ("events", "profiles", "prefs")
 
 
@@ -68,26 +68,32 @@ class PgStore:
     async def open(cls, url: str) -> PgStore:
         """Connect to `url` (postgresql://user:password@host:port/database) and migrate."""
         try:
+            from psycopg import AsyncConnection
             from psycopg_pool import AsyncConnectionPool
         except ImportError:
             raise StoreUnavailable(
                 "PostgreSQL support is not installed; pip install 'stickerbot[postgres]'"
             ) from None
+        # One plain connection first: it fails at once with the server's reason, where a pool
+        # would retry quietly until its timeout. It then runs the migrations.
+        try:
+            first = await AsyncConnection.connect(url, connect_timeout=CONNECT_TIMEOUT)
+        except Exception as error:
+            raise StoreUnavailable(
+                f"cannot reach PostgreSQL at {_where(url)} ({_first_line(error)}); "
+                "check STICKERBOT_DATABASE_URL and that the server is running"
+            ) from None
+        async with first:
+            await _migrate(first, _where(url))
         pool = AsyncConnectionPool(url, min_size=1, max_size=POOL_SIZE, open=False)
         try:
             await pool.open(wait=True, timeout=CONNECT_TIMEOUT)
         except Exception as error:
             await pool.close()
             raise StoreUnavailable(
-                f"cannot reach PostgreSQL at {_where(url)} ({_first_line(error)}); "
-                "check STICKERBOT_DATABASE_URL and that the server is running"
+                f"PostgreSQL at {_where(url)} stopped answering ({_first_line(error)}); "
+                "check the server and start again"
             ) from None
-        try:
-            async with pool.connection() as conn:
-                await _migrate(conn, _where(url))
-        except BaseException:
-            await pool.close()
-            raise
         return cls(pool)
 
     async def close(self) -> None:
