@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError, load_offline_settings, load_settings
 
 REPO_TOML = Path(__file__).parents[2] / "bot.toml"
 
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("TOKEN", "API_URL", "DATA", "WEBHOOK_SECRET"):
+    for name in ("TOKEN", "API_URL", "DATA", "WEBHOOK_SECRET", "DATABASE_URL"):
         monkeypatch.delenv(f"STICKERBOT_{name}", raising=False)
     monkeypatch.setenv("STICKERBOT_TOKEN", "123:SECRET")
 
@@ -36,6 +36,31 @@ def test_token_in_file_is_an_error(tmp_path: Path) -> None:
         load_settings(write(tmp_path, 'token = "123:LEAK"\n'))
     assert caught.value.lines == ["token: set STICKERBOT_TOKEN in the environment, not in the file"]
     assert "LEAK" not in str(caught.value)
+
+
+def test_database_url_comes_only_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It holds a password: refused in the file, read from the environment by `serve` and by
+    the offline commands alike (they must write to the database `serve` reads)."""
+    leaky = write(tmp_path, 'database_url = "postgresql://bot:LEAK@db/stickers"\n')
+    for load in (load_settings, load_offline_settings):
+        with pytest.raises(ConfigError) as caught:
+            load(leaky)
+        assert caught.value.lines == [
+            "database_url: set STICKERBOT_DATABASE_URL in the environment, not in the file"
+        ]
+        assert "LEAK" not in str(caught.value)
+    url = "postgresql://bot:pw@db/stickers"
+    monkeypatch.setenv("STICKERBOT_DATABASE_URL", url)
+    settings = load_settings(REPO_TOML)
+    assert settings.database_url is not None
+    assert settings.database_url.get_secret_value() == url
+    assert "pw@" not in repr(settings)
+    assert load_offline_settings(REPO_TOML).database_url == url
+    monkeypatch.delenv("STICKERBOT_DATABASE_URL")
+    assert load_settings(REPO_TOML).database_url is None
+    assert load_offline_settings(REPO_TOML).database_url is None
 
 
 def test_missing_token_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
