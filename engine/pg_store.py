@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import StoreTooNew, StoreUnavailable
-from engine.store import STICKER_COLUMNS, sticker_record
+from engine.store import COUNT_QUERIES, STICKER_COLUMNS, USER_TABLES, sticker_record
 from engine.types import Event, Prefs, StickerRecord, StoredEvent
 
 if TYPE_CHECKING:
@@ -54,7 +54,6 @@ SCHEMA_VERSION = len(MIGRATIONS)
 MIGRATION_LOCK = 0x5715_CE12  # advisory lock key: one replica migrates, the others wait
 POOL_SIZE = 4  # connections per replica: queries run in parallel, writes are short
 CONNECT_TIMEOUT = 10  # seconds to reach the server before start-up fails
-USER_TABLES = ("events", "profiles", "prefs")
 
 
 class PgStore:
@@ -181,13 +180,7 @@ class PgStore:
         return await self._count(f"SELECT {counts}", {"u": user_id})
 
     async def counts(self) -> dict[str, int]:
-        queries = {
-            "stickers": "SELECT COUNT(*) FROM stickers",
-            "packs": "SELECT COUNT(DISTINCT set_name) FROM stickers",
-            "users": "SELECT COUNT(DISTINCT user_id) FROM events",
-            "events": "SELECT COUNT(*) FROM events",
-        }
-        return {name: await self._count(sql) for name, sql in queries.items()}
+        return {name: await self._count(sql) for name, sql in COUNT_QUERIES.items()}
 
     async def _count(self, sql: str, args: dict[str, str] | None = None) -> int:
         async with self._pool.connection() as conn:

@@ -60,6 +60,14 @@ STICKER_COLUMNS = (
     "nsfw",
 )
 SHARED_COLUMNS = ("set_name", "set_title", "emoji")  # values many stickers repeat
+USER_TABLES = ("events", "profiles", "prefs")  # every table with rows about a user
+# counts(): plain SQL that PostgreSQL answers alike (engine.pg_store).
+COUNT_QUERIES = {
+    "stickers": "SELECT COUNT(*) FROM stickers",
+    "packs": "SELECT COUNT(DISTINCT set_name) FROM stickers",
+    "users": "SELECT COUNT(DISTINCT user_id) FROM events",
+    "events": "SELECT COUNT(*) FROM events",
+}
 
 
 class Store:
@@ -186,7 +194,7 @@ class Store:
         await self._delete(user_id, ("events", "profiles"))
 
     async def forget_user(self, user_id: str) -> None:
-        await self._delete(user_id, ("events", "profiles", "prefs"))
+        await self._delete(user_id, USER_TABLES)
 
     async def _delete(self, user_id: str, tables: Iterable[str]) -> None:
         for table in tables:
@@ -196,7 +204,7 @@ class Store:
     async def rows_about(self, user_id: str) -> int:
         """How many rows in any table name this user (0 after forget_user)."""
         total = 0
-        for table in ("events", "profiles", "prefs"):
+        for table in USER_TABLES:
             async with self._db.execute(
                 f"SELECT COUNT(*) FROM {table} WHERE user_id=?", (user_id,)
             ) as cursor:
@@ -206,13 +214,7 @@ class Store:
 
     async def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
-        queries = {
-            "stickers": "SELECT COUNT(*) FROM stickers",
-            "packs": "SELECT COUNT(DISTINCT set_name) FROM stickers",
-            "users": "SELECT COUNT(DISTINCT user_id) FROM events",
-            "events": "SELECT COUNT(*) FROM events",
-        }
-        for name, sql in queries.items():
+        for name, sql in COUNT_QUERIES.items():
             async with self._db.execute(sql) as cursor:
                 row = await cursor.fetchone()
                 out[name] = int(row[0]) if row else 0
