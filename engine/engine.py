@@ -86,6 +86,7 @@ class Engine:
         self._index_stamp: IndexStamp | None = None  # the files self._index was read or written as
         self._checked_at = -RELOAD_CHECK_SECONDS  # monotonic time of the last look at the disk
         self._reloading: asyncio.Task[None] | None = None
+        store.on_user_changed(self._forget_cached_user)
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -384,6 +385,17 @@ class Engine:
         self._forget_cached_prefs(user_id)  # a failed write must not look stored
         await self._store.put_prefs(user_id, prefs)
         self._prefs.put(user_id, prefs)
+
+    def _forget_cached_user(self, user_id: str | None) -> None:
+        """Another replica changed this user (None: maybe anyone): read them from the store
+        again. Crowd figures are not refreshed; they grow with this replica's own events."""
+        if user_id is None:
+            self._profiles.clear()
+            self._prefs_writes += 1
+            self._prefs.clear()
+            return
+        self._profiles.pop(user_id)
+        self._forget_cached_prefs(user_id)
 
     def _forget_cached_prefs(self, user_id: str) -> None:
         self._prefs_writes += 1

@@ -8,11 +8,15 @@ schema is changed under a transaction-wide advisory lock.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import secrets
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import StoreTooNew, StoreUnavailable
+from engine.storage import UserChanged
 from engine.store import COUNT_QUERIES, STICKER_COLUMNS, USER_TABLES, sticker_record
 from engine.types import Event, Prefs, StickerRecord, StoredEvent
 
@@ -54,14 +58,23 @@ SCHEMA_VERSION = len(MIGRATIONS)
 MIGRATION_LOCK = 0x5715_CE12  # advisory lock key: one replica migrates, the others wait
 POOL_SIZE = 4  # connections per replica: queries run in parallel, writes are short
 CONNECT_TIMEOUT = 10  # seconds to reach the server before start-up fails
+# Every write about a user is announced on this channel (NOTIFY, delivered on commit), so other
+# replicas drop what they cache of that user. Payload: "<writer's origin> <user id>".
+USER_CHANNEL = "stickerbot_user_changed"
+RELISTEN_SECONDS = (1.0, 30.0)  # first and longest wait before listening again after a drop
+
+log = logging.getLogger(__name__)
 
 
 class PgStore:
     """The engine's state (engine.storage.StateStore) in a PostgreSQL database; open with
     `await PgStore.open(url)`, close with `await store.close()`."""
 
-    def __init__(self, pool: AsyncConnectionPool) -> None:
+    def __init__(self, pool: AsyncConnectionPool, url: str) -> None:
         self._pool = pool
+        self._url = url
+        self._origin = secrets.token_hex(8)  # this store's own announcements are not news
+        self._listener: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, url: str) -> PgStore:
@@ -93,10 +106,43 @@ class PgStore:
                 f"PostgreSQL at {_where(url)} stopped answering ({_first_line(error)}); "
                 "check the server and start again"
             ) from None
-        return cls(pool)
+        return cls(pool, url)
 
     async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            await asyncio.gather(self._listener, return_exceptions=True)
         await self._pool.close()
+
+    def on_user_changed(self, callback: UserChanged) -> None:
+        """Call `callback(user_id)` whenever another store changes rows about that user, and
+        `callback(None)` when announcements may have been missed (the listening connection
+        dropped): then anything may have changed."""
+        if self._listener is None:
+            self._listener = asyncio.create_task(self._listen(callback))
+
+    async def _listen(self, callback: UserChanged) -> None:
+        from psycopg import AsyncConnection
+
+        wait, longest = RELISTEN_SECONDS
+        while True:
+            try:
+                async with await AsyncConnection.connect(self._url, autocommit=True) as conn:
+                    await conn.execute(f"LISTEN {USER_CHANNEL}")
+                    callback(None)  # whatever changed while nobody listened
+                    wait = RELISTEN_SECONDS[0]
+                    async for note in conn.notifies():
+                        origin, _, user_id = note.payload.partition(" ")
+                        if origin != self._origin:
+                            callback(user_id)
+            except Exception as error:  # the server went away: listen again when it is back
+                log.warning("not hearing other replicas (%s); retrying in %g s", error, wait)
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, longest)
+
+    async def _announce(self, conn: AsyncConnection, user_id: str) -> None:
+        """Tell other replicas, when this transaction commits, that the user changed."""
+        await conn.execute("SELECT pg_notify(%s, %s)", (USER_CHANNEL, f"{self._origin} {user_id}"))
 
     # -- catalog --------------------------------------------------------------------------------
 
@@ -137,6 +183,7 @@ class PgStore:
                 await _put_doc(
                     conn, "profiles", user_id, json.dumps(profile, separators=(",", ":"))
                 )
+            await self._announce(conn, user_id)
 
     async def events(self, user_id: str | None = None) -> AsyncIterator[StoredEvent]:
         """Events in time order, of one user or of everyone, streamed from the server."""
@@ -160,8 +207,9 @@ class PgStore:
         return Prefs() if doc is None else Prefs.model_validate_json(doc)
 
     async def put_prefs(self, user_id: str, prefs: Prefs) -> None:
-        async with self._pool.connection() as conn:
+        async with self._pool.connection() as conn, conn.transaction():
             await _put_doc(conn, "prefs", user_id, prefs.model_dump_json())
+            await self._announce(conn, user_id)
 
     async def reset_taste(self, user_id: str) -> None:
         await self._delete(user_id, ("events", "profiles"))
@@ -173,6 +221,7 @@ class PgStore:
         async with self._pool.connection() as conn, conn.transaction():
             for table in tables:
                 await conn.execute(f"DELETE FROM {table} WHERE user_id=%s", (user_id,))
+            await self._announce(conn, user_id)
 
     async def rows_about(self, user_id: str) -> int:
         """How many rows in any table name this user (0 after forget_user)."""

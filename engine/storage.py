@@ -8,15 +8,23 @@ names them.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from engine.types import Event, Prefs, StickerRecord, StoredEvent
+
+# Told which user another process changed (None: anyone may have changed).
+UserChanged = Callable[[str | None], None]
 
 
 @runtime_checkable
 class StateStore(Protocol):
     async def close(self) -> None: ...
+
+    def on_user_changed(self, callback: UserChanged) -> None:
+        """Call `callback` when another process changes a user's rows, so what this process
+        caches of them is dropped. A store only one process writes never calls it."""
+        ...
 
     # -- catalog --------------------------------------------------------------------------------
 

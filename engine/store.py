@@ -16,6 +16,7 @@ from typing import Any
 import aiosqlite
 
 from engine.errors import StoreTooNew
+from engine.storage import UserChanged
 from engine.types import Event, Prefs, StickerRecord, StoredEvent
 
 # Numbered migrations, applied in order on open; only ever append to this list.
@@ -93,6 +94,10 @@ class Store:
 
     async def close(self) -> None:
         await self._db.close()
+
+    def on_user_changed(self, callback: UserChanged) -> None:
+        """Never called: users' rows in this file are written by this process only (the
+        offline commands write only the catalog)."""
 
     # -- catalog --------------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ two engines sharing users through one database.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import psycopg
@@ -22,6 +22,7 @@ from engine.types import Event, Prefs, StickerRecord
 
 PngMaker = Callable[[str, int, int], Path]  # the `png` fixture of conftest.py
 NIGHT = "good night"
+HEARD_WITHIN = 10.0  # seconds a replica may take to hear of another's write
 
 
 def _rows(url: str, query: str) -> list[tuple[object, ...]]:
@@ -124,5 +125,46 @@ async def test_two_replicas_share_users_through_one_database(
         finally:
             await second.close()
         assert not (await first.stats()).get("events")
+    finally:
+        await first.close()
+
+
+async def _eventually(check: Callable[[], Awaitable[bool]]) -> None:
+    deadline = asyncio.get_running_loop().time() + HEARD_WITHIN
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, "the change was never heard of"
+        await asyncio.sleep(0.05)
+
+
+async def test_a_replica_hears_of_another_replicas_writes_about_a_user(
+    pg_url: str, png: PngMaker, memo_encoder: TextEncoder, tmp_path: Path
+) -> None:
+    """Each replica caches recent users; a write on one makes the others read that user again,
+    so preferences and taste changed elsewhere are not served stale."""
+    data = tmp_path / "data"
+    first = await Engine.open(data, text_encoder=memo_encoder, database_url=pg_url)
+    try:
+        await first.build(_records(png))
+        second = await Engine.open(data, text_encoder=memo_encoder, database_url=pg_url)
+        try:
+            assert await second.get_prefs("ann") == Prefs()  # now cached by the second
+            assert (await second.taste("ann")).events == 0
+            await first.set_prefs("ann", Prefs(safe_mode=True))
+            await first.observe("ann", Event("send", "soft_sleep", 6.0))
+
+            async def heard() -> bool:
+                prefs, taste = await second.get_prefs("ann"), await second.taste("ann")
+                return prefs.safe_mode and taste.events == 1
+
+            await _eventually(heard)
+            await first.forget_user("ann")
+
+            async def forgotten() -> bool:
+                prefs, taste = await second.get_prefs("ann"), await second.taste("ann")
+                return prefs == Prefs() and taste.events == 0
+
+            await _eventually(forgotten)
+        finally:
+            await second.close()
     finally:
         await first.close()
