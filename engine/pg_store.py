@@ -17,7 +17,16 @@ from typing import TYPE_CHECKING, Any
 
 from engine.errors import StoreTooNew, StoreUnavailable
 from engine.storage import UserChanged
-from engine.store import COUNT_QUERIES, STICKER_COLUMNS, USER_TABLES, sticker_record
+from engine.store import (
+    COUNT_QUERIES,
+    EVENT_COLUMNS,
+    STICKER_COLUMNS,
+    USER_TABLES,
+    event_row,
+    profile_doc,
+    sticker_record,
+    stored_event,
+)
 from engine.types import Event, Prefs, StickerRecord, StoredEvent
 
 if TYPE_CHECKING:
@@ -175,26 +184,23 @@ class PgStore:
         """Append the event and, in the same transaction, the user's updated profile."""
         async with self._pool.connection() as conn, conn.transaction():
             await conn.execute(
-                "INSERT INTO events (user_id, kind, sticker_id, ts, query, context) "
-                "VALUES (%s, %s, %s, %s, %s, %s)",
-                (user_id, event.kind, event.sticker_id, event.ts, event.query, event.context),
+                f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s)",
+                event_row(user_id, event),
             )
             if profile is not None:
-                await _put_doc(
-                    conn, "profiles", user_id, json.dumps(profile, separators=(",", ":"))
-                )
+                await _put_doc(conn, "profiles", user_id, profile_doc(profile))
             await self._announce(conn, user_id)
 
     async def events(self, user_id: str | None = None) -> AsyncIterator[StoredEvent]:
         """Events in time order, of one user or of everyone, streamed from the server."""
-        sql = "SELECT user_id, kind, sticker_id, ts, query, context FROM events"
+        sql = f"SELECT {EVENT_COLUMNS} FROM events"
         args: tuple[str, ...] = ()
         if user_id is not None:
             sql += " WHERE user_id=%s"
             args = (user_id,)
         async with self._pool.connection() as conn, conn.cursor() as cursor:
             async for row in cursor.stream(sql + " ORDER BY ts, id", args):
-                yield StoredEvent(row[0], Event(row[1], row[2], row[3], row[4], row[5]))
+                yield stored_event(row)
 
     async def profile(self, user_id: str) -> dict[str, Any] | None:
         doc = await self._doc("profiles", user_id)

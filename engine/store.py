@@ -61,6 +61,7 @@ STICKER_COLUMNS = (
     "nsfw",
 )
 SHARED_COLUMNS = ("set_name", "set_title", "emoji")  # values many stickers repeat
+EVENT_COLUMNS = "user_id, kind, sticker_id, ts, query, context"  # event_row's order
 USER_TABLES = ("events", "profiles", "prefs")  # every table with rows about a user
 # counts(): plain SQL that PostgreSQL answers alike (engine.pg_store).
 COUNT_QUERIES = {
@@ -136,9 +137,8 @@ class Store:
         """Append the event and, in the same transaction, the user's updated profile."""
         try:
             await self._db.execute(
-                "INSERT INTO events (user_id, kind, sticker_id, ts, query, context) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (user_id, event.kind, event.sticker_id, event.ts, event.query, event.context),
+                f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                event_row(user_id, event),
             )
             if profile is not None:
                 await self._put_profile(user_id, profile)
@@ -149,14 +149,14 @@ class Store:
 
     async def events(self, user_id: str | None = None) -> AsyncIterator[StoredEvent]:
         """Events in time order, of one user or of everyone."""
-        sql = "SELECT user_id, kind, sticker_id, ts, query, context FROM events"
+        sql = f"SELECT {EVENT_COLUMNS} FROM events"
         args: tuple[str, ...] = ()
         if user_id is not None:
             sql += " WHERE user_id=?"
             args = (user_id,)
         async with self._db.execute(sql + " ORDER BY ts, id", args) as cursor:
             async for row in cursor:
-                yield StoredEvent(row[0], Event(row[1], row[2], row[3], row[4], row[5]))
+                yield stored_event(row)
 
     async def profile(self, user_id: str) -> dict[str, Any] | None:
         async with self._db.execute(
@@ -173,7 +173,7 @@ class Store:
         await self._db.execute(
             "INSERT INTO profiles (user_id, doc) VALUES (?, ?) "
             "ON CONFLICT(user_id) DO UPDATE SET doc=excluded.doc",
-            (user_id, json.dumps(profile, separators=(",", ":"))),
+            (user_id, profile_doc(profile)),
         )
 
     async def profiles(self) -> dict[str, dict[str, Any]]:
@@ -239,6 +239,21 @@ async def _migrate(db: aiosqlite.Connection, path: str) -> None:
         await db.executescript(
             f"BEGIN; {MIGRATIONS[number]} PRAGMA user_version={number + 1}; COMMIT;"
         )
+
+
+def event_row(user_id: str, event: Event) -> tuple[Any, ...]:
+    """The values of an events row, in EVENT_COLUMNS order."""
+    return (user_id, event.kind, event.sticker_id, event.ts, event.query, event.context)
+
+
+def stored_event(row: Sequence[Any]) -> StoredEvent:
+    """An events row (EVENT_COLUMNS) as the event it records."""
+    return StoredEvent(row[0], Event(row[1], row[2], row[3], row[4], row[5]))
+
+
+def profile_doc(profile: dict[str, Any]) -> str:
+    """A profile as stored: compact JSON."""
+    return json.dumps(profile, separators=(",", ":"))
 
 
 def sticker_record(row: Sequence[Any]) -> StickerRecord:
