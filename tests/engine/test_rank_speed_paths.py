@@ -14,6 +14,7 @@ from engine.recall import (
     MAX_CANDIDATES,
     MAX_EVIDENCE,
     PICK_EVIDENCE,
+    SHARE_FROM,
     Candidates,
     Evidence,
     Recall,
@@ -43,7 +44,9 @@ def _graph(rng: np.random.Generator, n: int, k: int, linked: bool) -> CatalogInd
     rows[:, 0] = np.arange(n)  # a row is its own nearest neighbour, as in the real index
     if not linked:
         rows[:, 1:] = -1
-    return cast(CatalogIndex, _Graph(rows, rng.random((n, k)).astype(np.float32)))
+    # Similarities on both sides of SHARE_FROM, where sharing starts.
+    sims = rng.uniform(SHARE_FROM - 0.1, 1.0, size=(n, k)).astype(np.float32)
+    return cast(CatalogIndex, _Graph(rows, sims))
 
 
 def _channels(rng: np.random.Generator, n: int) -> list[tuple[np.ndarray, np.ndarray, str]]:
@@ -74,11 +77,12 @@ def _scalar_fusion(
 
 
 def _scalar_share(index: CatalogIndex, fused: dict[int, Evidence]) -> dict[int, Evidence]:
-    """Each row takes a neighbour's relevance times their similarity when that beats its own."""
+    """Each row takes a neighbour's relevance, scaled from nothing at SHARE_FROM to all of it at
+    similarity 1, when that beats its own."""
     shared = dict(fused)
     for row, ev in fused.items():
         for other, sim in zip(index.neighbour_rows[row], index.neighbour_sims[row], strict=True):
-            offer = ev.score * float(sim)
+            offer = ev.score * min(1.0, max(0.0, (float(sim) - SHARE_FROM) / (1 - SHARE_FROM)))
             if other < 0 or other == row or offer <= 0:
                 continue
             if offer > shared.get(int(other), Evidence(0.0, "")).score:
@@ -134,7 +138,7 @@ def test_equal_evidence_keeps_the_first_reason_and_a_row_keeps_its_own_on_a_tie(
 
 def test_rows_come_in_the_order_evidence_first_named_them() -> None:
     rows = np.array([[0, 4], [1, -1], [2, -1], [3, 4], [4, -1]], np.int32)
-    index = cast(CatalogIndex, _Graph(rows, np.full((5, 2), 0.5, np.float32)))
+    index = cast(CatalogIndex, _Graph(rows, np.full((5, 2), 0.9, np.float32)))
     recall = Recall(index)
     recall.add([3, 1], [0.2, 0.3], "words")
     recall.add([0, 3], [0.9, 0.4], "dense")

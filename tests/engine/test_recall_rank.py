@@ -26,7 +26,7 @@ from engine.rank import (
     _max_lift,
     rank,
 )
-from engine.recall import PICK_EVIDENCE, W_CROWD, Candidates, Evidence, recall_text
+from engine.recall import EXACT_PICK_EVIDENCE, W_CROWD, Candidates, Evidence, recall_text
 from engine.style import STYLE_DIM
 from engine.types import StickerRecord
 
@@ -147,7 +147,7 @@ def test_one_pick_counts_as_one_pick(index: CatalogIndex, memo_encoder: TextEnco
     crowd.add("ann", "pick", "sb_coffee", query)
     evidence = _evidence(index, crowd, memo_encoder, query)
     assert evidence["sb_coffee"].reason == "people picked it for that"
-    assert evidence["sb_coffee"].score == pytest.approx(W_CROWD * PICK_EVIDENCE, abs=1e-3)
+    assert evidence["sb_coffee"].score == pytest.approx(W_CROWD * EXACT_PICK_EVIDENCE, abs=1e-3)
 
 
 def test_forgotten_pick_no_longer_steers(index: CatalogIndex, memo_encoder: TextEncoder) -> None:
