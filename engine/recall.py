@@ -39,7 +39,9 @@ LEXICAL_CHANNELS = (
 DENSE_LOW, DENSE_HIGH = 0.35, 0.85
 CROWD_LOW, CROWD_HIGH = 0.55, 0.95
 CLIP_LOW, CLIP_HIGH = 0.20, 0.35
-PICK_EVIDENCE = 0.6  # one pick after a similar query is this sure; n picks: 1 - (1 - 0.6)^n
+# One pick after a similar query is this sure; n picks: 1 - (1 - 0.6)^n. Consensus grows at the
+# same rate per pick after the exact words: unanimity takes several picks, relevance only one.
+PICK_EVIDENCE = 0.6
 # One pick after these exact words is far surer: on both development sets 96-98% of the meanings
 # picked after a query were relevant to it, even when picked once, so the count barely matters.
 # Kept below 1 because real users sometimes pick a sticker for fun.
