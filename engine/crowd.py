@@ -25,6 +25,9 @@ QUERY_LOG_CAPACITY = 4096  # initial capacity of the query-vector graph; it grow
 # popularity moves slowly, and a sort of every used sticker per query would grow with usage.
 POPULAR_REFRESH_SECONDS = 10.0
 POPULAR_KEPT = 1000
+# The average logged query is taken as if this many zero vectors were logged too: while few
+# queries are logged it stays near zero, so one past query cannot cancel out its own repeat.
+MEAN_QUERY_PRIOR = 100
 
 
 class Crowd:
@@ -37,6 +40,8 @@ class Crowd:
         self._queries: list[str] = []
         self._picked: list[Counter[str]] = []  # per query row: sticker id -> picks
         self._vectors = DenseIndex(encoder.dim, capacity=QUERY_LOG_CAPACITY)
+        self._vector_sum = np.zeros(encoder.dim, np.float64)  # of the logged queries' vectors
+        self._logged = 0  # distinct queries in the log
         self._lock = threading.Lock()
         self._popular: list[str] = []
         self._popular_at = -math.inf
@@ -76,6 +81,17 @@ class Crowd:
                 self._queries.append(key)
                 self._picked.append(Counter())
             self._vectors.add(vectors, np.arange(first, first + len(keys)))
+            self._vector_sum += np.asarray(vectors, np.float64).sum(axis=0)
+            self._logged += len(keys)
+
+    def mean_query(self) -> np.ndarray:
+        """The average logged query (float32), shrunk toward zero while few are logged.
+
+        Dense recall measures each caption against it: a caption close to the average query
+        is close to nearly every query, a hub that would top the list for any word the text
+        model does not know."""
+        with self._lock:
+            return (self._vector_sum / (self._logged + MEAN_QUERY_PRIOR)).astype(np.float32)
 
     def similar_queries(self, vector: np.ndarray, k: int) -> list[tuple[str, float, Counter[str]]]:
         """Past queries nearest to `vector`: (query, cosine, picked sticker counts)."""
@@ -155,6 +171,9 @@ class Crowd:
         if not counts:  # nobody's pick remains behind these words: drop the text itself
             del self._query_rows[self._queries[row]]
             self._queries[row] = ""
+            with self._lock:
+                self._vector_sum -= self._vectors.vectors(np.array([row]))[0]
+                self._logged -= 1
             self._vectors.remove(row)
 
     def picks_of(self, sticker_id: str) -> int:

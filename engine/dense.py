@@ -12,6 +12,7 @@ import numpy as np
 HNSW_M = 16  # links per node: recall@10 >= 0.97 at 543k with ef=128 (FACTS.md)
 HNSW_EF_CONSTRUCTION = 100
 GROWTH = 1.5  # capacity grows geometrically so live additions rarely resize
+MIN_SHIFTED_NORM = 1e-6
 
 
 class DenseIndex:
@@ -63,6 +64,24 @@ class DenseIndex:
         self._index.set_ef(max(self._ef, k))
         labels, distances = self._index.knn_query(vector.reshape(1, -1), k=k, num_threads=1)
         return labels[0].astype(np.int64), (1.0 - distances[0]).astype(np.float32)
+
+    def search_beyond(
+        self, vector: np.ndarray, typical: np.ndarray, baseline: float, k: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Rows best first by how much closer they are to `vector` than to `typical`:
+        (rows, v·c - t·c + baseline). Searching with v - t gives that order straight from the
+        graph (cosine space divides by |v - t|, the same for every row); scaling back gives
+        the value on the cosine's own scale when `baseline` is a row's average t·c."""
+        shifted = np.asarray(vector, np.float32) - np.asarray(typical, np.float32)
+        norm = float(np.linalg.norm(shifted))
+        if norm < MIN_SHIFTED_NORM:  # `vector` is the typical one: nothing stands out
+            return self.search(vector, k)
+        rows, sims = self.search(shifted, k)
+        return rows, (sims * norm + baseline).astype(np.float32)
+
+    def vectors(self, rows: np.ndarray) -> np.ndarray:
+        """The stored (unit) vectors of `rows`."""
+        return np.asarray(self._index.get_items(np.asarray(rows).tolist()), np.float32)
 
     def search_many(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Batched search (for offline neighbour tables); rows and similarities, best first."""

@@ -168,6 +168,8 @@ class CatalogIndex:
     # one does not read every sticker's statistics off the disk).
     pack_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, STYLE_DIM), np.float32))
     pack_of_row: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    # The average meaning vector (dense recall's baseline); computed from `text` unless given.
+    meaning_mean: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     _safe: tuple[float, np.ndarray] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -183,6 +185,8 @@ class CatalogIndex:
         self.pack_of_row = np.zeros(len(self.records), np.int32)
         for pack, rows in enumerate(self.set_rows.values()):
             self.pack_of_row[rows] = pack
+        if len(self.meaning_mean) != self.text.shape[1]:
+            self.meaning_mean = _mean_meaning(self)
 
     @property
     def style(self) -> np.ndarray:
@@ -325,6 +329,7 @@ def index_records(
             neighbour_sims=np.zeros((0, NEIGHBOURS), np.float32),
             dense=dense,
             text_model=encoders.text.name,
+            meaning_mean=_mean_of(meanings, encoders.text.dim),
         )
     with timer("meaning_neighbours"):
         index.neighbour_rows, index.neighbour_sims = _meaning_neighbours(index, meanings)
@@ -542,6 +547,7 @@ def _write_files(index: CatalogIndex, folder: Path) -> None:
     np.save(folder / "pack_vectors.npy", index.pack_vectors)
     np.save(folder / "neighbour_rows.npy", index.neighbour_rows)
     np.save(folder / "neighbour_sims.npy", index.neighbour_sims)
+    np.save(folder / "meaning_mean.npy", index.meaning_mean)
     index.dense.save(folder / "text.hnsw")
     for name, field_index in index.fields.items():
         field_index.save(_field_stem(folder, name))
@@ -601,6 +607,8 @@ def load_index(folder: Path, records: Sequence[StickerRecord], encoders: Encoder
         text_model=manifest["text_model"],
         generation=str(manifest.get("generation", "")),
         pack_vectors=_load_if_present(folder / "pack_vectors.npy"),
+        # Folders saved before the file existed have it computed from their vectors.
+        meaning_mean=_load_if_present(folder / "meaning_mean.npy", np.zeros(0, np.float32)),
     )
     if manifest.get("image_dim"):
         index.image = _mapped(folder, "image")
@@ -615,9 +623,11 @@ def _field_stem(folder: Path, name: str) -> Path:
     return folder / f"lexical-{name}"
 
 
-def _load_if_present(path: Path) -> np.ndarray:
-    """The array at `path`, or an empty one (folders saved before the file existed)."""
-    return np.load(path) if path.is_file() else np.zeros((0, STYLE_DIM), np.float32)
+def _load_if_present(path: Path, empty: np.ndarray | None = None) -> np.ndarray:
+    """The array at `path`, or `empty` (folders saved before the file existed)."""
+    if path.is_file():
+        return np.load(path)
+    return np.zeros((0, STYLE_DIM), np.float32) if empty is None else empty
 
 
 def _read_manifest(folder: Path, encoders: Encoders) -> dict:
@@ -679,6 +689,7 @@ def extend_index(
         text_model=index.text_model,
         image=index.image,
         image_dense=index.image_dense,
+        meaning_mean=_grown_mean(index.meaning_mean, known, new_vectors),
     )
     _fill_neighbours(grown, vectors, touched, grown.neighbour_rows, grown.neighbour_sims)
     if index.image is not None and index.image_dense is not None and encoders.clip is not None:
@@ -696,6 +707,32 @@ def _meaning_vectors(index: CatalogIndex, meanings: np.ndarray) -> np.ndarray:
     groups = index.meanings
     first_rows = groups.members[groups.starts[meanings]]
     return np.asarray(index.text[first_rows], np.float32)
+
+
+def _mean_of(vectors: np.ndarray, dim: int) -> np.ndarray:
+    if len(vectors) == 0:
+        return np.zeros(dim, np.float32)
+    return np.asarray(vectors, np.float32).mean(axis=0)
+
+
+MEAN_CHUNK = 65536  # meaning vectors read at a time: a 543k catalog's would take 1.1 GB at once
+
+
+def _mean_meaning(index: CatalogIndex) -> np.ndarray:
+    """The average meaning vector, read from the first row of every meaning."""
+    count, total = len(index.meanings), np.zeros(index.text.shape[1], np.float64)
+    for start in range(0, count, MEAN_CHUNK):
+        chunk = np.arange(start, min(start + MEAN_CHUNK, count))
+        total += _meaning_vectors(index, chunk).sum(axis=0, dtype=np.float64)
+    return (total / max(count, 1)).astype(np.float32)
+
+
+def _grown_mean(mean: np.ndarray, count: int, added: np.ndarray) -> np.ndarray:
+    """The mean of `count` vectors averaging `mean`, with `added` ones."""
+    total = count + len(added)
+    if total == 0:
+        return mean
+    return ((mean * count + np.asarray(added, np.float64).sum(axis=0)) / total).astype(np.float32)
 
 
 def _padded(table: np.ndarray, extra: int, fill: float) -> np.ndarray:

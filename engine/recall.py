@@ -221,7 +221,7 @@ def recall_text(
     recall = Recall(index)
     _lexical(recall, index, text, depth, timer)
     with timer("dense"):
-        _dense(recall, index, vector, depth)
+        _dense(recall, index, crowd, vector, depth)
     with timer("crowd"):
         _crowd(recall, index, crowd, text, vector)
     if clip_vector is not None and index.image_dense is not None:
@@ -255,8 +255,20 @@ def _lexical(
             recall.add(hits.rows, scores, reason)
 
 
-def _dense(recall: Recall, index: CatalogIndex, vector: np.ndarray, depth: int) -> None:
-    meanings, sims = index.dense.search(vector, depth)  # the graph holds meanings, not rows
+def _dense(
+    recall: Recall, index: CatalogIndex, crowd: Crowd, vector: np.ndarray, depth: int
+) -> None:
+    """Meanings by cosine to the text, less each one's pull on the average past query.
+
+    Short generic captions ("nose", "eyes") sit close to almost every short query in a sentence
+    encoder's space: such hubs topped the list for words the model does not know. Counting
+    only what the text shares with a caption beyond what the average query shares with it
+    (relative to the average caption, so the cosine keeps its scale) is the global form of
+    CSLS's hubness correction (Conneau et al., 2018)."""
+    typical = crowd.mean_query()
+    baseline = float(typical @ index.meaning_mean)
+    # The graph holds meanings, not rows.
+    meanings, sims = index.dense.search_beyond(vector, typical, baseline, depth)
     rows, source = index.meanings.of_many(meanings, depth)
     recall.add(rows, W_DENSE * ramp(sims[source], DENSE_LOW, DENSE_HIGH), "its caption means that")
 

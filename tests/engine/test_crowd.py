@@ -137,3 +137,21 @@ def test_a_sort_begun_before_a_deletion_is_discarded(
     crowd.forget([("send", "a", None)], "ann")
     _finish_sort(crowd, held)
     assert crowd.popular(5) == ["b"]  # sorted anew after the deletion, without "a"
+
+
+def test_mean_query_is_the_shrunk_average_and_forgets_a_leaving_user(
+    memo_encoder: TextEncoder,
+) -> None:
+    crowd = Crowd(memo_encoder)
+    np.testing.assert_array_equal(crowd.mean_query(), np.zeros(memo_encoder.dim))
+    picks = [("u1", "sleepy"), ("u1", "Sleepy "), ("u2", "ciao"), ("u2", "happy birthday")]
+    for user, query in picks:
+        crowd.add(user, "pick", "s1", query)
+    crowd.add("u2", "send", "s2", None)
+    distinct = ["sleepy", "ciao", "happy birthday"]  # "Sleepy " is the same words again
+    vectors = memo_encoder.encode_text(distinct)
+    expected = vectors.sum(axis=0) / (len(distinct) + crowd_module.MEAN_QUERY_PRIOR)
+    np.testing.assert_allclose(crowd.mean_query(), expected, atol=1e-6)
+    crowd.forget([("pick", "s1", "ciao"), ("pick", "s1", "happy birthday")], "u2")
+    expected = vectors[0] / (1 + crowd_module.MEAN_QUERY_PRIOR)
+    np.testing.assert_allclose(crowd.mean_query(), expected, atol=1e-6)

@@ -215,6 +215,25 @@ def test_index_saved_without_pack_styles_computes_them_on_load(
     np.testing.assert_allclose(loaded.pack_vectors, index.pack_vectors, atol=1e-6)
 
 
+def _distinct_meaning_mean(index: CatalogIndex) -> np.ndarray:
+    firsts = [int(np.flatnonzero(index.meaning_of_row == m)[0]) for m in range(len(index.meanings))]
+    return np.asarray(index.text[firsts], np.float64).mean(axis=0)
+
+
+def test_meaning_mean_is_kept_and_computed_for_older_folders(
+    built: tuple[CatalogIndex, BuildReport], encoders: Encoders, tmp_path: Path
+) -> None:
+    index, _ = built
+    expected = _distinct_meaning_mean(index)  # each meaning once, however many rows carry it
+    np.testing.assert_allclose(index.meaning_mean, expected, atol=1e-6)
+    save_index(index, tmp_path / "index")
+    loaded = load_index(tmp_path / "index", index.records, encoders)
+    np.testing.assert_array_equal(loaded.meaning_mean, index.meaning_mean)
+    (tmp_path / "index" / "meaning_mean.npy").unlink()  # as folders saved before it existed
+    older = load_index(tmp_path / "index", index.records, encoders)
+    np.testing.assert_allclose(older.meaning_mean, expected, atol=1e-6)
+
+
 def _edit_manifest(folder: Path, **changes: Any) -> None:
     path = folder / "manifest.json"
     manifest = json.loads(path.read_text(encoding="utf-8"))
@@ -299,6 +318,7 @@ def test_extend_index_makes_new_stickers_searchable(
     loaded = load_index(tmp_path / "index", grown.records, encoders)
     assert loaded.dense.search(query, 1)[0].tolist() == [grown.meaning_of_row[row]]
     np.testing.assert_array_equal(loaded.meaning_of_row, grown.meaning_of_row)
+    np.testing.assert_allclose(grown.meaning_mean, _distinct_meaning_mean(grown), atol=1e-6)
 
 
 def test_a_new_sticker_with_a_known_caption_joins_its_meaning(

@@ -215,6 +215,25 @@ def test_recall_at_10_against_brute_force() -> None:
     assert (many_rows[:, 0] == truth[:20, 0]).mean() >= 0.95
 
 
+def test_search_beyond_orders_by_closeness_beyond_the_typical_vector() -> None:
+    rng = np.random.default_rng(11)
+    vectors = _clustered(rng, N_VECTORS, DIM, N_CLUSTERS)
+    typical = 0.5 * vectors[:200].mean(axis=0)  # a mean of unit vectors is shorter than one
+    index = DenseIndex(DIM, capacity=N_VECTORS)
+    index.add(vectors, np.arange(N_VECTORS))
+    hits = 0
+    for query in _clustered(rng, 20, DIM, N_CLUSTERS):
+        expected = vectors @ query - vectors @ typical + 0.25
+        rows, sims = index.search_beyond(query, typical, 0.25, K)
+        np.testing.assert_allclose(sims, expected[rows], atol=1e-4)
+        assert (np.diff(sims) <= 1e-6).all()  # best first, by the corrected value
+        hits += len(set(rows.tolist()) & set(np.argsort(-expected)[:K].tolist()))
+    assert hits / (20 * K) >= 0.95
+    # the typical vector itself has nothing beyond it: plain cosine order
+    rows, sims = index.search_beyond(typical, typical, 0.25, K)
+    np.testing.assert_allclose(sims, vectors[rows] @ (typical / np.linalg.norm(typical)), atol=1e-4)
+
+
 def test_add_grows_beyond_capacity() -> None:
     rng = np.random.default_rng(1)
     vectors = l2_normalise(rng.normal(size=(300, 16)))
