@@ -12,7 +12,7 @@ import numpy as np
 HNSW_M = 16  # links per node: recall@10 >= 0.97 at 543k with ef=128 (FACTS.md)
 HNSW_EF_CONSTRUCTION = 100
 GROWTH = 1.5  # capacity grows geometrically so live additions rarely resize
-MIN_SHIFTED_NORM = 1e-6
+MIN_SHIFTED_NORM = 1e-6  # below it a shifted query has no direction left to search along
 
 
 class DenseIndex:
@@ -71,7 +71,7 @@ class DenseIndex:
         """Rows best first by how much closer they are to `vector` than to `typical`:
         (rows, v·c - t·c + baseline). Searching with v - t gives that order straight from the
         graph (cosine space divides by |v - t|, the same for every row); scaling back gives
-        the value on the cosine's own scale when `baseline` is a row's average t·c."""
+        the value on the cosine's own scale when `baseline` is the rows' average t·c."""
         shifted = np.asarray(vector, np.float32) - np.asarray(typical, np.float32)
         norm = float(np.linalg.norm(shifted))
         if norm < MIN_SHIFTED_NORM:  # `vector` is the typical one: nothing stands out

@@ -49,6 +49,9 @@ from engine.types import StickerRecord
 log = logging.getLogger(__name__)
 
 ALL_CORES = -1  # hnswlib's "every core": offline builds use them all
+# Meaning vectors read at a time to average an index saved without its mean: all of a 543k
+# catalog's at once would take 1.1 GB.
+MEAN_CHUNK = 65536
 INDEX_VERSION = 3  # stamp on index folders; bump when the files' meaning changes
 NEIGHBOURS = 16  # meaning neighbours kept per sticker
 SAME_MEANING = 0.85  # cosine above which two stickers' texts say the same thing
@@ -710,12 +713,10 @@ def _meaning_vectors(index: CatalogIndex, meanings: np.ndarray) -> np.ndarray:
 
 
 def _mean_of(vectors: np.ndarray, dim: int) -> np.ndarray:
+    """The mean row of `vectors`, zeros of `dim` when there are none."""
     if len(vectors) == 0:
         return np.zeros(dim, np.float32)
     return np.asarray(vectors, np.float32).mean(axis=0)
-
-
-MEAN_CHUNK = 65536  # meaning vectors read at a time: a 543k catalog's would take 1.1 GB at once
 
 
 def _mean_meaning(index: CatalogIndex) -> np.ndarray:

@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import engine.crowd as crowd_module
+import engine.recall as recall_module
 from engine.crowd import Crowd
 from engine.encoders import TextEncoder
 from engine.index import CatalogIndex, Encoders, build_index
@@ -26,7 +28,18 @@ from engine.rank import (
     _max_lift,
     rank,
 )
-from engine.recall import EXACT_PICK_EVIDENCE, W_CROWD, Candidates, Evidence, recall_text
+from engine.recall import (
+    DENSE_HIGH,
+    DENSE_LOW,
+    EXACT_PICK_EVIDENCE,
+    W_CROWD,
+    W_DENSE,
+    Candidates,
+    Evidence,
+    Recall,
+    ramp,
+    recall_text,
+)
 from engine.style import STYLE_DIM
 from engine.types import StickerRecord
 
@@ -164,6 +177,28 @@ def test_forgotten_pick_no_longer_steers(index: CatalogIndex, memo_encoder: Text
     assert crowd.utility(target) == 0.0
     assert crowd.picks_of(target) == 0
     assert _ids(index, _ranked(index, crowd, memo_encoder, query)) == before
+
+
+def test_dense_evidence_is_the_cosine_beyond_the_average_past_query(
+    index: CatalogIndex, memo_encoder: TextEncoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(crowd_module, "MEAN_QUERY_PRIOR", 0)  # the plain mean of five queries
+    crowd = Crowd(memo_encoder)
+    for user, query in enumerate(["sleepy", "pizza time", "love you", "rainy day", "good night"]):
+        crowd.add(f"u{user}", "pick", "fb_party", query)
+    typical = crowd.mean_query()
+    vector = memo_encoder.encode_text(["tired"])[0]
+    channel = Recall(index)
+    recall_module._dense(channel, index, crowd, vector, DEPTH)
+    rows, scores = np.concatenate(channel._rows), np.concatenate(channel._scores)
+    found = dict(zip(rows.tolist(), scores.tolist(), strict=True))
+    meanings = np.asarray(index.text, np.float64)  # every row has a meaning in this catalog
+    beyond = meanings @ vector - meanings @ typical + typical @ index.meaning_mean
+    expected = W_DENSE * ramp(beyond, DENSE_LOW, DENSE_HIGH)
+    assert sorted(found) == np.flatnonzero(expected > 0).tolist()  # no evidence, no row
+    np.testing.assert_allclose([found[r] for r in sorted(found)], expected[expected > 0], atol=1e-5)
+    plain = W_DENSE * ramp(meanings @ vector, DENSE_LOW, DENSE_HIGH)
+    assert np.abs(plain - expected).max() > 0.01  # the correction is not a no-op here
 
 
 def test_crowd_utility_grows_with_distinct_users(memo_encoder: TextEncoder) -> None:
