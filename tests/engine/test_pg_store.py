@@ -14,10 +14,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
+import engine.pg_store as pg_store_module
 from engine.encoders import TextEncoder
 from engine.engine import Engine
 from engine.errors import StoreTooNew, StoreUnavailable
-from engine.pg_store import SCHEMA_VERSION, PgStore
+from engine.pg_store import SCHEMA_VERSION, USER_CHANNEL, PgStore
 from engine.types import Event, Prefs, StickerRecord
 
 PngMaker = Callable[[str, int, int], Path]  # the `png` fixture of conftest.py
@@ -168,3 +169,35 @@ async def test_a_replica_hears_of_another_replicas_writes_about_a_user(
             await second.close()
     finally:
         await first.close()
+
+
+async def test_a_dropped_listening_connection_listens_again_and_says_so(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the server drops the listening connection (a restart, a failover, an idle
+    timeout), the replica connects again, reports that it may have missed announcements, and
+    hears the next ones."""
+    monkeypatch.setattr(pg_store_module, "RELISTEN_SECONDS", (0.05, 0.2))
+    writer, reader = await PgStore.open(pg_url), await PgStore.open(pg_url)
+    heard: list[str | None] = []
+    try:
+        reader.on_user_changed(heard.append)
+        await _until(lambda: heard == [None])  # listening
+        dropped = _rows(
+            pg_url,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            f"WHERE datname = current_database() AND query = 'LISTEN {USER_CHANNEL}'",
+        )
+        assert dropped == [(True,)]  # the reader's listening connection, and only it
+        await _until(lambda: heard == [None, None])  # listening again: anything may be stale
+        await writer.put_prefs("ann", Prefs(safe_mode=True))
+        await _until(lambda: heard == [None, None, "ann"])
+    finally:
+        await asyncio.gather(writer.close(), reader.close())
+
+
+async def _until(check: Callable[[], bool]) -> None:
+    async def checked() -> bool:
+        return check()
+
+    await _eventually(checked)
