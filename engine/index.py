@@ -171,7 +171,8 @@ class CatalogIndex:
     # one does not read every sticker's statistics off the disk).
     pack_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, STYLE_DIM), np.float32))
     pack_of_row: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
-    # The average meaning vector (dense recall's baseline); computed from `text` unless given.
+    # The average meaning vector (dense recall's baseline); computed from `text` unless given
+    # (a build and an old folder), kept up to date by extend_index.
     meaning_mean: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     _safe: tuple[float, np.ndarray] | None = field(default=None, repr=False)
 
@@ -332,7 +333,6 @@ def index_records(
             neighbour_sims=np.zeros((0, NEIGHBOURS), np.float32),
             dense=dense,
             text_model=encoders.text.name,
-            meaning_mean=_mean_of(meanings, encoders.text.dim),
         )
     with timer("meaning_neighbours"):
         index.neighbour_rows, index.neighbour_sims = _meaning_neighbours(index, meanings)
@@ -710,13 +710,6 @@ def _meaning_vectors(index: CatalogIndex, meanings: np.ndarray) -> np.ndarray:
     groups = index.meanings
     first_rows = groups.members[groups.starts[meanings]]
     return np.asarray(index.text[first_rows], np.float32)
-
-
-def _mean_of(vectors: np.ndarray, dim: int) -> np.ndarray:
-    """The mean row of `vectors`, zeros of `dim` when there are none."""
-    if len(vectors) == 0:
-        return np.zeros(dim, np.float32)
-    return np.asarray(vectors, np.float32).mean(axis=0)
 
 
 def _mean_meaning(index: CatalogIndex) -> np.ndarray:
