@@ -11,7 +11,7 @@ import math
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 
@@ -28,6 +28,8 @@ POPULAR_KEPT = 1000
 # The average logged query is taken as if this many zero vectors were logged too: while few
 # queries are logged it stays near zero, so one past query cannot cancel out its own repeat.
 MEAN_QUERY_PRIOR = 100
+
+CrowdRow = tuple[str, str, str, str | None]  # an event as counted: user, kind, sticker, query
 
 
 class Crowd:
@@ -53,7 +55,7 @@ class Crowd:
         if kind == "pick" and query and query.strip():
             self._log_query(query, sticker_id)
 
-    def add_many(self, rows: Sequence[tuple[str, str, str, str | None]]) -> None:
+    def add_many(self, rows: Sequence[CrowdRow]) -> None:
         """Bulk load (start-up): embeds distinct queries in batches."""
         fresh: dict[str, str] = {}
         for _, kind, _, query in rows:
@@ -149,32 +151,40 @@ class Crowd:
             if forgotten == self._forgotten:  # a user's data deleted meanwhile: drop this sort
                 self._popular = ordered
 
-    def forget(self, events: Sequence[tuple[str, str, str | None]], user_id: str) -> None:
-        """Remove one user's contribution, given their events as (kind, sticker id, query)."""
+    def recount(self, sticker_ids: Collection[str] | None, rows: Sequence[CrowdRow]) -> None:
+        """Count these stickers (None: all) anew from `rows`, every stored event of theirs.
+
+        After a user's events are deleted, here or by another replica, counting what is left
+        is the only way to take out their share: nothing of theirs outlives the deletion."""
         with self._lock:
             self._forgotten += 1
-            self._popular = []  # re-sorted on next use: nothing of theirs outlives the deletion
-        for kind, sticker_id, query in events:
-            self.usage.remove(user_id, kind, sticker_id)
-            if kind == "pick" and query:
-                self._forget_pick(query, sticker_id)
+            self._popular = []  # re-sorted on next use, without them
+        targets = set(sticker_ids) if sticker_ids is not None else self._every_sticker(rows)
+        self.usage.clear(targets)
+        for counts in self._picked:
+            for sticker_id in targets.intersection(counts):
+                del counts[sticker_id]
+        self.add_many([row for row in rows if row[2] in targets])
+        self._drop_unpicked_queries()
         self.usage.rescale()
 
-    def _forget_pick(self, query: str, sticker_id: str) -> None:
-        row = self._query_rows.get(_key(query))
-        if row is None:
-            return
-        counts = self._picked[row]
-        counts[sticker_id] -= 1
-        if counts[sticker_id] <= 0:
-            del counts[sticker_id]
-        if not counts:  # nobody's pick remains behind these words: drop the text itself
-            del self._query_rows[self._queries[row]]
-            self._queries[row] = ""
-            with self._lock:
-                self._vector_sum -= self._vectors.vectors(np.array([row]))[0]
-                self._logged -= 1
-            self._vectors.remove(row)
+    def _every_sticker(self, rows: Sequence[CrowdRow]) -> set[str]:
+        return {*self.usage.used(), *(row[2] for row in rows)}
+
+    def _drop_unpicked_queries(self) -> None:
+        """Words nobody's pick stands behind any more leave the log, text and vector."""
+        for row, query in enumerate(self._queries):
+            if query and not self._picked[row]:
+                del self._query_rows[query]
+                self._queries[row] = ""
+                with self._lock:
+                    self._vector_sum -= self._vectors.vectors(np.array([row]))[0]
+                    self._logged -= 1
+                self._vectors.remove(row)
+
+    def used_by(self, user_id: str) -> list[str]:
+        """The stickers whose figures count something of this user's."""
+        return self.usage.used_by(user_id)
 
     def picks_of(self, sticker_id: str) -> int:
         return self.usage.picks(sticker_id)

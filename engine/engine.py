@@ -14,7 +14,7 @@ import logging
 import os
 import time
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from threadpoolctl import threadpool_limits
 
 from engine.config import EngineConfig
 from engine.crowd import Crowd
+from engine.crowd_sync import CrowdSync
 from engine.emoji import EmojiKeywords
 from engine.encoders import TextEncoder, UniversalSentenceEncoder
 from engine.errors import BadQuery, IndexMismatch, StickerbotError, UnknownSticker
@@ -41,7 +42,7 @@ from engine.protocol import MAX_PAGE, MAX_QUERY_CHARS
 from engine.rank import Ranked, rank
 from engine.recall import Candidates, recall_text
 from engine.recent import Recent
-from engine.storage import StateStore
+from engine.storage import StateStore, UserChange
 from engine.store import Store
 from engine.types import Event, Page, Prefs, StickerRecord, Suggestion, Taste
 
@@ -75,6 +76,7 @@ class Engine:
         self._index_dir = index_dir
         self._index = _empty_index(encoders)
         self._crowd = Crowd(encoders.text)
+        self._crowd_sync = CrowdSync(store, self._crowd)
         self._profiles: Recent[str, Profile] = Recent(USERS_CACHED)
         self._prefs: Recent[str, Prefs] = Recent(USERS_CACHED)
         self._prefs_writes = 0  # a read that overlapped a write is not cached: it may be stale
@@ -86,7 +88,7 @@ class Engine:
         self._index_stamp: IndexStamp | None = None  # the files self._index was read or written as
         self._checked_at = -RELOAD_CHECK_SECONDS  # monotonic time of the last look at the disk
         self._reloading: asyncio.Task[None] | None = None
-        store.on_user_changed(self._forget_cached_user)
+        store.on_user_changed(self._heard)
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -123,6 +125,7 @@ class Engine:
         if self._reloading is not None:
             self._reloading.cancel()
             await asyncio.gather(self._reloading, return_exceptions=True)
+        await self._crowd_sync.close()
         await self._store.close()
 
     @property
@@ -152,11 +155,7 @@ class Engine:
                 f"no index at {self._index_dir} for {len(records)} stickers; "
                 "run `stickerbot build` again"
             )
-        rows = [
-            (s.user_id, s.event.kind, s.event.sticker_id, s.event.query)
-            async for s in self._store.events()
-        ]
-        await asyncio.to_thread(self._crowd.add_many, rows)
+        await self._crowd_sync.load()
         await asyncio.to_thread(self._crowd.popular, 0)  # sorted now, not by the first query
 
     # -- catalog --------------------------------------------------------------------------------
@@ -354,14 +353,13 @@ class Engine:
             ts=event.ts,
         )
         try:
-            await self._store.record(user_id, event, profile.to_dict())
+            await self._crowd_sync.record(user_id, event, profile.to_dict())
         except BaseException:
             self._profiles.pop(user_id)  # the stored profile is the truth: reload it
             raise
         if event.file_id and event.file_id != index.records[row].file_id:
             index.records[row].file_id = event.file_id
             await self._store.update_file_id(event.sticker_id, event.file_id)
-        await asyncio.to_thread(self._crowd.add, user_id, event.kind, event.sticker_id, event.query)
 
     async def _profile(self, user_id: str) -> Profile:
         profile = self._profiles.get(user_id)
@@ -386,9 +384,13 @@ class Engine:
         await self._store.put_prefs(user_id, prefs)
         self._prefs.put(user_id, prefs)
 
+    def _heard(self, change: UserChange) -> None:
+        """Another replica changed a user: count what they did, and read them anew."""
+        self._crowd_sync.hear(change)
+        self._forget_cached_user(change.user_id)
+
     def _forget_cached_user(self, user_id: str | None) -> None:
-        """Another replica changed this user (None: maybe anyone): read them from the store
-        again. Crowd figures are not refreshed; they grow with this replica's own events."""
+        """Read this user (None: anyone) from the store again."""
         if user_id is None:
             self._profiles.clear()
             self._prefs_writes += 1
@@ -402,22 +404,13 @@ class Engine:
         self._prefs.pop(user_id)
 
     async def reset_taste(self, user_id: str) -> None:
-        await self._forget_crowd(user_id)
-        await self._store.reset_taste(user_id)
+        await self._crowd_sync.delete(user_id, partial(self._store.reset_taste, user_id))
         self._profiles.pop(user_id)
 
     async def forget_user(self, user_id: str) -> None:
-        await self._forget_crowd(user_id)
-        await self._store.forget_user(user_id)
+        await self._crowd_sync.delete(user_id, partial(self._store.forget_user, user_id))
         self._profiles.pop(user_id)
         self._forget_cached_prefs(user_id)
-
-    async def _forget_crowd(self, user_id: str) -> None:
-        mine = [
-            (s.event.kind, s.event.sticker_id, s.event.query)
-            async for s in self._store.events(user_id)
-        ]
-        self._crowd.forget(mine, user_id)
 
     async def export_user(self, user_id: str) -> dict[str, Any]:
         events = [

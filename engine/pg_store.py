@@ -12,15 +12,16 @@ import asyncio
 import json
 import logging
 import secrets
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import StoreTooNew, StoreUnavailable
-from engine.storage import UserChanged
+from engine.storage import UserChange, UserChanged
 from engine.store import (
     COUNT_QUERIES,
     EVENT_COLUMNS,
     STICKER_COLUMNS,
+    STORED_EVENT_COLUMNS,
     USER_TABLES,
     event_row,
     profile_doc,
@@ -62,14 +63,18 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE prefs (user_id TEXT PRIMARY KEY, doc TEXT NOT NULL);
     CREATE TABLE profiles (user_id TEXT PRIMARY KEY, doc TEXT NOT NULL);
     """,
+    # Deleting a user recounts the crowd figures of the stickers they used from what is left.
+    "CREATE INDEX events_by_sticker ON events(sticker_id);",
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 MIGRATION_LOCK = 0x5715_CE12  # advisory lock key: one replica migrates, the others wait
 POOL_SIZE = 4  # connections per replica: queries run in parallel, writes are short
 CONNECT_TIMEOUT = 10  # seconds to reach the server before start-up fails
 # Every write about a user is announced on this channel (NOTIFY, delivered on commit), so other
-# replicas drop what they cache of that user. Payload: "<writer's origin> <user id>".
+# replicas drop what they cache of that user and count what the crowd did. Payload:
+# "<writer's origin> <what> <user id>", what being the appended event's number, DELETED or PREFS.
 USER_CHANNEL = "stickerbot_user_changed"
+DELETED, PREFS = "deleted", "prefs"
 RELISTEN_SECONDS = (1.0, 30.0)  # first and longest wait before listening again after a drop
 
 log = logging.getLogger(__name__)
@@ -138,20 +143,21 @@ class PgStore:
             try:
                 async with await AsyncConnection.connect(self._url, autocommit=True) as conn:
                     await conn.execute(f"LISTEN {USER_CHANNEL}")
-                    callback(None)  # whatever changed while nobody listened
+                    callback(UserChange(None))  # whatever changed while nobody listened
                     wait = RELISTEN_SECONDS[0]
                     async for note in conn.notifies():
-                        origin, _, user_id = note.payload.partition(" ")
+                        origin, what, user_id = note.payload.split(" ", 2)
                         if origin != self._origin:
-                            callback(user_id)
+                            callback(_change(what, user_id))
             except Exception as error:  # the server went away: listen again when it is back
                 log.warning("not hearing other replicas (%s); retrying in %g s", error, wait)
             await asyncio.sleep(wait)
             wait = min(wait * 2, longest)
 
-    async def _announce(self, conn: AsyncConnection, user_id: str) -> None:
-        """Tell other replicas, when this transaction commits, that the user changed."""
-        await conn.execute("SELECT pg_notify(%s, %s)", (USER_CHANNEL, f"{self._origin} {user_id}"))
+    async def _announce(self, conn: AsyncConnection, what: str, user_id: str) -> None:
+        """Tell other replicas, when this transaction commits, what changed about the user."""
+        payload = f"{self._origin} {what} {user_id}"
+        await conn.execute("SELECT pg_notify(%s, %s)", (USER_CHANNEL, payload))
 
     # -- catalog --------------------------------------------------------------------------------
 
@@ -180,20 +186,25 @@ class PgStore:
 
     # -- events and profiles --------------------------------------------------------------------
 
-    async def record(self, user_id: str, event: Event, profile: dict[str, Any] | None) -> None:
+    async def record(self, user_id: str, event: Event, profile: dict[str, Any] | None) -> int:
         """Append the event and, in the same transaction, the user's updated profile."""
         async with self._pool.connection() as conn, conn.transaction():
-            await conn.execute(
-                f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s)",
+            cursor = await conn.execute(
+                f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s) "
+                "RETURNING id",
                 event_row(user_id, event),
             )
+            row = await cursor.fetchone()
+            assert row is not None  # RETURNING gives the inserted row
+            event_id = int(row[0])
             if profile is not None:
                 await _put_doc(conn, "profiles", user_id, profile_doc(profile))
-            await self._announce(conn, user_id)
+            await self._announce(conn, str(event_id), user_id)
+        return event_id
 
     async def events(self, user_id: str | None = None) -> AsyncIterator[StoredEvent]:
         """Events in time order, of one user or of everyone, streamed from the server."""
-        sql = f"SELECT {EVENT_COLUMNS} FROM events"
+        sql = f"SELECT {STORED_EVENT_COLUMNS} FROM events"
         args: tuple[str, ...] = ()
         if user_id is not None:
             sql += " WHERE user_id=%s"
@@ -201,6 +212,20 @@ class PgStore:
         async with self._pool.connection() as conn, conn.cursor() as cursor:
             async for row in cursor.stream(sql + " ORDER BY ts, id", args):
                 yield stored_event(row)
+
+    async def events_numbered(self, event_ids: Collection[int]) -> list[StoredEvent]:
+        return await self._events_where("id", list(event_ids))
+
+    async def sticker_events(self, sticker_ids: Collection[str]) -> list[StoredEvent]:
+        return await self._events_where("sticker_id", list(sticker_ids))
+
+    async def _events_where(self, column: str, values: list[Any]) -> list[StoredEvent]:
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(
+                f"SELECT {STORED_EVENT_COLUMNS} FROM events WHERE {column} = ANY(%s) ORDER BY id",
+                (values,),
+            )
+            return [stored_event(row) for row in await cursor.fetchall()]
 
     async def profile(self, user_id: str) -> dict[str, Any] | None:
         doc = await self._doc("profiles", user_id)
@@ -215,7 +240,7 @@ class PgStore:
     async def put_prefs(self, user_id: str, prefs: Prefs) -> None:
         async with self._pool.connection() as conn, conn.transaction():
             await _put_doc(conn, "prefs", user_id, prefs.model_dump_json())
-            await self._announce(conn, user_id)
+            await self._announce(conn, PREFS, user_id)
 
     async def reset_taste(self, user_id: str) -> None:
         await self._delete(user_id, ("events", "profiles"))
@@ -227,7 +252,7 @@ class PgStore:
         async with self._pool.connection() as conn, conn.transaction():
             for table in tables:
                 await conn.execute(f"DELETE FROM {table} WHERE user_id=%s", (user_id,))
-            await self._announce(conn, user_id)
+            await self._announce(conn, DELETED, user_id)
 
     async def rows_about(self, user_id: str) -> int:
         """How many rows in any table name this user (0 after forget_user)."""
@@ -247,6 +272,13 @@ class PgStore:
             cursor = await conn.execute(f"SELECT doc FROM {table} WHERE user_id=%s", (user_id,))
             row = await cursor.fetchone()
         return None if row is None else str(row[0])
+
+
+def _change(what: str, user_id: str) -> UserChange:
+    """An announcement's payload (after the origin) as the change it tells of."""
+    if what.isdigit():
+        return UserChange(user_id, event_id=int(what))
+    return UserChange(user_id, events_deleted=what == DELETED)
 
 
 async def _put_doc(conn: AsyncConnection, table: str, user_id: str, doc: str) -> None:

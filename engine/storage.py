@@ -8,13 +8,25 @@ names them.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from engine.types import Event, Prefs, StickerRecord, StoredEvent
 
-# Told which user another process changed (None: anyone may have changed).
-UserChanged = Callable[[str | None], None]
+
+@dataclass(frozen=True, slots=True)
+class UserChange:
+    """What another process changed about a user.
+
+    `user_id` None: announcements may have been missed, so anyone may have changed."""
+
+    user_id: str | None
+    event_id: int | None = None  # the event it appended, if that is what it did
+    events_deleted: bool = False  # it deleted the user's events (reset taste, forget)
+
+
+UserChanged = Callable[[UserChange], None]
 
 
 @runtime_checkable
@@ -23,7 +35,7 @@ class StateStore(Protocol):
 
     def on_user_changed(self, callback: UserChanged) -> None:
         """Call `callback` when another process changes a user's rows, so what this process
-        caches of them is dropped. A store only one process writes never calls it."""
+        caches or counts of them follows. A store only one process writes never calls it."""
         ...
 
     # -- catalog --------------------------------------------------------------------------------
@@ -40,12 +52,21 @@ class StateStore(Protocol):
 
     # -- events and profiles --------------------------------------------------------------------
 
-    async def record(self, user_id: str, event: Event, profile: dict[str, Any] | None) -> None:
-        """Append the event and, atomically with it, the user's updated profile (if given)."""
+    async def record(self, user_id: str, event: Event, profile: dict[str, Any] | None) -> int:
+        """Append the event and, atomically with it, the user's updated profile (if given);
+        returns the event's number."""
         ...
 
     def events(self, user_id: str | None = None) -> AsyncIterator[StoredEvent]:
         """Events in time order, of one user or of everyone."""
+        ...
+
+    async def events_numbered(self, event_ids: Collection[int]) -> list[StoredEvent]:
+        """The events with these numbers that are still stored, in number order."""
+        ...
+
+    async def sticker_events(self, sticker_ids: Collection[str]) -> list[StoredEvent]:
+        """Every stored event of these stickers, in number order."""
         ...
 
     async def profile(self, user_id: str) -> dict[str, Any] | None: ...

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,8 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE prefs (user_id TEXT PRIMARY KEY, doc TEXT NOT NULL);
     CREATE TABLE profiles (user_id TEXT PRIMARY KEY, doc TEXT NOT NULL);
     """,
+    # Deleting a user recounts the crowd figures of the stickers they used from what is left.
+    "CREATE INDEX events_by_sticker ON events(sticker_id);",
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 STICKER_COLUMNS = (
@@ -62,6 +64,8 @@ STICKER_COLUMNS = (
 )
 SHARED_COLUMNS = ("set_name", "set_title", "emoji")  # values many stickers repeat
 EVENT_COLUMNS = "user_id, kind, sticker_id, ts, query, context"  # event_row's order
+STORED_EVENT_COLUMNS = f"{EVENT_COLUMNS}, id"  # stored_event's order
+IDS_PER_STATEMENT = 500  # values bound in one IN (...): far below SQLite's limit
 USER_TABLES = ("events", "profiles", "prefs")  # every table with rows about a user
 # counts(): plain SQL that PostgreSQL answers alike (engine.pg_store).
 COUNT_QUERIES = {
@@ -133,23 +137,26 @@ class Store:
 
     # -- events and profiles --------------------------------------------------------------------
 
-    async def record(self, user_id: str, event: Event, profile: dict[str, Any] | None) -> None:
+    async def record(self, user_id: str, event: Event, profile: dict[str, Any] | None) -> int:
         """Append the event and, in the same transaction, the user's updated profile."""
         try:
-            await self._db.execute(
+            cursor = await self._db.execute(
                 f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
                 event_row(user_id, event),
             )
+            event_id = cursor.lastrowid
             if profile is not None:
                 await self._put_profile(user_id, profile)
         except BaseException:
             await self._db.rollback()  # neither row, or a later commit would keep half of it
             raise
         await self._db.commit()
+        assert event_id is not None  # an INSERT always numbers its row
+        return event_id
 
     async def events(self, user_id: str | None = None) -> AsyncIterator[StoredEvent]:
         """Events in time order, of one user or of everyone."""
-        sql = f"SELECT {EVENT_COLUMNS} FROM events"
+        sql = f"SELECT {STORED_EVENT_COLUMNS} FROM events"
         args: tuple[str, ...] = ()
         if user_id is not None:
             sql += " WHERE user_id=?"
@@ -157,6 +164,25 @@ class Store:
         async with self._db.execute(sql + " ORDER BY ts, id", args) as cursor:
             async for row in cursor:
                 yield stored_event(row)
+
+    async def events_numbered(self, event_ids: Collection[int]) -> list[StoredEvent]:
+        return await self._events_where("id", sorted(event_ids))
+
+    async def sticker_events(self, sticker_ids: Collection[str]) -> list[StoredEvent]:
+        return await self._events_where("sticker_id", sorted(sticker_ids))
+
+    async def _events_where(self, column: str, values: Sequence[object]) -> list[StoredEvent]:
+        """Events whose `column` is one of `values`, in number order."""
+        found: list[StoredEvent] = []
+        for start in range(0, len(values), IDS_PER_STATEMENT):
+            batch = values[start : start + IDS_PER_STATEMENT]
+            marks = ", ".join("?" for _ in batch)
+            async with self._db.execute(
+                f"SELECT {STORED_EVENT_COLUMNS} FROM events WHERE {column} IN ({marks})",
+                tuple(batch),
+            ) as cursor:
+                found.extend([stored_event(row) async for row in cursor])
+        return sorted(found, key=lambda stored: stored.event_id)
 
     async def profile(self, user_id: str) -> dict[str, Any] | None:
         async with self._db.execute(
@@ -247,8 +273,8 @@ def event_row(user_id: str, event: Event) -> tuple[Any, ...]:
 
 
 def stored_event(row: Sequence[Any]) -> StoredEvent:
-    """An events row (EVENT_COLUMNS) as the event it records."""
-    return StoredEvent(row[0], Event(row[1], row[2], row[3], row[4], row[5]))
+    """An events row (STORED_EVENT_COLUMNS) as the event it records."""
+    return StoredEvent(row[0], Event(row[1], row[2], row[3], row[4], row[5]), int(row[6]))
 
 
 def profile_doc(profile: dict[str, Any]) -> str:

@@ -28,6 +28,7 @@ class StoredEvent:
 
     user_id: str
     event: Event
+    event_id: int  # the store's number for it: unique, growing with each append
 
 
 @dataclass(frozen=True, slots=True)

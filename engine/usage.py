@@ -9,7 +9,7 @@ a loop once delayed a concurrent query by 30 ms at 10k used stickers.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,21 +47,21 @@ class Usage:
         self._user_counts[slot] = len(users)
         self.max_users = max(self.max_users, len(users))
 
-    def remove(self, user_id: str, kind: str, sticker_id: str) -> None:
-        """Undo one `add` of the user's (deleting their data); call `rescale` when done."""
-        slot = self._slot.get(sticker_id)
-        if slot is None:
-            return
-        counts = self._picks if kind == "pick" else self._sends
-        counts[slot] = max(0.0, counts[slot] - 1)
-        users = self._users[slot]
-        users.discard(user_id)
-        self._user_counts[slot] = len(users)
-        if not users:  # nobody left: nothing of theirs (not even a pick count) stays behind
-            self._picks[slot] = self._sends[slot] = 0.0
+    def used_by(self, user_id: str) -> list[str]:
+        """The stickers the user has used (a scan: for the rare deletion of a user)."""
+        return [self._ids[slot] for slot, users in enumerate(self._users) if user_id in users]
+
+    def clear(self, sticker_ids: Iterable[str]) -> None:
+        """Forget every use of these stickers (to count them anew); call `rescale` when done."""
+        for sticker_id in sticker_ids:
+            slot = self._slot.get(sticker_id)
+            if slot is not None:
+                self._users[slot] = set()
+                self._user_counts[slot] = 0
+                self._picks[slot] = self._sends[slot] = 0.0
 
     def rescale(self) -> None:
-        """Recompute the widest reach after removals."""
+        """Recompute the widest reach after `clear`."""
         used = self._user_counts[: len(self._ids)]
         self.max_users = max(1, int(used.max())) if len(used) else 1
 

@@ -11,29 +11,62 @@ import numpy as np
 import pytest
 
 import engine.crowd as crowd_module
-from engine.crowd import Crowd
+from engine.crowd import Crowd, CrowdRow
 from engine.encoders import TextEncoder
+
+
+def _random_rows(seed: int) -> list[CrowdRow]:
+    """200 random events of 12 users on 30 stickers; picks follow one of 8 queries."""
+    rng = np.random.default_rng(seed)
+    rows: list[CrowdRow] = []
+    for _ in range(200):
+        user = f"u{rng.integers(12)}"
+        kind = "pick" if rng.random() < 0.4 else "send"
+        query = f"words {rng.integers(8)}" if kind == "pick" else None
+        rows.append((user, kind, f"s{rng.integers(30)}", query))
+    return rows
+
+
+def _leave(crowd: Crowd, user: str, rows: list[CrowdRow]) -> list[CrowdRow]:
+    """What the engine does once a user's events are deleted: recount the stickers they used
+    from the events left. Returns those."""
+    kept = [row for row in rows if row[0] != user]
+    crowd.recount(crowd.used_by(user), kept)
+    return kept
 
 
 def _busy_crowd(memo_encoder: TextEncoder, seed: int) -> tuple[Crowd, list[str], list[Use]]:
     """A crowd after 200 random events, one user of whom then left; with the events kept."""
-    rng = np.random.default_rng(seed)
     crowd = Crowd(memo_encoder)
-    stickers = [f"s{i}" for i in range(30)]
-    events = []
-    for _ in range(200):
-        user = f"u{rng.integers(12)}"
-        kind = "pick" if rng.random() < 0.4 else "send"
-        sticker = stickers[int(rng.integers(len(stickers)))]
-        crowd.add(user, kind, sticker, None)
-        events.append((user, kind, sticker))
+    rows = _random_rows(seed)
+    for row in rows:
+        crowd.add(*row)
     # one user leaves: stickers only they used drop out, the widest reach may shrink
-    crowd.forget([(k, s, None) for u, k, s in events if u == "u3"], "u3")
-    kept = [e for e in events if e[0] != "u3"]
-    return crowd, [*stickers, "never-used"], kept
+    kept = _leave(crowd, "u3", rows)
+    return crowd, [*[f"s{i}" for i in range(30)], "never-used"], [row[:3] for row in kept]
 
 
 Use = tuple[str, str, str]  # (user, kind, sticker)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_crowd_a_user_left_equals_one_counted_without_them(
+    memo_encoder: TextEncoder, seed: int
+) -> None:
+    rows = _random_rows(seed)
+    crowd = Crowd(memo_encoder)
+    crowd.add_many(rows)
+    kept = _leave(crowd, "u3", rows)
+    fresh = Crowd(memo_encoder)
+    fresh.add_many(kept)
+    ids = [f"s{i}" for i in range(30)]
+    assert crowd.used_by("u3") == []
+    assert crowd.utilities(ids).tolist() == fresh.utilities(ids).tolist()
+    for words in {row[3] for row in rows if row[3]}:
+        assert crowd.exact_query(words) == fresh.exact_query(words)
+    np.testing.assert_allclose(crowd.mean_query(), fresh.mean_query(), atol=1e-6)
+    crowd.recount(None, kept)  # counting everything anew changes nothing
+    assert crowd.utilities(ids).tolist() == fresh.utilities(ids).tolist()
 
 
 def _reference_utility(events: list[Use], sticker: str) -> float:
@@ -80,7 +113,7 @@ def test_popular_is_the_most_useful_first_and_forgets_a_leaving_user(
     alone = Crowd(memo_encoder)
     alone.add("loner", "send", "only-theirs", None)
     assert alone.popular(5) == ["only-theirs"]
-    alone.forget([("send", "only-theirs", None)], "loner")
+    _leave(alone, "loner", [("loner", "send", "only-theirs", None)])
     assert alone.popular(5) == []  # not served from the list sorted before the deletion
 
 
@@ -134,7 +167,7 @@ def test_a_sort_begun_before_a_deletion_is_discarded(
 ) -> None:
     crowd, held = _stale_crowd(memo_encoder, monkeypatch)
     crowd.popular(5)  # starts the background sort, which reads "a" as still used
-    crowd.forget([("send", "a", None)], "ann")
+    _leave(crowd, "ann", [("ann", "send", "a", None), ("bob", "send", "b", None)])
     _finish_sort(crowd, held)
     assert crowd.popular(5) == ["b"]  # sorted anew after the deletion, without "a"
 
@@ -152,6 +185,6 @@ def test_mean_query_is_the_shrunk_average_and_forgets_a_leaving_user(
     vectors = memo_encoder.encode_text(distinct)
     expected = vectors.sum(axis=0) / (len(distinct) + crowd_module.MEAN_QUERY_PRIOR)
     np.testing.assert_allclose(crowd.mean_query(), expected, atol=1e-6)
-    crowd.forget([("pick", "s1", "ciao"), ("pick", "s1", "happy birthday")], "u2")
+    _leave(crowd, "u2", [(user, "pick", "s1", query) for user, query in picks])
     expected = vectors[0] / (1 + crowd_module.MEAN_QUERY_PRIOR)
     np.testing.assert_allclose(crowd.mean_query(), expected, atol=1e-6)

@@ -19,6 +19,7 @@ from engine.encoders import TextEncoder
 from engine.engine import Engine
 from engine.errors import StoreTooNew, StoreUnavailable
 from engine.pg_store import SCHEMA_VERSION, USER_CHANNEL, PgStore
+from engine.storage import UserChange
 from engine.types import Event, Prefs, StickerRecord
 
 PngMaker = Callable[[str, int, int], Path]  # the `png` fixture of conftest.py
@@ -35,7 +36,8 @@ def _rows(url: str, query: str) -> list[tuple[object, ...]]:
 async def test_replicas_starting_together_migrate_once(pg_url: str) -> None:
     stores = await asyncio.gather(*(PgStore.open(pg_url) for _ in range(3)))
     try:
-        assert _rows(pg_url, "SELECT version FROM stickerbot_schema") == [(SCHEMA_VERSION,)]
+        applied = _rows(pg_url, "SELECT version FROM stickerbot_schema ORDER BY version")
+        assert applied == [(number,) for number in range(1, SCHEMA_VERSION + 1)]  # each once
     finally:
         await asyncio.gather(*(store.close() for store in stores))
 
@@ -171,27 +173,102 @@ async def test_a_replica_hears_of_another_replicas_writes_about_a_user(
         await first.close()
 
 
+async def _best(engine: Engine, user: str, text: str) -> str:
+    return (await engine.suggest(user, text)).items[0].sticker_id
+
+
+async def test_a_replica_counts_the_crowd_of_another_and_forgets_who_leaves(
+    pg_url: str, png: PngMaker, memo_encoder: TextEncoder, tmp_path: Path
+) -> None:
+    """A pick made on one replica steers the words for everyone on the others, while both
+    run; once the picker is forgotten on one, no replica's crowd figures count them."""
+    data = tmp_path / "data"
+    first = await Engine.open(data, text_encoder=memo_encoder, database_url=pg_url)
+    try:
+        await first.build(_records(png))
+        second = await Engine.open(data, text_encoder=memo_encoder, database_url=pg_url)
+        try:
+            before = await _best(second, "bob", NIGHT)
+            assert before != "flat_party"
+            await first.observe("ann", Event("pick", "flat_party", 5.0, query=NIGHT))
+
+            async def counted() -> bool:
+                return await _best(second, "bob", NIGHT) == "flat_party"
+
+            await _eventually(counted)
+            await first.forget_user("ann")
+
+            async def forgotten() -> bool:
+                return await _best(second, "bob", NIGHT) == before
+
+            await _eventually(forgotten)
+            assert second._crowd.used_by("ann") == []  # not one count of theirs is left
+        finally:
+            await second.close()
+    finally:
+        await first.close()
+
+
+async def test_a_replica_that_may_have_missed_announcements_counts_everything_again(
+    pg_url: str,
+    png: PngMaker,
+    memo_encoder: TextEncoder,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(pg_store_module, "RELISTEN_SECONDS", (0.05, 0.2))
+    data = tmp_path / "data"
+    replica = await Engine.open(data, text_encoder=memo_encoder, database_url=pg_url)
+    try:
+        await replica.build(_records(png))
+        before = await _best(replica, "bob", NIGHT)
+        with psycopg.connect(pg_url) as conn:  # written with no announcement
+            conn.execute(
+                "INSERT INTO events (user_id, kind, sticker_id, ts, query) "
+                "VALUES ('ann', 'pick', 'soft_party', 5, %s)",
+                (NIGHT,),
+            )
+        assert await _best(replica, "bob", NIGHT) == before  # nobody said a word
+        _rows(
+            pg_url,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            f"WHERE datname = current_database() AND query = 'LISTEN {USER_CHANNEL}'",
+        )
+
+        async def recounted() -> bool:
+            return await _best(replica, "bob", NIGHT) == "soft_party"
+
+        await _eventually(recounted)
+    finally:
+        await replica.close()
+
+
 async def test_a_dropped_listening_connection_listens_again_and_says_so(
     pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """When the server drops the listening connection (a restart, a failover, an idle
     timeout), the replica connects again, reports that it may have missed announcements, and
-    hears the next ones."""
+    hears the next ones: which user, and the event appended or that their events are gone."""
     monkeypatch.setattr(pg_store_module, "RELISTEN_SECONDS", (0.05, 0.2))
     writer, reader = await PgStore.open(pg_url), await PgStore.open(pg_url)
-    heard: list[str | None] = []
+    heard: list[UserChange] = []
     try:
         reader.on_user_changed(heard.append)
-        await _until(lambda: heard == [None])  # listening
+        await _until(lambda: heard == [UserChange(None)])  # listening
         dropped = _rows(
             pg_url,
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             f"WHERE datname = current_database() AND query = 'LISTEN {USER_CHANNEL}'",
         )
         assert dropped == [(True,)]  # the reader's listening connection, and only it
-        await _until(lambda: heard == [None, None])  # listening again: anything may be stale
+        missed = [UserChange(None), UserChange(None)]  # listening again: anything may be stale
+        await _until(lambda: heard == missed)
         await writer.put_prefs("ann", Prefs(safe_mode=True))
-        await _until(lambda: heard == [None, None, "ann"])
+        await _until(lambda: heard == [*missed, UserChange("ann")])
+        number = await writer.record("ann", Event("send", "s1", 1.0), None)
+        await writer.forget_user("ann")
+        told = [UserChange("ann", event_id=number), UserChange("ann", events_deleted=True)]
+        await _until(lambda: heard == [*missed, UserChange("ann"), *told])
     finally:
         await asyncio.gather(writer.close(), reader.close())
 

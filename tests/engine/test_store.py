@@ -19,7 +19,7 @@ import pytest
 from engine.errors import StoreTooNew
 from engine.pg_store import PgStore
 from engine.storage import StateStore
-from engine.store import SCHEMA_VERSION, Store
+from engine.store import MIGRATIONS, SCHEMA_VERSION, Store
 from engine.types import Event, Prefs, StickerRecord
 
 REPO = Path(__file__).resolve().parents[2]
@@ -81,6 +81,25 @@ async def test_reopening_does_not_migrate_again(tmp_path: Path) -> None:
     assert _sql(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
 
 
+async def test_a_file_of_the_first_schema_is_migrated_and_keeps_its_events(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.db"
+    with sqlite3.connect(path) as db:
+        db.executescript(f"{MIGRATIONS[0]} PRAGMA user_version=1;")
+        db.execute(
+            "INSERT INTO events (user_id, kind, sticker_id, ts) VALUES ('u', 'send', 's', 0)"
+        )
+    store = await Store.open(path)
+    try:
+        assert [s.user_id for s in await store.sticker_events(["s"])] == ["u"]
+    finally:
+        await store.close()
+    assert _sql(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+    indexes = {row[0] for row in _sql(path, "SELECT name FROM sqlite_master WHERE type='index'")}
+    assert "events_by_sticker" in indexes
+
+
 async def test_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "future.db"
     with sqlite3.connect(path) as db:
@@ -124,6 +143,23 @@ async def test_events_come_in_time_order(state: StateStore) -> None:
     await state.record("other", _event("x", 15.0), None)
     assert [s.event.sticker_id async for s in state.events("u")] == ["early", "middle", "late"]
     assert [s.user_id async for s in state.events()] == ["u", "other", "u", "u"]
+
+
+async def test_events_are_numbered_and_found_by_number_or_sticker(state: StateStore) -> None:
+    numbers = [
+        await state.record(user, _event(sticker, ts), None)
+        for user, sticker, ts in (("u", "a", 3.0), ("v", "b", 1.0), ("v", "a", 2.0))
+    ]
+    assert numbers == sorted(numbers) and len(set(numbers)) == 3  # growing with each append
+    stored = [s async for s in state.events()]
+    assert [s.event_id for s in stored] == [numbers[1], numbers[2], numbers[0]]  # by time
+    by_number = await state.events_numbered([numbers[2], numbers[0], 10**9])
+    assert [(s.user_id, s.event.sticker_id) for s in by_number] == [("u", "a"), ("v", "a")]
+    of_a = await state.sticker_events(["a", "nothing"])
+    assert [(s.event_id, s.user_id) for s in of_a] == [(numbers[0], "u"), (numbers[2], "v")]
+    await state.forget_user("v")
+    assert await state.events_numbered(numbers) == [s for s in stored if s.user_id == "u"]
+    assert await state.sticker_events([]) == []
 
 
 async def _fill_user(store: StateStore, user: str, events: int) -> None:

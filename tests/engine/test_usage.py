@@ -23,17 +23,16 @@ def test_the_top_is_by_utility_then_first_use() -> None:
     assert usage.max_users == 3
 
 
-def test_a_removed_user_leaves_no_count_behind() -> None:
+def test_cleared_stickers_leave_no_count_behind() -> None:
     usage = _usage()
     usage.add("u0", "pick", "a")
-    usage.remove("u0", "send", "a")
-    usage.remove("u0", "pick", "a")
+    assert "a" in usage.used_by("u0") and "a" not in usage.used_by("u1")
+    usage.clear(["a"])
     assert "a" not in usage and usage.picks("a") == 0
     assert usage.utilities(["a", "never"]).tolist() == [0.0, 0.0]
     assert "a" not in usage.top(10) and "a" not in usage.used()
-    for user in ("u0", "u1", "u2"):
-        for sticker in ("b", "d"):
-            usage.remove(user, "send", sticker)
+    assert "a" not in usage.used_by("u0")
+    usage.clear(["b", "d", "never"])
     usage.rescale()
     assert usage.max_users == 2  # c's two users are now the widest reach
     assert usage.top(1) == ["c"]
