@@ -5,7 +5,9 @@ score = relevance x (1 + PERSONAL x confidence x taste) x (1 + CROWD x utility)
 Taste mixes style closeness (pixels: it carries over to packs the user never opened), pack
 affinity and repeat affinity. It multiplies relevance, as in PerSRV, so a sticker the user loves
 never outranks one that means what they typed unless both are relevant. Confidence grows with
-the user's (recency-weighted) history, so a new user gets the crowd's order.
+the user's (recency-weighted) history, so a new user gets the crowd's order. Where one meaning
+comes in several packs, style closeness counts in full only for the copy closest to the user's
+style, so the next meaning in their style comes before a second copy of the first.
 """
 
 from __future__ import annotations
@@ -26,6 +28,11 @@ CONFIDENCE_HALF = 3.0  # recency-weighted events at which taste counts half
 TASTE_REASON = 0.5  # a taste component above this is worth naming in the reason
 # Slack on the largest possible lift, for float32 rounding in the score product.
 LIFT_SLACK = 1e-5
+# Of the stickers that mean the same (one caption in several packs), the one closest to the
+# user's style leads: each other keeps its style closeness times (its closeness / the leader's)
+# to this power. Without it a second pack's copy of the best meaning, nearly as close in pixel
+# style, outranks the next meaning in the user's own style.
+SIBLING_CONTRAST = 4.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,14 +57,18 @@ def rank(
     confidence = profile.mass / (profile.mass + CONFIDENCE_HALF)
     picked = _shown(candidates, allowed)  # positions in `candidates`
     relevance = candidates.scores[picked].astype(np.float32)  # float32, as scores are
+    # Measured against every shown sibling, not only the contenders: a page is the head of
+    # the full ranking whatever its length.
+    style, lead_share = _style_among_siblings(index, profile, candidates.rows[picked])
     if limit is not None:
         contenders = _contenders(relevance, limit, _max_lift(confidence))
         picked, relevance = picked[contenders], relevance[contenders]
+        style, lead_share = style[contenders], lead_share[contenders]
     if len(picked) == 0:
         return []
     rows = candidates.rows[picked]
-    style, pack, repeat = _taste_parts(index, profile, rows)
-    taste = W_STYLE * style + W_PACK * pack + W_REPEAT * repeat
+    pack, repeat = _habit_parts(index, profile, rows)
+    taste = W_STYLE * style * lead_share + W_PACK * pack + W_REPEAT * repeat
     utility = _utilities(index, crowd, rows)
     scores = relevance * (1 + PERSONAL * confidence * taste) * (1 + CROWD * utility)
     order = np.lexsort((rows, -scores))[:limit]  # ties by catalog order: pages stay stable
@@ -103,13 +114,36 @@ def _contenders(relevance: np.ndarray, limit: int, max_lift: float) -> np.ndarra
     return relevance * (max_lift * (1 + LIFT_SLACK)) >= bar
 
 
-def _taste_parts(
+def _style_among_siblings(
     index: CatalogIndex, profile: Profile, rows: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    style = style_affinity(profile, index.pack_style_of(rows))
+) -> tuple[np.ndarray, np.ndarray]:
+    """(style closeness per row, the share of it that counts), float32. The share is (its
+    closeness / the closest of its meaning among `rows`) ** SIBLING_CONTRAST, 1 for rows of no
+    meaning."""
+    # Style is a pack's: computed once per distinct pack, not once per row.
+    packs, pack_at = np.unique(index.pack_of_row[rows], return_inverse=True)
+    style = style_affinity(profile, index.pack_vectors[packs])[pack_at]
+    lead_share = np.ones(len(rows), np.float32)
+    meanings = index.meaning_of_row[rows]
+    known = np.flatnonzero(meanings >= 0)
+    if not len(known):
+        return style, lead_share
+    _, meaning_at = np.unique(meanings[known], return_inverse=True)
+    closest = np.zeros(int(meaning_at.max()) + 1, np.float32)
+    np.maximum.at(closest, meaning_at, style[known])
+    mine, lead = style[known], closest[meaning_at]
+    share = np.divide(mine, lead, out=np.ones_like(mine), where=lead > 0)
+    lead_share[known] = share**SIBLING_CONTRAST
+    return style, lead_share
+
+
+def _habit_parts(
+    index: CatalogIndex, profile: Profile, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pack affinity and repeat affinity per row."""
     pack = _lookup(_pack_numbers(index, profile), index.pack_of_row[rows])
     repeat = _lookup(_sticker_rows(index, profile), rows)
-    return style, pack, repeat
+    return pack, repeat
 
 
 def _pack_numbers(index: CatalogIndex, profile: Profile) -> dict[int, float]:

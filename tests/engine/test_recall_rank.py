@@ -20,6 +20,7 @@ from engine.rank import (
     CONFIDENCE_HALF,
     CROWD,
     PERSONAL,
+    SIBLING_CONTRAST,
     W_PACK,
     W_REPEAT,
     W_STYLE,
@@ -307,11 +308,19 @@ def test_rank_scores_follow_the_per_row_formula(
     candidates = _random_candidates(index, seed)
     evidence = candidates.as_evidence()
     confidence = profile.mass / (profile.mass + CONFIDENCE_HALF)
+    styles = style_affinity(profile, index.pack_style_of(candidates.rows))
+    style_of = dict(zip(candidates.rows.tolist(), styles.tolist(), strict=True))
+    lead_of: dict[int, float] = {}  # meaning -> the closest style among its candidates
+    for row, style in style_of.items():
+        meaning = int(index.meaning_of_row[row])
+        lead_of[meaning] = max(lead_of.get(meaning, 0.0), style)
     for ranked in rank(index, candidates, profile, crowd):
         record = index.records[ranked.row]
-        style = float(style_affinity(profile, index.pack_style_of(np.array([ranked.row])))[0])
+        style = style_of[ranked.row]
+        lead = lead_of[int(index.meaning_of_row[ranked.row])]
+        share = (style / lead) ** SIBLING_CONTRAST if lead > 0 else 1.0
         taste = (
-            W_STYLE * style
+            W_STYLE * style * share
             + W_PACK * pack_affinity(profile, record.set_name)
             + W_REPEAT * sticker_affinity(profile, record.sticker_id)
         )
@@ -337,3 +346,24 @@ def test_rows_no_lift_can_raise_are_not_ranked() -> None:
     # 0.4 x 2.3 reaches the second best (0.8), 0.3 x 2.3 does not
     assert kept.tolist() == [0, 1, 2, 3]
     assert _contenders(relevance, 6, _max_lift(0.5)).all()
+
+
+def test_a_meanings_copy_in_another_style_follows_the_next_meaning(
+    index: CatalogIndex, memo_encoder: TextEncoder
+) -> None:
+    """Pizza matches the words best, sleep a little less. A user who alternates between soft
+    and flat, soft leading, sees the soft pizza, then the (flat) sleep, and only then the flat
+    pizza: a meaning already shown in their style does not come again before the next one,
+    though its copy is in a style they use too."""
+    mixed = Profile()
+    for i, sticker in enumerate(["sa_heart", "fa_heart"] * 3 + ["fa_rain"]):
+        _send(index, mixed, sticker, i)
+    names = ["fa_pizza", "sa_pizza", "fa_sleep"]
+    candidates = Candidates(
+        np.array([index.row_of[name] for name in names]),
+        np.array([1.0, 1.0, 0.9]),
+        np.zeros(len(names), np.int64),
+        ("words",),
+    )
+    ranked = rank(index, candidates, mixed, Crowd(memo_encoder))
+    assert _ids(index, ranked) == ["sa_pizza", "fa_sleep", "fa_pizza"]
