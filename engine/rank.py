@@ -57,16 +57,14 @@ def rank(
     confidence = profile.mass / (profile.mass + CONFIDENCE_HALF)
     picked = _shown(candidates, allowed)  # positions in `candidates`
     relevance = candidates.scores[picked].astype(np.float32)  # float32, as scores are
-    # Measured against every shown sibling, not only the contenders: a page is the head of
-    # the full ranking whatever its length.
-    style, lead_share = _style_among_siblings(index, profile, candidates.rows[picked])
+    shown = candidates.rows[picked]
     if limit is not None:
         contenders = _contenders(relevance, limit, _max_lift(confidence))
         picked, relevance = picked[contenders], relevance[contenders]
-        style, lead_share = style[contenders], lead_share[contenders]
     if len(picked) == 0:
         return []
     rows = candidates.rows[picked]
+    style, lead_share = _style_among_siblings(index, profile, rows, shown)
     pack, repeat = _habit_parts(index, profile, rows)
     taste = W_STYLE * style * lead_share + W_PACK * pack + W_REPEAT * repeat
     utility = _utilities(index, crowd, rows)
@@ -115,11 +113,24 @@ def _contenders(relevance: np.ndarray, limit: int, max_lift: float) -> np.ndarra
 
 
 def _style_among_siblings(
+    index: CatalogIndex, profile: Profile, rows: np.ndarray, shown: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(style closeness per row of `rows`, the share of it that counts), float32. The share is
+    (its closeness / the closest of its meaning among `shown`) ** SIBLING_CONTRAST, 1 for rows
+    of no meaning.
+
+    Measured against every shown sibling, not only the rows ranked: a page is the head of the
+    full ranking whatever its length. Only siblings of the ranked rows are read."""
+    meanings = index.meaning_of_row[rows]
+    others = shown[np.isin(index.meaning_of_row[shown], meanings[meanings >= 0])]
+    style, lead_share = _sibling_shares(index, profile, np.concatenate([rows, others]))
+    return style[: len(rows)], lead_share[: len(rows)]
+
+
+def _sibling_shares(
     index: CatalogIndex, profile: Profile, rows: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(style closeness per row, the share of it that counts), float32. The share is (its
-    closeness / the closest of its meaning among `rows`) ** SIBLING_CONTRAST, 1 for rows of no
-    meaning."""
+    """`_style_among_siblings` with `rows` its own siblings."""
     # Style is a pack's: computed once per distinct pack, not once per row.
     packs, pack_at = np.unique(index.pack_of_row[rows], return_inverse=True)
     style = style_affinity(profile, index.pack_vectors[packs])[pack_at]
