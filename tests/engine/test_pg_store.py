@@ -8,7 +8,8 @@ two engines sharing users through one database.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import psycopg
@@ -139,38 +140,47 @@ async def _eventually(check: Callable[[], Awaitable[bool]]) -> None:
         await asyncio.sleep(0.05)
 
 
-async def test_a_replica_hears_of_another_replicas_writes_about_a_user(
+@asynccontextmanager
+async def _two_replicas(
     pg_url: str, png: PngMaker, memo_encoder: TextEncoder, tmp_path: Path
-) -> None:
-    """Each replica caches recent users; a write on one makes the others read that user again,
-    so preferences and taste changed elsewhere are not served stale."""
+) -> AsyncIterator[tuple[Engine, Engine]]:
+    """Two engines on one database, both running; the first built the index."""
     data = tmp_path / "data"
     first = await Engine.open(data, text_encoder=memo_encoder, database_url=pg_url)
     try:
         await first.build(_records(png))
         second = await Engine.open(data, text_encoder=memo_encoder, database_url=pg_url)
         try:
-            assert await second.get_prefs("ann") == Prefs()  # now cached by the second
-            assert (await second.taste("ann")).events == 0
-            await first.set_prefs("ann", Prefs(safe_mode=True))
-            await first.observe("ann", Event("send", "soft_sleep", 6.0))
-
-            async def heard() -> bool:
-                prefs, taste = await second.get_prefs("ann"), await second.taste("ann")
-                return prefs.safe_mode and taste.events == 1
-
-            await _eventually(heard)
-            await first.forget_user("ann")
-
-            async def forgotten() -> bool:
-                prefs, taste = await second.get_prefs("ann"), await second.taste("ann")
-                return prefs == Prefs() and taste.events == 0
-
-            await _eventually(forgotten)
+            yield first, second
         finally:
             await second.close()
     finally:
         await first.close()
+
+
+async def test_a_replica_hears_of_another_replicas_writes_about_a_user(
+    pg_url: str, png: PngMaker, memo_encoder: TextEncoder, tmp_path: Path
+) -> None:
+    """Each replica caches recent users; a write on one makes the others read that user again,
+    so preferences and taste changed elsewhere are not served stale."""
+    async with _two_replicas(pg_url, png, memo_encoder, tmp_path) as (first, second):
+        assert await second.get_prefs("ann") == Prefs()  # now cached by the second
+        assert (await second.taste("ann")).events == 0
+        await first.set_prefs("ann", Prefs(safe_mode=True))
+        await first.observe("ann", Event("send", "soft_sleep", 6.0))
+
+        async def heard() -> bool:
+            prefs, taste = await second.get_prefs("ann"), await second.taste("ann")
+            return prefs.safe_mode and taste.events == 1
+
+        await _eventually(heard)
+        await first.forget_user("ann")
+
+        async def forgotten() -> bool:
+            prefs, taste = await second.get_prefs("ann"), await second.taste("ann")
+            return prefs == Prefs() and taste.events == 0
+
+        await _eventually(forgotten)
 
 
 async def _best(engine: Engine, user: str, text: str) -> str:
@@ -182,31 +192,22 @@ async def test_a_replica_counts_the_crowd_of_another_and_forgets_who_leaves(
 ) -> None:
     """A pick made on one replica steers the words for everyone on the others, while both
     run; once the picker is forgotten on one, no replica's crowd figures count them."""
-    data = tmp_path / "data"
-    first = await Engine.open(data, text_encoder=memo_encoder, database_url=pg_url)
-    try:
-        await first.build(_records(png))
-        second = await Engine.open(data, text_encoder=memo_encoder, database_url=pg_url)
-        try:
-            before = await _best(second, "bob", NIGHT)
-            assert before != "flat_party"
-            await first.observe("ann", Event("pick", "flat_party", 5.0, query=NIGHT))
+    async with _two_replicas(pg_url, png, memo_encoder, tmp_path) as (first, second):
+        before = await _best(second, "bob", NIGHT)
+        assert before != "flat_party"
+        await first.observe("ann", Event("pick", "flat_party", 5.0, query=NIGHT))
 
-            async def counted() -> bool:
-                return await _best(second, "bob", NIGHT) == "flat_party"
+        async def counted() -> bool:
+            return await _best(second, "bob", NIGHT) == "flat_party"
 
-            await _eventually(counted)
-            await first.forget_user("ann")
+        await _eventually(counted)
+        await first.forget_user("ann")
 
-            async def forgotten() -> bool:
-                return await _best(second, "bob", NIGHT) == before
+        async def forgotten() -> bool:
+            return await _best(second, "bob", NIGHT) == before
 
-            await _eventually(forgotten)
-            assert second._crowd.used_by("ann") == []  # not one count of theirs is left
-        finally:
-            await second.close()
-    finally:
-        await first.close()
+        await _eventually(forgotten)
+        assert second._crowd.used_by("ann") == []  # not one count of theirs is left
 
 
 async def test_a_replica_that_may_have_missed_announcements_counts_everything_again(
