@@ -159,17 +159,15 @@ class Crowd:
         with self._lock:
             self._forgotten += 1
             self._popular = []  # re-sorted on next use, without them
-        targets = set(sticker_ids) if sticker_ids is not None else self._every_sticker(rows)
-        self.usage.clear(targets)
+        # All anew (start-up, missed news): every row counts, so none is filtered.
+        targets = None if sticker_ids is None else set(sticker_ids)
+        self.usage.clear(self.usage.used() if targets is None else targets)
         for counts in self._picked:
-            for sticker_id in targets.intersection(counts):
+            for sticker_id in list(counts) if targets is None else targets.intersection(counts):
                 del counts[sticker_id]
-        self.add_many([row for row in rows if row[2] in targets])
+        self.add_many(rows if targets is None else [row for row in rows if row[2] in targets])
         self._drop_unpicked_queries()
         self.usage.rescale()
-
-    def _every_sticker(self, rows: Sequence[CrowdRow]) -> set[str]:
-        return {*self.usage.used(), *(row[2] for row in rows)}
 
     def _drop_unpicked_queries(self) -> None:
         """Words nobody's pick stands behind any more leave the log, text and vector."""
