@@ -4,6 +4,8 @@
   recency-weighted): each event pulls the nearest centroid towards the sticker's style vector, or
   opens a new cluster when none is close and the history is long enough to afford another one.
 - Pack and sticker affinities: recency-weighted counts (people resend favourites).
+- Recent packs: the packs of the last few events, weighted as closely by recency as the style
+  clusters; ranking walks from them to the packs drawn alike (engine/pack_neighbours.py).
 Every weight decays per event, so a user whose taste drifts is followed.
 """
 
@@ -23,6 +25,7 @@ EVENTS_PER_CLUSTER = 6  # a new style cluster needs this much history per cluste
 NEW_CLUSTER_BELOW = 0.55  # cosine to the nearest centroid under which a sticker opens a cluster
 MAX_STICKERS = 300  # repeat-affinity entries kept per user (the lightest are dropped)
 MAX_PACKS = 100
+MAX_RECENT_PACKS = 30  # at STYLE_DECAY the 30th most recent event weighs under 1% of the newest
 # Closeness exponent on the cosine to a centroid. Below 1 it is lenient: pixel style vectors of
 # one style are only loosely aligned, so a sharp kernel would credit the user's own packs and miss
 # other packs drawn the same way (measured on both development sets: 0.5 beats 1 and 2).
@@ -37,6 +40,7 @@ class Profile:
     weights: list[float] = field(default_factory=list)
     packs: dict[str, float] = field(default_factory=dict)
     stickers: dict[str, float] = field(default_factory=dict)
+    recent_packs: dict[str, float] = field(default_factory=dict)
     last_ts: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -46,6 +50,7 @@ class Profile:
             "weights": self.weights,
             "packs": self.packs,
             "stickers": self.stickers,
+            "recent_packs": self.recent_packs,
             "last_ts": self.last_ts,
         }
 
@@ -59,6 +64,7 @@ class Profile:
             weights=[float(w) for w in doc.get("weights", [])],
             packs={k: float(v) for k, v in doc.get("packs", {}).items()},
             stickers={k: float(v) for k, v in doc.get("stickers", {}).items()},
+            recent_packs={k: float(v) for k, v in doc.get("recent_packs", {}).items()},
             last_ts=float(doc.get("last_ts", 0.0)),
         )
 
@@ -75,19 +81,19 @@ def update(
     weight = PICK_WEIGHT if kind == "pick" else 1.0
     profile.events += 1
     profile.last_ts = max(profile.last_ts, ts)
-    _decay(profile.packs)
-    _decay(profile.stickers)
-    profile.packs[set_name] = profile.packs.get(set_name, 0.0) + weight
-    profile.stickers[sticker_id] = profile.stickers.get(sticker_id, 0.0) + weight
-    _trim(profile.packs, MAX_PACKS)
-    _trim(profile.stickers, MAX_STICKERS)
+    _add(profile.packs, set_name, weight, AFFINITY_DECAY, MAX_PACKS)
+    _add(profile.stickers, sticker_id, weight, AFFINITY_DECAY, MAX_STICKERS)
+    _add(profile.recent_packs, set_name, weight, STYLE_DECAY, MAX_RECENT_PACKS)
     _update_clusters(profile, style, weight)
     return profile
 
 
-def _decay(weights: dict[str, float]) -> None:
-    for key in weights:
-        weights[key] *= AFFINITY_DECAY
+def _add(weights: dict[str, float], key: str, weight: float, decay: float, keep: int) -> None:
+    """One more event of `key`: older weights decay first; the lightest beyond `keep` go."""
+    for other in weights:
+        weights[other] *= decay
+    weights[key] = weights.get(key, 0.0) + weight
+    _trim(weights, keep)
 
 
 def _trim(weights: dict[str, float], keep: int) -> None:

@@ -12,6 +12,7 @@ from engine.profile import (
     AFFINITY_DECAY,
     EVENTS_PER_CLUSTER,
     MAX_CLUSTERS,
+    MAX_RECENT_PACKS,
     MAX_STICKERS,
     PICK_WEIGHT,
     STYLE_DECAY,
@@ -121,6 +122,20 @@ def test_affinities_decay_per_event_and_picks_weigh_more() -> None:
     assert pack_affinity(profile, "new") == 1.0
     assert 0.0 < pack_affinity(profile, "old") < 1.0
     assert profile.events == 6
+    # recent packs follow the newest events as closely as the style clusters do
+    assert profile.recent_packs["old"] == pytest.approx(PICK_WEIGHT * STYLE_DECAY**5)
+    assert profile.recent_packs["new"] == pytest.approx(sum(STYLE_DECAY**k for k in range(5)))
+
+
+def test_recent_packs_keep_the_newest() -> None:
+    a = _styles(1)[0]
+    profile = Profile()
+    for i in range(MAX_RECENT_PACKS + 5):
+        _send(profile, a, "s", f"p{i}")
+    assert len(profile.recent_packs) == MAX_RECENT_PACKS
+    assert "p0" not in profile.recent_packs
+    newest = max(profile.recent_packs, key=profile.recent_packs.__getitem__)
+    assert newest == f"p{MAX_RECENT_PACKS + 4}"
 
 
 def test_repeat_affinities_are_trimmed_to_the_heaviest() -> None:
@@ -150,6 +165,7 @@ def test_to_dict_from_dict_round_trip() -> None:
     doc = json.loads(json.dumps(profile.to_dict()))
     again = Profile.from_dict(doc)
     assert again == profile
+    assert again.recent_packs == profile.recent_packs != {}
     probes = np.stack([a, b, _near(a, rng)])
     np.testing.assert_array_equal(style_affinity(again, probes), style_affinity(profile, probes))
     assert Profile.from_dict(None) == Profile()
