@@ -9,6 +9,7 @@ a loop once delayed a concurrent query by 30 ms at 10k used stickers.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -30,6 +31,12 @@ class Usage:
         # The slot of each row of the catalog being served, -1 if unused: ranking reads the
         # utilities of its candidate rows from this without a look-up per sticker id.
         self._rows = _RowSlots({}, np.zeros(0, np.int32))
+        # Who used what, once per (user, sticker) pair, as numbers in growable arrays: pack
+        # co-usage (engine/pack_neighbours.py) is counted from these in numpy, not by walking
+        # every sticker's set of users in Python.
+        self._pairs = _Pairs(capacity)
+        self.revision = 0  # grows with every new pair and every clear
+        self.clears = 0  # grows with every clear (a user's data deleted, or counted anew)
 
     def __contains__(self, sticker_id: object) -> bool:
         slot = self._slot.get(sticker_id) if isinstance(sticker_id, str) else None
@@ -42,7 +49,10 @@ class Usage:
     def add(self, user_id: str, kind: str, sticker_id: str) -> None:
         slot = self._slot_of(sticker_id)
         users = self._users[slot]
-        users.add(user_id)
+        if user_id not in users:
+            users.add(user_id)
+            self._pairs.add(user_id, slot)
+            self.revision += 1
         (self._picks if kind == "pick" else self._sends)[slot] += 1
         self._user_counts[slot] = len(users)
         self.max_users = max(self.max_users, len(users))
@@ -53,12 +63,17 @@ class Usage:
 
     def clear(self, sticker_ids: Iterable[str]) -> None:
         """Forget every use of these stickers (to count them anew); call `rescale` when done."""
+        cleared = []
         for sticker_id in sticker_ids:
             slot = self._slot.get(sticker_id)
             if slot is not None:
                 self._users[slot] = set()
                 self._user_counts[slot] = 0
                 self._picks[slot] = self._sends[slot] = 0.0
+                cleared.append(slot)
+        self._pairs.drop_slots(np.asarray(cleared, np.int32))
+        self.revision += 1
+        self.clears += 1
 
     def rescale(self) -> None:
         """Recompute the widest reach after `clear`."""
@@ -92,6 +107,25 @@ class Usage:
         if bound.row_of is not row_of:
             return None
         return self._utilities_of_slots(bound.slots[rows])
+
+    @property
+    def pair_count(self) -> int:
+        """How many (user, sticker) pairs are counted."""
+        return self._pairs.count
+
+    def pairs_by_row(self, row_of: Mapping[str, int]) -> tuple[np.ndarray, np.ndarray] | None:
+        """(user numbers, rows): who used which sticker of the catalog bound with `row_of`, once
+        per pair; None when another catalog is bound. Numbers stand for users only here."""
+        bound = self._rows
+        if bound.row_of is not row_of:
+            return None
+        users, slots = self._pairs.snapshot()
+        row_of_slot = np.full(len(self._ids), -1, np.int64)
+        in_catalog = np.flatnonzero(bound.slots >= 0)
+        row_of_slot[bound.slots[in_catalog]] = in_catalog
+        rows = row_of_slot[slots]
+        known = rows >= 0
+        return users[known], rows[known]
 
     def top(self, k: int) -> list[str]:
         """The k most useful stickers, best first (ties: the first used first)."""
@@ -137,6 +171,50 @@ class Usage:
         if (row := bound.row_of.get(sticker_id)) is not None:
             bound.slots[row] = slot
         return slot
+
+
+class _Pairs:
+    """(user number, slot) once per user and sticker, appended as first seen. Users are
+    numbered here; a number is dropped with the user's last pair (no id outlives its data)."""
+
+    def __init__(self, capacity: int) -> None:
+        self._lock = threading.Lock()  # ranking threads take snapshots while events arrive
+        self._number: dict[str, int] = {}
+        self._users = np.zeros(capacity, np.int32)
+        self._slots = np.zeros(capacity, np.int32)
+        self._count = 0
+        self._next_number = 0
+
+    @property
+    def count(self) -> int:
+        return self._count
+
+    def add(self, user_id: str, slot: int) -> None:
+        with self._lock:
+            number = self._number.get(user_id)
+            if number is None:
+                number = self._number[user_id] = self._next_number
+                self._next_number += 1
+            if self._count == len(self._users):
+                self._users, self._slots = _grown(self._users), _grown(self._slots)
+            self._users[self._count], self._slots[self._count] = number, slot
+            self._count += 1
+
+    def drop_slots(self, slots: np.ndarray) -> None:
+        """Forget the pairs of these slots, and the numbers of users left with none."""
+        with self._lock:
+            users, kept = self._users[: self._count], ~np.isin(self._slots[: self._count], slots)
+            left = set(np.unique(users[kept]).tolist())
+            gone = set(np.unique(users[~kept]).tolist()) - left
+            self._number = {u: n for u, n in self._number.items() if n not in gone}
+            self._count = int(kept.sum())
+            self._users[: self._count] = users[kept]
+            self._slots[: self._count] = self._slots[: len(kept)][kept]
+
+    def snapshot(self) -> tuple[np.ndarray, np.ndarray]:
+        """Copies of (user numbers, slots)."""
+        with self._lock:
+            return self._users[: self._count].copy(), self._slots[: self._count].copy()
 
 
 @dataclass(frozen=True)

@@ -56,3 +56,21 @@ def test_rows_of_another_catalog_are_not_read() -> None:
     usage = _usage()
     usage.bind_rows({"a": 0}, 1)
     assert usage.utilities_by_row({"a": 0}, np.array([0])) is None  # an equal, other catalog
+
+
+def test_pairs_are_counted_once_and_leave_with_the_users_data() -> None:
+    usage = Usage(capacity=2)
+    row_of = {"a": 0, "b": 1, "c": 2}
+    usage.bind_rows(row_of, len(row_of))
+    for user, sticker in [("ann", "a"), ("ann", "a"), ("ann", "b"), ("bob", "b"), ("bob", "zz")]:
+        usage.add(user, "send", sticker)
+    assert usage.pair_count == 4  # ann's repeat of "a" is no new pair
+    users, rows = usage.pairs_by_row(row_of) or ([], [])
+    pairs = sorted(zip(users.tolist(), rows.tolist(), strict=True))
+    assert len(pairs) == 3 and sorted(r for _, r in pairs) == [0, 1, 1]  # "zz" is not in it
+    assert pairs[0][0] == pairs[1][0] != pairs[2][0]  # ann's two pairs, then bob's
+    before = (usage.revision, usage.clears)
+    usage.clear(["a", "b"])  # all of ann's uses
+    assert usage.pair_count == 1 and usage.clears == before[1] + 1 and usage.revision > before[0]
+    assert "ann" not in usage._pairs._number  # no id outlives its data
+    assert usage.pairs_by_row({"a": 0}) is None  # another catalog is not read
