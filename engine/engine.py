@@ -37,6 +37,7 @@ from engine.index import (
     load_index,
 )
 from engine.index import save_index as write_index
+from engine.pack_neighbours import PackNeighbours
 from engine.profile import Profile, update
 from engine.protocol import MAX_PAGE, MAX_QUERY_CHARS
 from engine.rank import Ranked, rank
@@ -75,6 +76,9 @@ class Engine:
         self._config = config
         self._index_dir = index_dir
         self._index = _empty_index(encoders)
+        self._neighbours = PackNeighbours(
+            self._index.pack_vectors, self._index.pack_of_row, self._index.row_of
+        )
         self._crowd = Crowd(encoders.text)
         self._crowd_sync = CrowdSync(store, self._crowd)
         self._profiles: Recent[str, Profile] = Recent(USERS_CACHED)
@@ -133,29 +137,33 @@ class Engine:
         """Which saved index this engine answers from ('' before the first build)."""
         return self._index.generation
 
-    def _install(self, index: CatalogIndex) -> None:
+    async def _install(self, index: CatalogIndex) -> None:
         """Answer from `index` from now on, searched as configured."""
         for dense in (index.dense, index.image_dense):
             if dense is not None:
                 dense.set_ef(self._config.hnsw_ef)
         self._crowd.usage.bind_rows(index.row_of, len(index))
+        neighbours = PackNeighbours(index.pack_vectors, index.pack_of_row, index.row_of)
+        await asyncio.to_thread(neighbours.follow, self._crowd.usage)  # not by the first query
+        self._neighbours = neighbours
         self._index = index
         exempt_from_gc()
 
     async def _load(self) -> None:
         records = await self._store.stickers()
-        if (self._index_dir / MANIFEST).exists():
-            stamp = _stamp(self._index_dir)
-            self._install(
-                await asyncio.to_thread(load_index, self._index_dir, records, self._encoders)
-            )
-            self._index_stamp = stamp
-        elif records:
+        has_index = (self._index_dir / MANIFEST).exists()
+        if records and not has_index:
             raise IndexMismatch(
                 f"no index at {self._index_dir} for {len(records)} stickers; "
                 "run `stickerbot build` again"
             )
-        await self._crowd_sync.load()
+        await self._crowd_sync.load()  # first: the index's packs alike count the crowd's uses
+        if has_index:
+            stamp = _stamp(self._index_dir)
+            await self._install(
+                await asyncio.to_thread(load_index, self._index_dir, records, self._encoders)
+            )
+            self._index_stamp = stamp
         await asyncio.to_thread(self._crowd.popular, 0)  # sorted now, not by the first query
 
     # -- catalog --------------------------------------------------------------------------------
@@ -187,7 +195,7 @@ class Engine:
 
     async def _write(self, index: CatalogIndex) -> None:
         await asyncio.to_thread(write_index, index, self._index_dir)
-        self._install(index)
+        await self._install(index)
         self._index_stamp = _stamp(self._index_dir)  # our own save is no news to reload
 
     async def add_stickers(self, records: Sequence[StickerRecord]) -> int:
@@ -226,7 +234,7 @@ class Engine:
                 )
                 if _stamp(self._index_dir) != stamp:
                     return  # swapped again while we read: files may mix, the next look retries
-                self._install(index)
+                await self._install(index)
                 self._index_stamp = stamp
                 log.info("loaded index %s (%d stickers)", index.generation, len(index))
         except (StickerbotError, OSError, ValueError) as error:
@@ -296,7 +304,17 @@ class Engine:
         if not candidates:  # no words, or nothing matched them: offer the user's usual stickers
             candidates = self._habits(index, profile)
         allowed = self._safe_mask(index) if safe else None
-        return rank(index, candidates, profile, self._crowd, allowed=allowed, limit=depth)
+        neighbours = self._neighbours
+        neighbours.follow(self._crowd.usage)
+        return rank(
+            index,
+            candidates,
+            profile,
+            self._crowd,
+            neighbours=neighbours,
+            allowed=allowed,
+            limit=depth,
+        )
 
     def _recall(self, index: CatalogIndex, text: str) -> Candidates:
         vector, clip_vector = self._embed_query(text)
@@ -406,10 +424,12 @@ class Engine:
     async def reset_taste(self, user_id: str) -> None:
         await self._crowd_sync.delete(user_id, partial(self._store.reset_taste, user_id))
         self._profiles.pop(user_id)
+        self._neighbours.follow(self._crowd.usage)  # their co-usage leaves now, in the background
 
     async def forget_user(self, user_id: str) -> None:
         await self._crowd_sync.delete(user_id, partial(self._store.forget_user, user_id))
         self._profiles.pop(user_id)
+        self._neighbours.follow(self._crowd.usage)  # their co-usage leaves now, in the background
         self._forget_cached_prefs(user_id)
 
     async def export_user(self, user_id: str) -> dict[str, Any]:

@@ -448,7 +448,7 @@ async def run_scale(
         engine = await Engine.open(Path(folder), text_encoder=encoder)
         try:
             say(f"generating {config.stickers} stickers")
-            index, vocab, catalog = _generate_and_build(
+            index, vocab, catalog = await _generate_and_build(
                 engine, config, log, say, Path(folder) / "scale-index"
             )
             say(f"replaying {config.users} users")
@@ -479,7 +479,7 @@ async def run_scale(
     }
 
 
-def _generate_and_build(
+async def _generate_and_build(
     engine: Engine, config: ScaleConfig, log: BuildLog, say: Callable[[str], None], index_dir: Path
 ) -> tuple[CatalogIndex, Vocabulary, Catalog]:
     encoders: Encoders = engine._encoders
@@ -496,7 +496,7 @@ def _generate_and_build(
         save_index(built, index_dir)
         del built
         index = load_index(index_dir, catalog.records, encoders)
-    engine._install(index)
+    await engine._install(index)
     # The generator's own copy of the pixel statistics is no part of serving: dropped, so the
     # memory measured after this is the engine's (the index reads its copy from disk).
     catalog.style_raw = np.zeros((0, STYLE_DIM), np.float32)  # not a slice: that keeps it

@@ -15,6 +15,7 @@ import engine.recall as recall_module
 from engine.crowd import Crowd
 from engine.encoders import TextEncoder
 from engine.index import CatalogIndex, Encoders, build_index
+from engine.pack_neighbours import PackNeighbours
 from engine.profile import Profile, pack_affinity, sticker_affinity, style_affinity, update
 from engine.rank import (
     CONFIDENCE_HALF,
@@ -24,6 +25,7 @@ from engine.rank import (
     W_PACK,
     W_REPEAT,
     W_STYLE,
+    WALK_SHARE,
     Ranked,
     _contenders,
     _max_lift,
@@ -298,23 +300,36 @@ def _random_candidates(index: CatalogIndex, seed: int) -> Candidates:
 
 @pytest.mark.parametrize("seed", range(5))
 @pytest.mark.parametrize("by_row", [False, True], ids=["utility-by-id", "utility-by-row"])
+@pytest.mark.parametrize("walk", [False, True], ids=["clusters", "clusters-and-walk"])
 def test_rank_scores_follow_the_per_row_formula(
-    index: CatalogIndex, memo_encoder: TextEncoder, seed: int, by_row: bool
+    index: CatalogIndex, memo_encoder: TextEncoder, seed: int, by_row: bool, walk: bool
 ) -> None:
     profile, crowd = _warm(index, memo_encoder)
-    if by_row:  # as the engine serves: the crowd numbers this catalog's rows, before and after
+    if by_row or walk:  # as the engine serves: the crowd numbers this catalog's rows
         crowd.usage.bind_rows(index.row_of, len(index))
         crowd.add("dee", "pick", "fa_heart", "yay")  # first used after the binding
     candidates = _random_candidates(index, seed)
     evidence = candidates.as_evidence()
     confidence = profile.mass / (profile.mass + CONFIDENCE_HALF)
     styles = style_affinity(profile, index.pack_style_of(candidates.rows))
+    neighbours = None
+    if walk:
+        neighbours = PackNeighbours(index.pack_vectors, index.pack_of_row, index.row_of)
+        neighbours.follow(crowd.usage)
+        recent = {
+            int(index.pack_of_row[index.set_rows[name][0]]): weight
+            for name, weight in profile.recent_packs.items()
+        }
+        closeness = neighbours.closeness(recent)
+        assert closeness is not None
+        walked = closeness[index.pack_of_row[candidates.rows]]
+        styles = WALK_SHARE * walked + (1 - WALK_SHARE) * styles
     style_of = dict(zip(candidates.rows.tolist(), styles.tolist(), strict=True))
     lead_of: dict[int, float] = {}  # meaning -> the closest style among its candidates
     for row, style in style_of.items():
         meaning = int(index.meaning_of_row[row])
         lead_of[meaning] = max(lead_of.get(meaning, 0.0), style)
-    for ranked in rank(index, candidates, profile, crowd):
+    for ranked in rank(index, candidates, profile, crowd, neighbours=neighbours):
         record = index.records[ranked.row]
         style = style_of[ranked.row]
         lead = lead_of[int(index.meaning_of_row[ranked.row])]
