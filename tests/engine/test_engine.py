@@ -13,6 +13,7 @@ import shutil
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -23,6 +24,7 @@ from engine.config import EngineConfig
 from engine.encoders import TextEncoder
 from engine.engine import DB_NAME, Engine
 from engine.errors import BadQuery, IndexMismatch, UnknownSticker
+from engine.pack_neighbours import PackNeighbours
 from engine.protocol import MAX_PAGE, MAX_QUERY_CHARS
 from engine.store import Store
 from engine.types import Event, Page, Prefs, StickerRecord
@@ -322,8 +324,16 @@ async def test_forget_user_removes_their_rows_and_their_crowd_text(
     await engine.set_prefs("ann", Prefs(language="fr"))
     await engine.observe("bob", Event("send", "flat_heart", 7.0))
     assert _ids(await engine.suggest("carol", NIGHT))[0] == "flat_party"
+    walk_with_ann = _walk(engine)
     await engine.forget_user("ann")
     assert await engine.rows_about("ann") == 0
+    # her sends linked the flat and soft packs in the walk over packs alike; no more
+    index = engine._index
+    without_ann = PackNeighbours(index.pack_vectors, index.pack_of_row, index.row_of)
+    without_ann.follow(engine._crowd.usage)
+    assert without_ann._walk is not None
+    assert np.array_equal(_walk(engine).weights, without_ann._walk.weights)
+    assert not np.array_equal(walk_with_ann.weights, without_ann._walk.weights)
     assert await engine.rows_about("bob") == 2  # bob's event and profile stay
     assert _ids(await engine.suggest("carol", NIGHT)) == before
     assert await engine.get_prefs("ann") == Prefs()
@@ -334,6 +344,15 @@ async def test_forget_user_removes_their_rows_and_their_crowd_text(
         assert _ids(await engine.suggest("carol", NIGHT)) == before
     finally:
         await engine.close()
+
+
+def _walk(engine: Engine) -> Any:
+    """The engine's walk over packs alike, once any count begun in the background is done."""
+    neighbours = engine._neighbours
+    if neighbours._counting is not None:
+        neighbours._counting.join(timeout=10)
+    assert neighbours._walk is not None
+    return neighbours._walk
 
 
 async def test_reset_taste_keeps_prefs(engine: Engine) -> None:
