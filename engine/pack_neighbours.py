@@ -98,6 +98,9 @@ class PackNeighbours:
             self._counting.start()
 
     def _count(self, usage: Usage, state: tuple[int, int]) -> None:
+        # All pairs, in this catalog or not: uses of stickers it lacks must not make every
+        # query count again as if nobody had used anything yet.
+        pair_count = usage.pair_count
         pairs = usage.pairs_by_row(self._row_of)
         if pairs is None:  # the usage follows another catalog: this one is being replaced
             return
@@ -105,7 +108,7 @@ class PackNeighbours:
             unit = _unit(self._pack_vectors)
             self._by_pixels = _closest(unit, unit)
         users, rows = pairs
-        self._pairs_seen = len(users)
+        self._pairs_seen = pair_count
         by_people = _co_usage_closest(users, self._pack_of_row[rows], len(self._pack_vectors))
         self._walk = _combined(self._by_pixels, by_people)
         self._seen, self._counted_at = state, time.monotonic()
@@ -116,7 +119,9 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
     return (vectors / np.maximum(norms, 1e-9)).astype(np.float32)
 
 
-def _closest(rows: np.ndarray | sparse.csr_array, columns: np.ndarray | sparse.csr_array):
+def _closest(
+    rows: np.ndarray | sparse.csr_array, columns: np.ndarray | sparse.csr_array
+) -> tuple[np.ndarray, np.ndarray]:
     """Each row's NEIGHBOURS best columns of rows @ columns.T, negatives as 0:
     (indices, scores), each (rows, NEIGHBOURS), by blocks of rows."""
     count = rows.shape[0]

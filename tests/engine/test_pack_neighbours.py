@@ -94,3 +94,12 @@ def test_a_deleted_users_co_usage_leaves_at_the_next_query() -> None:
     neighbours.follow(usage)
     _settle(neighbours)
     assert _walk_from(neighbours, 0)[1] == 0.0
+
+
+def test_uses_outside_the_catalog_are_counted_once() -> None:
+    usage = _bound_usage()
+    usage.add("ann", "send", "a sticker of another catalog")
+    neighbours = _neighbours(usage)
+    counted = neighbours._counted_at
+    neighbours.follow(usage)  # nothing new: no count, though no use is in this catalog
+    assert neighbours._counted_at == counted
