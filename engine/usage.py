@@ -120,9 +120,12 @@ class Usage:
         if bound.row_of is not row_of:
             return None
         users, slots = self._pairs.snapshot()
-        row_of_slot = np.full(len(self._ids), -1, np.int64)
-        in_catalog = np.flatnonzero(bound.slots >= 0)
-        row_of_slot[bound.slots[in_catalog]] = in_catalog
+        # A copy: a sticker first used meanwhile (on another thread) may enter it as we read.
+        slot_of_row = bound.slots.copy()
+        in_catalog = np.flatnonzero(slot_of_row >= 0)
+        size = max(int(slot_of_row.max(initial=-1)), int(slots.max(initial=-1))) + 1
+        row_of_slot = np.full(size, -1, np.int64)
+        row_of_slot[slot_of_row[in_catalog]] = in_catalog
         rows = row_of_slot[slots]
         known = rows >= 0
         return users[known], rows[known]
