@@ -6,11 +6,11 @@ Taste mixes style closeness, pack affinity and repeat affinity. Style closeness 
 packs the user never opened: half is the pixel closeness to the user's style clusters, half the
 walk from their recent packs to the packs drawn alike (engine/pack_neighbours.py).
 
-Taste multiplies relevance, as in PerSRV, so a sticker the user loves
-never outranks one that means what they typed unless both are relevant. Confidence grows with
-the user's (recency-weighted) history, so a new user gets the crowd's order. Where one meaning
-comes in several packs, style closeness counts in full only for the copy closest to the user's
-style, so the next meaning in their style comes before a second copy of the first.
+Taste multiplies relevance, as in PerSRV, so a sticker the user loves never outranks one that
+means what they typed unless both are relevant. Confidence grows with the user's
+(recency-weighted) history, so a new user gets the crowd's order. Where one meaning comes in
+several packs, style closeness counts in full only for the copy closest to the user's style, so
+the next meaning in their style comes before a second copy of the first.
 """
 
 from __future__ import annotations
