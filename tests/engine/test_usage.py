@@ -65,8 +65,7 @@ def test_pairs_are_counted_once_and_leave_with_the_users_data() -> None:
     for user, sticker in [("ann", "a"), ("ann", "a"), ("ann", "b"), ("bob", "b"), ("bob", "zz")]:
         usage.add(user, "send", sticker)
     assert usage.pair_count == 4  # ann's repeat of "a" is no new pair
-    users, rows = usage.pairs_by_row(row_of) or ([], [])
-    pairs = sorted(zip(users.tolist(), rows.tolist(), strict=True))
+    pairs = sorted(_pairs(usage, row_of))
     assert len(pairs) == 3 and sorted(r for _, r in pairs) == [0, 1, 1]  # "zz" is not in it
     assert pairs[0][0] == pairs[1][0] != pairs[2][0]  # ann's two pairs, then bob's
     before = (usage.revision, usage.clears)
@@ -74,3 +73,28 @@ def test_pairs_are_counted_once_and_leave_with_the_users_data() -> None:
     assert usage.pair_count == 1 and usage.clears == before[1] + 1 and usage.revision > before[0]
     assert "ann" not in usage._pairs._number  # no id outlives its data
     assert usage.pairs_by_row({"a": 0}) is None  # another catalog is not read
+
+
+def test_a_recount_keeps_each_users_uses_together() -> None:
+    """Clearing some stickers and counting their other users' uses again (a deletion's recount)
+    leaves each remaining user under one number, so co-usage still joins their packs."""
+    usage = Usage()
+    row_of = {"a": 0, "b": 1, "c": 2}
+    usage.bind_rows(row_of, len(row_of))
+    for user, sticker in [("ann", "a"), ("bob", "a"), ("bob", "b"), ("cy", "c")]:
+        usage.add(user, "send", sticker)
+    usage.clear(["a"])  # ann is forgotten; bob's use of "a" is counted again
+    usage.add("bob", "send", "a")
+    by_user: dict[int, set[int]] = {}
+    for number, row in _pairs(usage, row_of):
+        by_user.setdefault(number, set()).add(row)
+    assert sorted(by_user.values(), key=min) == [{0, 1}, {2}]  # bob's two, cy's one
+    assert set(usage._pairs._number) == {"bob", "cy"}
+
+
+def _pairs(usage: Usage, row_of: dict[str, int]) -> list[tuple[int, int]]:
+    """(user number, row) of every pair in the catalog bound with `row_of`."""
+    found = usage.pairs_by_row(row_of)
+    assert found is not None
+    users, rows = found
+    return list(zip(users.tolist(), rows.tolist(), strict=True))
