@@ -12,9 +12,11 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Collection, Sequence
+from functools import partial
 
 import numpy as np
 
+from engine.background import BackgroundWork
 from engine.dense import DenseIndex
 from engine.encoders import TextEncoder
 from engine.tokens import fold
@@ -47,7 +49,7 @@ class Crowd:
         self._lock = threading.Lock()
         self._popular: list[str] = []
         self._popular_at = -math.inf
-        self._sorting: threading.Thread | None = None  # the background re-sort, if any
+        self._sorting = BackgroundWork()  # the re-sort of a stale popular list
         self._forgotten = 0  # users forgotten so far: a sort begun before one is discarded
 
     def add(self, user_id: str, kind: str, sticker_id: str, query: str | None) -> None:
@@ -137,13 +139,9 @@ class Crowd:
 
     def _refresh_popular_in_background(self) -> None:
         with self._lock:
-            if self._sorting is not None and self._sorting.is_alive():
-                return
+            forgotten = self._forgotten
+        if self._sorting.start(partial(self._sort_and_keep, forgotten)):
             self._popular_at = time.monotonic()  # one sort per period, however many queries
-            self._sorting = threading.Thread(
-                target=self._sort_and_keep, args=(self._forgotten,), daemon=True
-            )
-            self._sorting.start()
 
     def _sort_and_keep(self, forgotten: int) -> None:
         ordered = self._sort_popular()

@@ -18,14 +18,15 @@ REFRESH_SECONDS, or at once after a user's data is deleted.
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from scipy import sparse
 
+from engine.background import BackgroundWork
 from engine.usage import Usage
 
 NEIGHBOURS = 10  # per pack, by pixels and by people each
@@ -57,8 +58,7 @@ class PackNeighbours:
         self._seen = (-1, -1)  # usage (revision, clears) the walk counts
         self._pairs_seen = 0  # (user, sticker) pairs the walk counts
         self._counted_at = -math.inf
-        self._lock = threading.Lock()
-        self._counting: threading.Thread | None = None
+        self._counting = BackgroundWork()
 
     def follow(self, usage: Usage) -> None:
         """Count co-usage now if never counted, or if counted before anyone used the catalog;
@@ -90,12 +90,8 @@ class PackNeighbours:
         return (reached / top).astype(np.float32) if top > 0 else None
 
     def _count_in_background(self, usage: Usage, state: tuple[int, int]) -> None:
-        with self._lock:
-            if self._counting is not None and self._counting.is_alive():
-                return
+        if self._counting.start(partial(self._count, usage, state)):
             self._counted_at = time.monotonic()  # one count per period, however many queries
-            self._counting = threading.Thread(target=self._count, args=(usage, state), daemon=True)
-            self._counting.start()
 
     def _count(self, usage: Usage, state: tuple[int, int]) -> None:
         # All pairs, in this catalog or not: uses of stickers it lacks must not make every

@@ -148,8 +148,7 @@ def _stale_crowd(
 
 def _finish_sort(crowd: Crowd, held: _HeldSort) -> None:
     held.release.set()
-    assert crowd._sorting is not None
-    crowd._sorting.join(timeout=10)
+    crowd._sorting.wait(timeout=10)
 
 
 def test_a_stale_popular_list_is_served_while_it_is_sorted_anew(

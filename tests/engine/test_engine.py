@@ -349,8 +349,7 @@ async def test_forget_user_removes_their_rows_and_their_crowd_text(
 def _walk(engine: Engine) -> Any:
     """The engine's walk over packs alike, once any count begun in the background is done."""
     neighbours = engine._neighbours
-    if neighbours._counting is not None:
-        neighbours._counting.join(timeout=10)
+    neighbours._counting.wait(timeout=10)
     assert neighbours._walk is not None
     return neighbours._walk
 

@@ -66,8 +66,7 @@ def test_no_recent_packs_or_no_packs_give_no_closeness() -> None:
 
 def _settle(neighbours: PackNeighbours) -> None:
     """Wait for a count begun in the background."""
-    if neighbours._counting is not None:
-        neighbours._counting.join(timeout=10)
+    neighbours._counting.wait(timeout=10)
 
 
 def test_new_uses_count_after_the_refresh_period(monkeypatch: pytest.MonkeyPatch) -> None:
