@@ -13,7 +13,7 @@ import gc
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
@@ -422,15 +422,18 @@ class Engine:
         self._prefs.pop(user_id)
 
     async def reset_taste(self, user_id: str) -> None:
-        await self._crowd_sync.delete(user_id, partial(self._store.reset_taste, user_id))
-        self._profiles.pop(user_id)
-        self._neighbours.follow(self._crowd.usage)  # their co-usage leaves now, in the background
+        await self._delete_history(user_id, partial(self._store.reset_taste, user_id))
 
     async def forget_user(self, user_id: str) -> None:
-        await self._crowd_sync.delete(user_id, partial(self._store.forget_user, user_id))
-        self._profiles.pop(user_id)
-        self._neighbours.follow(self._crowd.usage)  # their co-usage leaves now, in the background
+        await self._delete_history(user_id, partial(self._store.forget_user, user_id))
         self._forget_cached_prefs(user_id)
+
+    async def _delete_history(self, user_id: str, deletion: Callable[[], Awaitable[None]]) -> None:
+        """Run `deletion` (the store's, of the user's events and profile at least); their share
+        of the crowd figures, their cached profile and their co-usage of packs go with it."""
+        await self._crowd_sync.delete(user_id, deletion)
+        self._profiles.pop(user_id)
+        self._neighbours.follow(self._crowd.usage)  # counted anew now, in the background
 
     async def export_user(self, user_id: str) -> dict[str, Any]:
         events = [
