@@ -27,6 +27,7 @@ import numpy as np
 from scipy import sparse
 
 from engine.background import BackgroundWork
+from engine.encoders import l2_normalise
 from engine.usage import Usage
 
 NEIGHBOURS = 10  # per pack, by pixels and by people each
@@ -101,18 +102,13 @@ class PackNeighbours:
         if pairs is None:  # the usage follows another catalog: this one is being replaced
             return
         if self._by_pixels is None:
-            unit = _unit(self._pack_vectors)
+            unit = l2_normalise(self._pack_vectors)
             self._by_pixels = _closest(unit, unit)
         users, rows = pairs
         self._pairs_seen = pair_count
         by_people = _co_usage_closest(users, self._pack_of_row[rows], len(self._pack_vectors))
         self._walk = _combined(self._by_pixels, by_people)
         self._seen, self._counted_at = state, time.monotonic()
-
-
-def _unit(vectors: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return (vectors / np.maximum(norms, 1e-9)).astype(np.float32)
 
 
 def _closest(
