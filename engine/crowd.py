@@ -7,6 +7,7 @@ people picked after typing something that means the same, in any language.
 
 from __future__ import annotations
 
+import bisect
 import math
 import threading
 import time
@@ -17,6 +18,7 @@ from functools import partial
 import numpy as np
 
 from engine.background import BackgroundWork
+from engine.completion import completions, partial_word
 from engine.dense import DenseIndex
 from engine.encoders import TextEncoder
 from engine.tokens import fold
@@ -41,6 +43,7 @@ class Crowd:
         self._encoder = encoder
         self.usage = Usage()
         self._query_rows: dict[str, int] = {}
+        self._sorted_queries: list[str] = []  # the logged queries' keys, for completions
         self._queries: list[str] = []
         self._picked: list[Counter[str]] = []  # per query row: sticker id -> picks
         self._vectors = DenseIndex(encoder.dim, capacity=QUERY_LOG_CAPACITY)
@@ -84,6 +87,7 @@ class Crowd:
                 self._query_rows[key] = first + offset
                 self._queries.append(key)
                 self._picked.append(Counter())
+                bisect.insort(self._sorted_queries, key)
             self._vectors.add(vectors, np.arange(first, first + len(keys)))
             self._vector_sum += np.asarray(vectors, np.float64).sum(axis=0)
             self._logged += len(keys)
@@ -114,6 +118,19 @@ class Crowd:
     def exact_query(self, query: str) -> Counter[str]:
         row = self._query_rows.get(_key(query))
         return Counter() if row is None else self._picked[row]
+
+    def completed_queries(self, query: str) -> list[Counter[str]]:
+        """What people picked after the past queries that `query` is the start of, when it
+        ends in a word still being typed (engine.completion)."""
+        if partial_word(query) is None:
+            return []
+        key = _key(query)
+        with self._lock:
+            found = completions(self._sorted_queries, key, self._picks_after)
+            return [self._picked[self._query_rows[k]] for k in found]
+
+    def _picks_after(self, key: str) -> float:
+        return float(self._picked[self._query_rows[key]].total())
 
     def utility(self, sticker_id: str) -> float:
         """0..1: how many distinct people use it (log-scaled), nudged by its pick rate."""
@@ -177,6 +194,8 @@ class Crowd:
                     self._vector_sum -= self._vectors.vectors(np.array([row]))[0]
                     self._logged -= 1
                 self._vectors.remove(row)
+        with self._lock:
+            self._sorted_queries = sorted(self._query_rows)
 
     def used_by(self, user_id: str) -> list[str]:
         """The stickers whose figures count something of this user's."""

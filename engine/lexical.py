@@ -19,6 +19,7 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
+from engine.completion import COMPLETION_CREDIT, completions, partial_word
 from engine.groups import RowGroups, number_texts
 from engine.tokens import tokenize, tokens_of
 
@@ -72,6 +73,7 @@ class FieldIndex:
             self._vocab = bm25.vocab_dict
         self._size = len(texts)
         self._unseen_idf = _idf(max(1, self._size), 0)
+        self._sorted_vocab = sorted(self._vocab)
 
     def save(self, stem: Path) -> None:
         """Write to `stem`.npz (postings and row groups) and `stem`.vocab.json."""
@@ -98,6 +100,7 @@ class FieldIndex:
         tokens = json.loads(stem.with_suffix(".vocab.json").read_text(encoding="utf-8"))
         field._vocab = {token: i for i, token in enumerate(tokens)}
         field._unseen_idf = _idf(max(1, field._size), 0)
+        field._sorted_vocab = sorted(tokens)
         return field
 
     def __len__(self) -> int:
@@ -115,9 +118,13 @@ class FieldIndex:
         return len(self._rows)
 
     def search(self, query: str, k: int) -> LexicalHits:
-        """Up to k rows sharing at least one token with the query, best BM25 first."""
+        """Up to k rows sharing at least one token with the query, best BM25 first. A last
+        word still being typed that is no token here counts as the tokens it starts
+        (engine.completion), each at COMPLETION_CREDIT."""
         words = list(dict.fromkeys(tokenize(query)))
-        token_ids = np.array([self._vocab[t] for t in words if t in self._vocab], dtype=np.int64)
+        typed = [self._vocab[t] for t in words if t in self._vocab]
+        completed = self._completed(query)
+        token_ids = np.array(typed + completed, dtype=np.int64)
         if len(token_ids) == 0 or k <= 0:
             return NO_HITS
         matrix = self._scores
@@ -126,16 +133,51 @@ class FieldIndex:
         values = np.concatenate([matrix["data"][a:b] for a, b in zip(starts, ends, strict=True)])
         posting = np.repeat(np.arange(len(token_ids)), ends - starts)
         idf = _idf(self._size, np.bincount(posting, weights=self._rows.sizes[docs]))
-        total = float(idf.sum()) + self._unseen_idf * (len(words) - len(token_ids))
         if len(token_ids) == 1:  # one posting list: distinct, sorted documents (CSC order)
             found, position = docs, np.arange(len(docs))
         else:
             found, position = np.unique(docs, return_inverse=True)
-        bm25 = np.bincount(position, weights=values)
-        coverage = np.bincount(position, weights=idf[posting]) / total
+        credit = np.where(posting < len(typed), 1.0, COMPLETION_CREDIT)
+        bm25 = np.bincount(position, weights=values * credit)
+        coverage = self._coverage(idf, posting, position, len(found), len(typed), len(words))
         order = np.argsort(-bm25, kind="stable")
         rows, document_of_row = self._rows.of_many(found[order], k)
         return LexicalHits(rows, bm25[order][document_of_row], coverage[order][document_of_row])
+
+    def _completed(self, query: str) -> list[int]:
+        """Token ids the query's partial last word may become, if it is no token itself."""
+        prefix = partial_word(query)
+        if prefix is None or prefix in self._vocab:
+            return []
+        indptr = self._scores["indptr"]
+
+        def postings(token: str) -> int:
+            token_id = self._vocab[token]
+            return int(indptr[token_id + 1] - indptr[token_id])
+
+        return [self._vocab[t] for t in completions(self._sorted_vocab, prefix, postings)]
+
+    def _coverage(
+        self,
+        idf: np.ndarray,
+        posting: np.ndarray,
+        position: np.ndarray,
+        documents: int,
+        typed: int,
+        words: int,
+    ) -> np.ndarray:
+        """Idf-weighted share of the query's words each document holds. A completed word
+        weighs as its commonest completion (the likeliest meant), once however many of its
+        completions a document holds, at COMPLETION_CREDIT."""
+        is_typed = posting < typed
+        held = np.bincount(position[is_typed], weights=idf[posting[is_typed]], minlength=documents)
+        total = float(idf[:typed].sum()) + self._unseen_idf * (words - typed)
+        if len(idf) > typed:
+            partial_idf = float(idf[typed:].min())
+            total += partial_idf - self._unseen_idf  # the partial word is one of `words`
+            completed = np.bincount(position[~is_typed], minlength=documents) > 0
+            held = held + COMPLETION_CREDIT * partial_idf * completed
+        return held / total
 
 
 def _documents(texts: Sequence[str], priority: np.ndarray | None) -> tuple[list[str], RowGroups]:

@@ -2,9 +2,11 @@
 
 Channels, each mapped to 0..1 evidence:
 - lexical matches in the sticker's meaning (caption, OCR), its emoji's keywords in every
-  language (weighted by how far the emoji agrees with the caption) and its pack title;
+  language (weighted by how far the emoji agrees with the caption) and its pack title, a last
+  word still being typed matching the words it starts (engine.completion);
 - dense similarity between the text and each sticker's meaning;
-- the query log: stickers people picked after typing something that means the same;
+- the query log: stickers people picked after typing something that means the same, or
+  words that the text, still being typed, may become;
 - CLIP text-to-image similarity, when a CLIP model is configured.
 Evidence is fused as a noisy-OR, then shared with stickers that mean the same thing (the same
 concept drawn in another style), so one sticker's evidence finds its siblings in every pack.
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.completion import COMPLETION_CREDIT
 from engine.crowd import Crowd
 from engine.index import CatalogIndex
 from engine.timing import StepTimer, untimed
@@ -282,7 +285,11 @@ def _crowd(
         if query != crowd.key(text)  # the exact words are counted once, below
     ]
     # The same words typed before (up to case and accents) count as a perfect match.
-    _add_picks(recall, index, crowd.exact_query(text), 1.0, EXACT_PICK_EVIDENCE)
+    exact = crowd.exact_query(text)
+    _add_picks(recall, index, exact, 1.0, EXACT_PICK_EVIDENCE)
+    if not exact:  # words never typed in full before may be on their way to some that were
+        for picked in crowd.completed_queries(text):
+            _add_picks(recall, index, picked, COMPLETION_CREDIT, PICK_EVIDENCE)
     for similarity, picked in similar:
         closeness = float(ramp(similarity, CROWD_LOW, CROWD_HIGH))
         if closeness > 0:

@@ -187,3 +187,30 @@ def test_mean_query_is_the_shrunk_average_and_forgets_a_leaving_user(
     _leave(crowd, "u2", [(user, "pick", "s1", query) for user, query in picks])
     expected = vectors[0] / (1 + crowd_module.MEAN_QUERY_PRIOR)
     np.testing.assert_allclose(crowd.mean_query(), expected, atol=1e-6)
+
+
+def test_a_query_still_being_typed_finds_what_people_picked_after_its_completions(
+    memo_encoder: TextEncoder,
+) -> None:
+    crowd = Crowd(memo_encoder)
+    rows: list[CrowdRow] = [
+        ("u1", "pick", "bed", "Sleepy"),
+        ("u2", "pick", "bed", "sleepy"),
+        ("u2", "pick", "zzz", "sleeping"),
+        ("u3", "pick", "shirt", "sleeve"),
+        ("u3", "pick", "moon", "slee"),  # typed in full once: a word of its own, not a start
+        ("u3", "pick", "tired", "so sleepy"),
+    ]
+    crowd.add_many(rows)
+
+    def completed(text: str) -> list[dict[str, int]]:
+        return sorted((dict(c) for c in crowd.completed_queries(text)), key=str)
+
+    # the exact words are not a completion of themselves
+    assert completed("SLEE") == [{"bed": 2}, {"shirt": 1}, {"zzz": 1}]
+    assert completed("so slee") == [{"tired": 1}]  # the whole query is what is completed
+    assert completed("slee ") == []  # finished typing
+    assert completed("sle") == []  # too short to complete
+    # the words leave the log with the last pick behind them
+    _leave(crowd, "u2", rows)
+    assert completed("slee") == [{"bed": 1}, {"shirt": 1}]

@@ -185,6 +185,12 @@ async def test_italian_query_finds_the_emoji(engine: Engine) -> None:
     assert set(_ids(page)[:2]) == SLEEPS
 
 
+async def test_a_word_still_being_typed_finds_the_words_it_starts(engine: Engine) -> None:
+    page = await engine.suggest("stranger", "confe")  # on its way to "confetti"
+    assert _ids(page)[0] in {"flat_party", "soft_party"}
+    assert page.items[0].reason.startswith("words of its caption")
+
+
 async def test_empty_query_uses_the_context(engine: Engine) -> None:
     context = ["what a long day", "I am exhausted, going to sleep now, good night"]
     page = await engine.suggest("stranger", "", context=context)

@@ -12,6 +12,7 @@ import pytest
 
 import engine.crowd as crowd_module
 import engine.recall as recall_module
+from engine.completion import COMPLETION_CREDIT
 from engine.crowd import Crowd
 from engine.encoders import TextEncoder
 from engine.index import CatalogIndex, Encoders, build_index
@@ -35,6 +36,7 @@ from engine.recall import (
     DENSE_HIGH,
     DENSE_LOW,
     EXACT_PICK_EVIDENCE,
+    PICK_EVIDENCE,
     W_CROWD,
     W_DENSE,
     Candidates,
@@ -164,6 +166,20 @@ def test_one_pick_counts_as_one_pick(index: CatalogIndex, memo_encoder: TextEnco
     evidence = _evidence(index, crowd, memo_encoder, query)
     assert evidence["sb_coffee"].reason == "people picked it for that"
     assert evidence["sb_coffee"].score == pytest.approx(W_CROWD * EXACT_PICK_EVIDENCE, abs=1e-3)
+
+
+def test_a_query_still_being_typed_counts_the_picks_after_its_completion(
+    index: CatalogIndex, memo_encoder: TextEncoder
+) -> None:
+    crowd = Crowd(memo_encoder)
+    crowd.add("ann", "pick", "sb_coffee", "quarterly tax filing deadline")
+    typing = _evidence(index, crowd, memo_encoder, "quarterly tax filing dead")["sb_coffee"]
+    # the same words with a space after them are done: only their likeness to the logged
+    # query counts (a trailing space does not change what the text model reads)
+    done = _evidence(index, crowd, memo_encoder, "quarterly tax filing dead ")["sb_coffee"]
+    completion = W_CROWD * COMPLETION_CREDIT * PICK_EVIDENCE
+    assert typing.score == pytest.approx(1 - (1 - done.score) * (1 - completion), abs=1e-3)
+    assert typing.reason == "people picked it for that"
 
 
 def test_forgotten_pick_no_longer_steers(index: CatalogIndex, memo_encoder: TextEncoder) -> None:
