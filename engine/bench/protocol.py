@@ -2,19 +2,22 @@
 
 1. build the index from catalog.jsonl; 2. replay history.jsonl through `observe` (the path the
 bot takes for sends and picks); 3. answer queries.jsonl through `suggest` (the inline path),
-keeping the first 50 results.
+keeping the first 50 results. Then, beyond FORMAT.md, each query is answered again as it reads
+half-typed (its last word cut short), since Telegram asks a bot on nearly every keystroke.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
 from engine.catalog import HistoryRow, QueryRow, read_catalog, read_history, read_queries
+from engine.completion import PREFIX_MIN
 from engine.errors import StickerbotError
 from engine.protocol import MAX_PAGE
 from engine.types import StickerRecord
@@ -39,6 +42,12 @@ class RunResult:
     seconds: dict[str, float] = field(default_factory=dict)
     skipped_events: int = 0
     answer_ms: list[float] = field(default_factory=list)
+    # The rankings for the queries answered half-typed (see `typed_so_far`), by qid.
+    typing: dict[str, list[str]] = field(default_factory=dict)
+
+
+# A half-typed query shows this share of its last word's letters (at least PREFIX_MIN).
+TYPED_SHARE = 0.6
 
 
 async def run_protocol(ranker: Ranker, dataset: Path) -> RunResult:
@@ -46,7 +55,21 @@ async def run_protocol(ranker: Ranker, dataset: Path) -> RunResult:
     await _timed(result, "build", ranker.build(read_catalog(dataset)))
     await _timed(result, "replay", _replay(ranker, dataset, result))
     await _timed(result, "answer", _answer(ranker, dataset, result))
+    await _timed(result, "typing", _answer_typing(ranker, dataset, result))
     return result
+
+
+def typed_so_far(text: str) -> str | None:
+    """`text` as it reads while its last word is being typed: the word's first TYPED_SHARE
+    of letters, at least PREFIX_MIN. None when the word is too short to be cut."""
+    words = text.split()
+    if not words:
+        return None
+    last = words[-1]
+    shown = max(PREFIX_MIN, math.ceil(TYPED_SHARE * len(last)))
+    if shown >= len(last):
+        return None
+    return text[: text.rindex(last) + shown]
 
 
 async def _timed(result: RunResult, step: str, work: Awaitable[None]) -> None:
@@ -69,6 +92,14 @@ async def _answer(ranker: Ranker, dataset: Path, result: RunResult) -> None:
         ranking = await ranker.answer(query)
         result.answer_ms.append((time.perf_counter() - start) * 1000)
         result.rankings[query.qid] = ranking[:MAX_PAGE]
+
+
+async def _answer_typing(ranker: Ranker, dataset: Path, result: RunResult) -> None:
+    for query in read_queries(dataset):
+        text = typed_so_far(query.text)
+        if text is not None:
+            ranking = await ranker.answer(replace(query, text=text))
+            result.typing[query.qid] = ranking[:MAX_PAGE]
 
 
 def write_run(rankings: dict[str, list[str]], path: Path) -> None:

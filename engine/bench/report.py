@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from engine.bench.protocol import TYPED_SHARE
 from engine.errors import StickerbotError
 
 METRICS = ("ndcg@10", "mrr@10", "recall@10", "style@5")
@@ -53,9 +54,32 @@ def format_table(results: dict[str, Any]) -> str:
             f"{name:<16}{seconds}{latency['p50']:>10.1f}{latency['p99']:>10.1f}"
             f"{ranker['skipped_events']:>9}"
         )
+    lines += _typing_table(rankers)
     unavailable = results.get("unavailable", {})
     lines += [f"unavailable: {name} ({why})" for name, why in unavailable.items()]
     return "\n".join(lines)
+
+
+def _typing_table(rankers: dict[str, Any]) -> list[str]:
+    """The queries answered half-typed, all segments together (results from before this
+    measure have none)."""
+    typed = {
+        name: r["typing"]["all"]
+        for name, r in rankers.items()
+        if (r.get("typing") or {}).get("all")
+    }
+    if not typed:
+        return []
+    share = f"{TYPED_SHARE:.0%}"
+    lines = [
+        "",
+        f"as you type: each query again, its last word cut to its first {share} of letters",
+    ]
+    lines.append(f"{'':<10} {'ranker':<16}" + "".join(f"{m:>10}" for m in METRICS) + f"{'n':>7}")
+    for name, values in typed.items():
+        cells = "".join(f"{_cell(values.get(m)):>10}" for m in METRICS)
+        lines.append(f"{'':<10} {name:<16}{cells}{values.get('n', 0):>7}")
+    return lines
 
 
 def segments(rankers: dict[str, Any]) -> list[str]:

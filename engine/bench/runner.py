@@ -57,10 +57,12 @@ class RankerResult:
     skipped_events: int
     rankings: dict[str, list[str]] = field(default_factory=dict, repr=False)
     nsfw_flagged: int | None = None  # stickers over the NSFW threshold, when scored (--nsfw)
+    typing: Metrics | None = None  # the queries answered half-typed (protocol.typed_so_far)
 
     def to_json(self) -> dict[str, Any]:
         out = {
             "metrics": self.metrics,
+            "typing": self.typing,
             "seconds": self.seconds,
             "latency_ms": self.latency_ms,
             "skipped_events": self.skipped_events,
@@ -135,6 +137,7 @@ async def run_bench(
                 skipped_events=run.skipped_events,
                 rankings=run.rankings,
                 nsfw_flagged=flagged,
+                typing=score_run([q for q in queries if q["qid"] in run.typing], warm, run.typing),
             )
         )
     return BenchReport(dataset=dataset, rankers=results, unavailable=unavailable)

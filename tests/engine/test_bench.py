@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 
 from engine.bench.metrics import score_run
-from engine.bench.protocol import load_judged, write_run
+from engine.bench.protocol import load_judged, run_protocol, typed_so_far, write_run
 from engine.bench.report import format_table, write_chart
 from engine.bench.runner import load_baselines, percentile
+from engine.catalog import HistoryRow, QueryRow
 from engine.demo import DEMO_DIR
+from engine.types import StickerRecord
 
 REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "bench" / "score.py"
 SEEDS = range(5)
@@ -133,3 +135,57 @@ def test_chart_is_a_png(tmp_path: Path) -> None:
     write_chart([RESULTS, RESULTS | {"dataset_name": "again"}], out)
 
     assert out.read_bytes().startswith(b"\x89PNG")
+
+
+def test_typing_shows_part_of_the_last_word() -> None:
+    assert typed_so_far("sleepy") == "slee"  # 60% of 6 letters, rounded up
+    assert typed_so_far("good  nightfall ") == "good  nightf"
+    assert typed_so_far("extraordinary") == "extraord"
+    assert typed_so_far("sleep") == "slee"  # 3 letters, but at least PREFIX_MIN
+    assert typed_so_far("cat") is None  # too short to be cut
+    assert typed_so_far("good game") is None  # "game" is no longer than PREFIX_MIN
+    assert typed_so_far("   ") is None
+
+
+class RecordingRanker:
+    """A ranker that answers every query with the text it was asked, to see what it was asked."""
+
+    name = "recording"
+
+    async def build(self, records: list[StickerRecord]) -> None:
+        self.asked: list[str] = []
+
+    async def replay(self, row: HistoryRow) -> None:
+        pass
+
+    async def answer(self, query: QueryRow) -> list[str]:
+        self.asked.append(query.text)
+        return [query.text]
+
+
+async def test_the_protocol_answers_each_cuttable_query_again_half_typed(tmp_path: Path) -> None:
+    texts = {"q0": "sleepy", "q1": "cat", "q2": "happy birthday"}
+    (tmp_path / "catalog.jsonl").write_text("", encoding="utf-8")
+    (tmp_path / "history.jsonl").write_text("", encoding="utf-8")
+    queries = [
+        {"qid": qid, "user_id": "u", "ts": 1, "lang": "en", "text": text, "relevant": {"s": 1}}
+        for qid, text in texts.items()
+    ]
+    (tmp_path / "queries.jsonl").write_text(
+        "".join(json.dumps(q) + "\n" for q in queries), encoding="utf-8"
+    )
+    ranker = RecordingRanker()
+    result = await run_protocol(ranker, tmp_path)
+    assert result.rankings == {qid: [text] for qid, text in texts.items()}
+    assert result.typing == {"q0": ["slee"], "q2": ["happy birth"]}
+    assert ranker.asked == [*texts.values(), "slee", "happy birth"]
+
+
+def test_table_shows_the_half_typed_figures_when_measured() -> None:
+    assert "as you type" not in format_table(RESULTS)
+    typing = {"all": {"ndcg@10": 0.25, "mrr@10": 0.5, "recall@10": 0.2, "style@5": 0.1, "n": 3}}
+    measured = json.loads(json.dumps(RESULTS))
+    measured["rankers"]["stickerbot"]["typing"] = typing
+    lines = format_table(measured).splitlines()
+    heading = next(i for i, line in enumerate(lines) if line.startswith("as you type"))
+    assert lines[heading + 2].split() == ["stickerbot", "0.250", "0.500", "0.200", "0.100", "3"]
