@@ -270,7 +270,13 @@ class Engine:
         # never past the last page a user can reach.
         depth = min(offset + limit + 1, MAX_RANKED)
         ranked = await asyncio.to_thread(
-            self._ranked, self._index, text.strip(), list(context or []), profile, safe_now, depth
+            self._ranked,
+            self._index,
+            _as_typed(text),
+            list(context or []),
+            profile,
+            safe_now,
+            depth,
         )
         window = ranked[offset : offset + limit]
         index = self._index
@@ -528,6 +534,13 @@ def exempt_from_gc() -> None:
     at 543k stickers, in the middle of someone's query. Objects frozen here are still freed by
     reference counting when a newer index replaces them."""
     gc.freeze()
+
+
+def _as_typed(text: str) -> str:
+    """The words of a query, and one space after them if any was typed: it says the last word
+    is finished, not a start to complete (engine.completion)."""
+    words = text.strip()
+    return words + " " if words and text[-1].isspace() else words
 
 
 def limit_blas_threads() -> None:

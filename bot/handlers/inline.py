@@ -68,7 +68,7 @@ async def _page(
     try:
         return await state.engine.suggest(
             str(user_id),
-            text.strip(),
+            text,  # as typed: a space after the last word says it is finished
             context=state.window.latest(user_id),
             limit=MAX_INLINE_RESULTS,
             offset=decode_offset(raw_offset),

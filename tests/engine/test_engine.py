@@ -189,6 +189,9 @@ async def test_a_word_still_being_typed_finds_the_words_it_starts(engine: Engine
     page = await engine.suggest("stranger", "confe")  # on its way to "confetti"
     assert _ids(page)[0] in {"flat_party", "soft_party"}
     assert page.items[0].reason.startswith("words of its caption")
+    # a space after it says the word is finished: "confe" is then no word of any caption
+    finished = await engine.suggest("stranger", "confe ")
+    assert not any(item.reason.startswith("words of its caption") for item in finished.items)
 
 
 async def test_empty_query_uses_the_context(engine: Engine) -> None:
