@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.bench.protocol import typed_so_far
 from engine.bench.runner import percentile
 from engine.config import EngineConfig
 from engine.crowd import Crowd
@@ -89,6 +90,9 @@ PICK_SHARE = 0.4  # events that are inline picks after a query (the rest are sen
 FAVOURITE_PACKS = (2, 6)  # packs a user mostly sends from, inclusive
 QUERY_WORDS = (1, 3)  # inclusive
 EMPTY_QUERY_SHARE = 0.1
+# Queries of words timed half-typed (engine.bench.protocol.typed_so_far): Telegram asks on
+# nearly every keystroke, and a partial word is completed from the vocabularies.
+TYPING_SHARE = 0.3
 NEW_USER_SHARE = 0.2  # queries from users with no history
 WARMUP_QUERIES = 20  # first queries fill caches and are not timed
 SECONDS_PER_EVENT = 60.0  # spacing of replayed history (recency weights count events only)
@@ -113,7 +117,7 @@ class Catalog:
 
 @dataclass
 class Query:
-    kind: str  # "words", "cjk" or "empty"
+    kind: str  # "words", "typing" (the same, half-typed), "cjk" or "empty"
     text: str
     user_id: str
 
@@ -364,8 +368,8 @@ def _event(
 
 
 def generate_queries(vocab: Vocabulary, count: int, users: int, seed: int) -> list[Query]:
-    """1-3 keywords of a random emoji in a random catalog language, some empty, some by new
-    users."""
+    """1-3 keywords of a random emoji in a random catalog language, some half-typed, some
+    empty, some by new users."""
     rng = random.Random(seed)
     out = []
     for i in range(count):
@@ -376,7 +380,12 @@ def generate_queries(vocab: Vocabulary, count: int, users: int, seed: int) -> li
             continue
         language = pick_language(rng)
         text = vocab.phrase(rng, rng.choice(vocab.emoji), language, QUERY_WORDS)
-        out.append(Query("cjk" if language in CJK_LANGUAGES else "words", text, user))
+        if language in CJK_LANGUAGES:
+            out.append(Query("cjk", text, user))
+        elif rng.random() < TYPING_SHARE and (typed := typed_so_far(text)) is not None:
+            out.append(Query("typing", typed, user))
+        else:
+            out.append(Query("words", text, user))
     return out
 
 
