@@ -124,13 +124,15 @@ class Crowd:
         ends in a word still being typed (engine.completion)."""
         if partial_word(query) is None:
             return []
-        key = _key(query)
         with self._lock:
-            found = completions(self._sorted_queries, key, self._picks_after)
-            return [self._picked[self._query_rows[k]] for k in found]
+            found = completions(self._sorted_queries, _key(query), self._picks_after)
+            rows = [self._query_rows.get(key) for key in found]
+        # A recount drops words from the log before it sorts the rest anew: skip those.
+        return [self._picked[row] for row in rows if row is not None]
 
     def _picks_after(self, key: str) -> float:
-        return float(self._picked[self._query_rows[key]].total())
+        row = self._query_rows.get(key)
+        return 0.0 if row is None else float(self._picked[row].total())
 
     def utility(self, sticker_id: str) -> float:
         """0..1: how many distinct people use it (log-scaled), nudged by its pick rate."""

@@ -214,3 +214,24 @@ def test_a_query_still_being_typed_finds_what_people_picked_after_its_completion
     # the words leave the log with the last pick behind them
     _leave(crowd, "u2", rows)
     assert completed("slee") == [{"bed": 1}, {"shirt": 1}]
+
+
+def test_completions_read_midway_through_a_recount_skip_the_dropped_words(
+    memo_encoder: TextEncoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Queries run in worker threads while a deletion's recount drops words from the log: one
+    that reads the completions in between must not fail on a word already dropped."""
+    crowd = Crowd(memo_encoder)
+    rows: list[CrowdRow] = [("u1", "pick", "bed", "sleepy"), ("u2", "pick", "zzz", "sleeping")]
+    crowd.add_many(rows)
+    seen: list[list[dict[str, int]]] = []
+    remove = crowd._vectors.remove
+
+    def remove_and_look(row: int) -> None:  # runs after "sleeping" left the word table
+        seen.append([dict(c) for c in crowd.completed_queries("slee")])
+        remove(row)
+
+    monkeypatch.setattr(crowd._vectors, "remove", remove_and_look)
+    _leave(crowd, "u2", rows)
+    assert seen == [[{"bed": 1}]]
+    assert [dict(c) for c in crowd.completed_queries("slee")] == [{"bed": 1}]
