@@ -374,6 +374,13 @@ async def test_empty_query_pages_cover_the_catalog_without_repeats(live: Live) -
     assert offsets == ["50", ""]
 
 
+async def test_a_word_being_typed_finds_the_pack_it_starts(live: Live) -> None:
+    _, typing = await ask(live.emu, "fille", CAROL)  # on its way to the title "Filler"
+    assert set(packs_of(live.emu, typing)) == {FILLER}
+    _, done = await ask(live.emu, "fille ", CAROL)  # a space after it: the word is finished
+    assert FILLER not in packs_of(live.emu, done)[:10]
+
+
 async def test_chosen_result_is_a_pick_others_benefit_from(live: Live) -> None:
     emu = live.emu
     soft_pizza = concept_id(emu, SOFT, PIZZA)
