@@ -52,6 +52,7 @@ SCENARIOS = (
         ("happy birthday!!",),
     ),
     Scenario("diego (Noto) types Spanish: 'gato'", "diego", "gato"),
+    Scenario("bruno (Twemoji) is still typing: 'slee'", "bruno", "slee"),
 )
 
 

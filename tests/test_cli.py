@@ -262,6 +262,9 @@ def test_demo_builds_once_then_reuses_the_index(runner: CliRunner, tmp_path: Pat
     bruno = next(s for s in sections if s.startswith("bruno"))
     assert alice.splitlines()[1].split()[2].startswith("noto-")
     assert bruno.splitlines()[1].split()[2].startswith("twemoji-")
+    # A word still being typed already finds the words it starts, in the user's style.
+    typing = next(s for s in sections if "still typing" in s)
+    assert typing.splitlines()[1].split()[2] in {"twemoji-sleepy-face", "twemoji-sleeping-face"}
 
 
 def test_build_writes_where_the_config_file_says_with_its_engine_settings(
