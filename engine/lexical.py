@@ -33,6 +33,7 @@ class LexicalHits:
     rows: np.ndarray  # int32
     bm25: np.ndarray  # float64
     coverage: np.ndarray  # float64, 0..1
+    completed: bool = False  # the query's partial last word matched as the words it starts
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -142,7 +143,12 @@ class FieldIndex:
         coverage = self._coverage(idf, posting, position, len(found), len(typed), len(words))
         order = np.argsort(-bm25, kind="stable")
         rows, document_of_row = self._rows.of_many(found[order], k)
-        return LexicalHits(rows, bm25[order][document_of_row], coverage[order][document_of_row])
+        return LexicalHits(
+            rows,
+            bm25[order][document_of_row],
+            coverage[order][document_of_row],
+            completed=bool(completed),
+        )
 
     def _completed(self, query: str) -> list[int]:
         """Token ids the query's partial last word may become, if it is no token itself."""

@@ -60,6 +60,12 @@ CONSENSUS = 0.3
 # "astonished face" lend each other little, two packs' identical captions everything.
 SHARE_FROM = 0.8
 MAX_EVIDENCE = 0.999  # no single piece of evidence is certain, so others still add to it
+# A sentence encoder reads a word cut short ("slee") as noise. Where the lexical fields or the
+# query log know words the text's last word starts, what the encoder makes of the text (dense
+# recall, similar past queries) counts this much. Measured on both development sets with every
+# query's last word cut to 60%: nDCG@10 0.700 -> 0.714 and 0.756 -> 0.765; whole words the
+# same within 0.001 (0.5 gained more while typing, but lost 0.002 on whole words).
+FRAGMENT_TRUST = 0.7
 # Candidates handed to ranking, so its per-row work is bounded. Sharing with 16 same-meaning
 # neighbours can turn a few hundred matches per channel into thousands of rows. Ranking lifts a
 # relevance by at most (1 + PERSONAL) x (1 + CROWD) = 3.45, so a row below the cut can still
@@ -222,11 +228,16 @@ def recall_text(
 ) -> Candidates:
     """Relevance of the MAX_CANDIDATES most relevant rows for `text` (embedded as `vector`)."""
     recall = Recall(index)
-    _lexical(recall, index, text, depth, timer)
+    completed = _lexical(recall, index, text, depth, timer)
+    with timer("crowd_words"):
+        exact = crowd.exact_query(text)
+        # Words never typed in full before may be on their way to some that were.
+        started = [] if exact else crowd.completed_queries(text)
+    trust = FRAGMENT_TRUST if completed or started else 1.0
     with timer("dense"):
-        _dense(recall, index, crowd, vector, depth)
+        _dense(recall, index, crowd, vector, depth, trust)
     with timer("crowd"):
-        _crowd(recall, index, crowd, text, vector)
+        _crowd(recall, index, crowd, text, vector, exact, started, trust)
     if clip_vector is not None and index.image_dense is not None:
         with timer("clip"):
             rows, sims = index.image_dense.search(clip_vector, depth)
@@ -248,7 +259,9 @@ def _chosen_for_exact_words(index: CatalogIndex, crowd: Crowd, text: str) -> tup
 
 def _lexical(
     recall: Recall, index: CatalogIndex, text: str, depth: int, timer: StepTimer = untimed
-) -> None:
+) -> bool:
+    """Adds the lexical fields' evidence; whether any completed a partial last word."""
+    completed = False
     for name, weight, reason in LEXICAL_CHANNELS:
         with timer(f"lexical_{name}"):
             hits = index.fields[name].search(text, depth)
@@ -256,10 +269,17 @@ def _lexical(
             if name == "emoji":  # as far as the pack author's emoji agrees with the caption
                 scores = scores * index.trust[hits.rows]
             recall.add(hits.rows, scores, reason)
+            completed = completed or hits.completed
+    return completed
 
 
 def _dense(
-    recall: Recall, index: CatalogIndex, crowd: Crowd, vector: np.ndarray, depth: int
+    recall: Recall,
+    index: CatalogIndex,
+    crowd: Crowd,
+    vector: np.ndarray,
+    depth: int,
+    trust: float = 1.0,
 ) -> None:
     """Meanings by cosine to the text, less each one's pull on the average past query.
 
@@ -273,25 +293,33 @@ def _dense(
     # The graph holds meanings, not rows.
     meanings, sims = index.dense.search_beyond(vector, typical, baseline, depth)
     rows, source = index.meanings.of_many(meanings, depth)
-    recall.add(rows, W_DENSE * ramp(sims[source], DENSE_LOW, DENSE_HIGH), "its caption means that")
+    evidence = trust * W_DENSE * ramp(sims[source], DENSE_LOW, DENSE_HIGH)
+    recall.add(rows, evidence, "its caption means that")
 
 
 def _crowd(
-    recall: Recall, index: CatalogIndex, crowd: Crowd, text: str, vector: np.ndarray
+    recall: Recall,
+    index: CatalogIndex,
+    crowd: Crowd,
+    text: str,
+    vector: np.ndarray,
+    exact: Counter[str],
+    started: list[Counter[str]],
+    trust: float = 1.0,
 ) -> None:
+    """The query log's evidence: picks after these exact words (`exact`), after the past
+    queries the text is the start of (`started`), and, `trust` times, after similar ones."""
     similar = [
         (similarity, picked)
         for query, similarity, picked in crowd.similar_queries(vector, CROWD_NEIGHBOURS)
         if query != crowd.key(text)  # the exact words are counted once, below
     ]
     # The same words typed before (up to case and accents) count as a perfect match.
-    exact = crowd.exact_query(text)
     _add_picks(recall, index, exact, 1.0, EXACT_PICK_EVIDENCE)
-    if not exact:  # words never typed in full before may be on their way to some that were
-        for picked in crowd.completed_queries(text):
-            _add_picks(recall, index, picked, COMPLETION_CREDIT, PICK_EVIDENCE)
+    for picked in started:
+        _add_picks(recall, index, picked, COMPLETION_CREDIT, PICK_EVIDENCE)
     for similarity, picked in similar:
-        closeness = float(ramp(similarity, CROWD_LOW, CROWD_HIGH))
+        closeness = trust * float(ramp(similarity, CROWD_LOW, CROWD_HIGH))
         if closeness > 0:
             _add_picks(recall, index, picked, closeness, PICK_EVIDENCE)
 

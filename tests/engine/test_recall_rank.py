@@ -36,6 +36,7 @@ from engine.recall import (
     DENSE_HIGH,
     DENSE_LOW,
     EXACT_PICK_EVIDENCE,
+    FRAGMENT_TRUST,
     PICK_EVIDENCE,
     W_CROWD,
     W_DENSE,
@@ -178,7 +179,9 @@ def test_a_query_still_being_typed_counts_the_picks_after_its_completion(
     # query counts (a trailing space does not change what the text model reads)
     done = _evidence(index, crowd, memo_encoder, "quarterly tax filing dead ")["sb_coffee"]
     completion = W_CROWD * COMPLETION_CREDIT * PICK_EVIDENCE
-    assert typing.score == pytest.approx(1 - (1 - done.score) * (1 - completion), abs=1e-3)
+    # while the word is cut short, its likeness counts FRAGMENT_TRUST of what it does after
+    likeness = FRAGMENT_TRUST * done.score
+    assert typing.score == pytest.approx(1 - (1 - likeness) * (1 - completion), abs=1e-3)
     assert typing.reason == "people picked it for that"
 
 
@@ -218,6 +221,27 @@ def test_dense_evidence_is_the_cosine_beyond_the_average_past_query(
     np.testing.assert_allclose([found[r] for r in sorted(found)], expected[expected > 0], atol=1e-5)
     plain = W_DENSE * ramp(meanings @ vector, DENSE_LOW, DENSE_HIGH)
     assert np.abs(plain - expected).max() > 0.01  # the correction is not a no-op here
+
+
+def test_a_cut_word_the_index_completes_trusts_the_text_model_less(
+    index: CatalogIndex, memo_encoder: TextEncoder
+) -> None:
+    crowd = Crowd(memo_encoder)
+    crowd.add("ann", "pick", "sb_coffee", "a slice of pizza please")  # a similar past query
+    # One vector for both texts, far from what "slee" completes to ("sleepy"), so the pizzas'
+    # only evidence is the text model's.
+    vector = memo_encoder.encode_text(["a slice of pizza"])[0]
+    typing = recall_text(index, crowd, "slee", vector, DEPTH).as_evidence()
+    done = recall_text(index, crowd, "slee ", vector, DEPTH).as_evidence()  # finished: no word
+    assert typing[index.row_of["fa_sleep"]].reason == "words of its caption"
+    assert index.row_of["fa_sleep"] not in done
+    for pizza in PIZZAS:
+        row = index.row_of[pizza]
+        assert done[row].reason == typing[row].reason == "its caption means that"
+        assert typing[row].score == pytest.approx(FRAGMENT_TRUST * done[row].score, abs=1e-6)
+    coffee = index.row_of["sb_coffee"]
+    assert done[coffee].reason == typing[coffee].reason == "people picked it for that"
+    assert typing[coffee].score == pytest.approx(FRAGMENT_TRUST * done[coffee].score, abs=1e-6)
 
 
 def test_crowd_utility_grows_with_distinct_users(memo_encoder: TextEncoder) -> None:
