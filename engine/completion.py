@@ -4,6 +4,7 @@ Telegram sends an inline query on nearly every keystroke, so most queries a bot 
 a partial word. The last word of a query, unless a space follows it, may be the start of longer
 words; where it is not itself a known word, the lexical fields and the query log complete it
 from their own vocabularies, trusting a completion a little less than the word typed in full.
+What the text model makes of such a fragment then counts less (engine.recall.FRAGMENT_TRUST).
 """
 
 from __future__ import annotations
