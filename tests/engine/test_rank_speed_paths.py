@@ -191,3 +191,17 @@ def test_the_cap_keeps_the_most_relevant_after_consensus() -> None:
 def test_best_breaks_ties_by_catalog_order() -> None:
     best = _candidates(np.array([0.5, 0.9, 0.5, 0.5, 0.1])).best(3)
     assert best.rows.tolist() == [0, 1, 2]  # row 3 ties with 0 and 2 but comes later; order kept
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_best_is_the_head_of_the_order_by_score_then_row(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    size = 3000
+    rows = rng.permutation(10 * size)[:size].astype(np.int64)  # catalog order is not input order
+    scores = rng.integers(0, 40, size) / 40  # many ties, also at the cut
+    candidates = Candidates(rows, scores, np.arange(size, dtype=np.int64), ("words",))
+    for n in (1, 500, 2000, size - 1):
+        best = candidates.best(n)
+        head = np.sort(np.lexsort((rows, -scores))[:n])  # by score, ties by row; in input order
+        assert best.rows.tolist() == rows[head].tolist()
+        assert best.reason_ids.tolist() == head.tolist()
