@@ -252,13 +252,12 @@ def recall_text(
     with timer("fuse_share"):
         fused = recall.result()
     with timer("consensus"):
-        chosen, picks = _chosen_for_exact_words(index, crowd, text)
+        chosen, picks = _chosen_for_exact_words(index, exact)
         return _apply_consensus(fused, chosen, picks).best(MAX_CANDIDATES)
 
 
-def _chosen_for_exact_words(index: CatalogIndex, crowd: Crowd, text: str) -> tuple[set[int], int]:
-    """Rows picked after these exact words, with their same-meaning siblings, and the picks."""
-    picked = crowd.exact_query(text)
+def _chosen_for_exact_words(index: CatalogIndex, picked: Counter[str]) -> tuple[set[int], int]:
+    """Rows `picked` after these exact words, with their same-meaning siblings, and the picks."""
     rows = {index.row_of[s] for s, n in picked.items() if n > 0 and s in index.row_of}
     siblings = {other for row in rows for other, _ in index.neighbours(row)}
     return rows | siblings, sum(picked.values())
@@ -316,10 +315,11 @@ def _crowd(
 ) -> None:
     """The query log's evidence: picks after these exact words (`exact`), after the past
     queries the text is the start of (`started`), and, `trust` times, after similar ones."""
+    key = crowd.key(text)
     similar = [
         (similarity, picked)
         for query, similarity, picked in crowd.similar_queries(vector, CROWD_NEIGHBOURS)
-        if query != crowd.key(text)  # the exact words are counted once, below
+        if query != key  # the exact words are counted once, below
     ]
     # The same words typed before (up to case and accents) count as a perfect match.
     _add_picks(recall, index, exact, 1.0, EXACT_PICK_EVIDENCE)
