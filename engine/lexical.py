@@ -21,6 +21,7 @@ import numpy as np
 
 from engine.completion import COMPLETION_CREDIT, completions, partial_word
 from engine.groups import RowGroups, number_texts
+from engine.selection import best_first
 from engine.tokens import tokenize, tokens_of
 
 EMPTY_DOC_TOKEN = "\x00"  # bm25s needs at least one token per document
@@ -141,7 +142,7 @@ class FieldIndex:
         credit = np.where(posting < len(typed), 1.0, COMPLETION_CREDIT)
         bm25 = np.bincount(position, weights=values * credit)
         coverage = self._coverage(idf, posting, position, len(found), len(typed), len(words))
-        order = np.argsort(-bm25, kind="stable")
+        order = best_first(bm25, k)  # each document holds at least one row
         rows, document_of_row = self._rows.of_many(found[order], k)
         return LexicalHits(
             rows,

@@ -25,6 +25,7 @@ from engine.index import CatalogIndex
 from engine.pack_neighbours import PackNeighbours
 from engine.profile import Profile, relative_weights, style_affinity
 from engine.recall import Candidates
+from engine.selection import best_first
 
 PERSONAL = 2.0  # how far taste can lift a relevant sticker (x3 at full confidence and taste)
 CROWD = 0.15  # popularity only breaks near-ties
@@ -68,20 +69,22 @@ def rank(
     confidence = profile.mass / (profile.mass + CONFIDENCE_HALF)
     picked = _shown(candidates, allowed)  # positions in `candidates`
     relevance = candidates.scores[picked].astype(np.float32)  # float32, as scores are
-    shown = candidates.rows[picked]
+    unranked = np.zeros(0, np.int64)  # rows shown but out of the running
     if limit is not None:
         contenders = _contenders(relevance, limit, _max_lift(confidence))
+        unranked = candidates.rows[picked[~contenders]]
         picked, relevance = picked[contenders], relevance[contenders]
     if len(picked) == 0:
         return []
     rows = candidates.rows[picked]
     pack_style = _pack_style(index, profile, neighbours)
-    style, lead_share = _style_among_siblings(index, pack_style, rows, shown)
+    style, lead_share = _style_among_siblings(index, pack_style, rows, unranked)
     pack, repeat = _habit_parts(index, profile, rows)
     taste = W_STYLE * style * lead_share + W_PACK * pack + W_REPEAT * repeat
     utility = _utilities(index, crowd, rows)
     scores = relevance * (1 + PERSONAL * confidence * taste) * (1 + CROWD * utility)
-    order = np.lexsort((rows, -scores))[:limit]  # ties by catalog order: pages stay stable
+    # Ties by catalog order: pages stay stable.
+    order = best_first(scores, len(scores) if limit is None else limit, ties=rows)
     # Plain lists from here: numpy scalars are slow one at a time.
     reason_ids = candidates.reason_ids[picked]
     columns = (part[order].tolist() for part in (rows, scores, style, pack, repeat, reason_ids))
@@ -144,16 +147,17 @@ def _style_among_siblings(
     index: CatalogIndex,
     pack_style: Callable[[np.ndarray], np.ndarray],
     rows: np.ndarray,
-    shown: np.ndarray,
+    unranked: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(style closeness per row of `rows`, the share of it that counts), float32. The share is
-    (its closeness / the closest of its meaning among `shown`) ** SIBLING_CONTRAST, 1 for rows
-    of no meaning.
+    (its closeness / the closest of its meaning among every row shown) ** SIBLING_CONTRAST, 1
+    for rows of no meaning.
 
-    Measured against every shown sibling, not only the rows ranked: a page is the head of the
-    full ranking whatever its length. Only siblings of the ranked rows are read."""
+    Measured against every shown sibling, the `unranked` ones too, not only the rows ranked: a
+    page is the head of the full ranking whatever its length. Only siblings of the ranked rows
+    are read."""
     meanings = index.meaning_of_row[rows]
-    others = shown[np.isin(index.meaning_of_row[shown], meanings[meanings >= 0])]
+    others = unranked[np.isin(index.meaning_of_row[unranked], meanings[meanings >= 0])]
     style, lead_share = _sibling_shares(index, pack_style, np.concatenate([rows, others]))
     return style[: len(rows)], lead_share[: len(rows)]
 

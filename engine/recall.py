@@ -17,12 +17,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from engine.completion import COMPLETION_CREDIT
 from engine.crowd import Crowd
 from engine.index import CatalogIndex
+from engine.selection import best_positions
 from engine.timing import StepTimer, untimed
 
 # Channel weights: how much a perfect match in that channel alone is trusted.
@@ -105,14 +107,7 @@ class Candidates:
         """The `n` most relevant (ties by catalog order), in their order."""
         if len(self) <= n:
             return self
-        # A partition finds the n-th best score; only the ties at it need sorting (by row).
-        # Sorting every candidate took 1 ms for 10,000 of them, the partition 0.04 ms.
-        scores = self.scores
-        bar = np.partition(scores, len(scores) - n)[len(scores) - n]
-        above = np.flatnonzero(scores > bar)
-        tied = np.flatnonzero(scores == bar)
-        tied = tied[np.argsort(self.rows[tied], kind="stable")][: n - len(above)]
-        keep = np.sort(np.concatenate([above, tied]))
+        keep = best_positions(self.scores, n, ties=self.rows)
         return Candidates(self.rows[keep], self.scores[keep], self.reason_ids[keep], self.reasons)
 
     def as_evidence(self) -> dict[int, Evidence]:
@@ -158,38 +153,46 @@ class Recall:
         rows = np.concatenate([np.zeros(0, np.int64), *self._rows])
         scores = np.concatenate([np.zeros(0), *self._scores])
         reason_ids = np.concatenate([np.zeros(0, np.int64), *self._reason_ids])
-        order, starts = _groups(rows, scores)
-        miss = np.multiply.reduceat(1.0 - np.minimum(scores[order], MAX_EVIDENCE), starts)
-        best = order[starts]
-        seen = _first_seen(order, starts)
+        grouped = _group_by_row(rows, scores)
+        in_order = scores[grouped.order]
+        miss = np.multiply.reduceat(1.0 - np.minimum(in_order, MAX_EVIDENCE), grouped.starts)
+        best = grouped.best[grouped.seen]
         fused = Candidates(
-            rows[best][seen], (1.0 - miss)[seen], reason_ids[best][seen], tuple(self._reasons)
+            rows[best], (1.0 - miss)[grouped.seen], reason_ids[best], tuple(self._reasons)
         )
         return _share_with_same_meaning(self._index, fused)
 
 
-def _groups(rows: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """An order that groups equal rows, each row's best score first (the earliest of equal
-    ones: lexsort is stable), and where each group starts in it."""
-    order = np.lexsort((-scores, rows))
-    grouped = rows[order]
-    starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]]) if len(rows) else order
-    return order, starts
+class _Grouped(NamedTuple):
+    order: np.ndarray  # entry positions, each row's entries together and in input order
+    starts: np.ndarray  # where each row's entries start in `order`, one group per row
+    best: np.ndarray  # per group, the position of its best score (the earliest of equal ones)
+    seen: np.ndarray  # the groups in the order their rows first appear in the input
 
 
-def _first_seen(order: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """The groups of `_groups` in the order their rows first appear in its input."""
-    if not len(order):
-        return order
-    return np.argsort(np.minimum.reduceat(order, starts))
+def _group_by_row(rows: np.ndarray, scores: np.ndarray) -> _Grouped:
+    """Entries grouped by row, with each row's best entry."""
+    if not len(rows):
+        return _Grouped(rows, rows, rows, rows)
+    # A key unique to each entry (its row, then its position) lets the fast unstable sort group
+    # stably. At 543k stickers, sharing groups about 7,000 entries: a lexsort on (score, row)
+    # took 0.47 ms for them, this 0.27.
+    order = np.argsort(rows * len(rows) + np.arange(len(rows)))
+    in_order = rows[order]
+    starts = np.flatnonzero(np.r_[True, in_order[1:] != in_order[:-1]])
+    ordered_scores = scores[order]
+    top = np.maximum.reduceat(ordered_scores, starts)
+    at_top = ordered_scores == np.repeat(top, np.diff(starts, append=len(rows)))
+    best = np.minimum.reduceat(np.where(at_top, order, len(rows)), starts)
+    return _Grouped(order, starts, best, np.argsort(order[starts]))
 
 
 def _best_per_row(
     rows: np.ndarray, scores: np.ndarray, reason_ids: np.ndarray, reasons: tuple[str, ...]
 ) -> Candidates:
     """Each row once, with its best score (the first listed wins a tie), in order."""
-    order, starts = _groups(rows, scores)
-    best = order[starts][_first_seen(order, starts)]
+    grouped = _group_by_row(rows, scores)
+    best = grouped.best[grouped.seen]
     return Candidates(rows[best], scores[best], reason_ids[best], reasons)
 
 
