@@ -183,7 +183,10 @@ class Crowd:
         targets = None if sticker_ids is None else set(sticker_ids)
         self.usage.clear(self.usage.used() if targets is None else targets)
         for counts in self._picked:
-            for sticker_id in list(counts) if targets is None else targets.intersection(counts):
+            if targets is None:
+                counts.clear()
+                continue
+            for sticker_id in targets.intersection(counts):
                 del counts[sticker_id]
         self.add_many(rows if targets is None else [row for row in rows if row[2] in targets])
         self._drop_unpicked_queries()
