@@ -34,9 +34,9 @@ from engine.index import (
     Encoders,
     build_index,
     extend_index,
-    load_index,
 )
-from engine.index import save_index as write_index
+from engine.index_files import load_index
+from engine.index_files import save_index as write_index
 from engine.pack_neighbours import PackNeighbours
 from engine.profile import Profile, update
 from engine.protocol import MAX_PAGE, MAX_QUERY_CHARS

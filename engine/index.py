@@ -8,12 +8,7 @@ labels are meanings, not rows (a quarter of a large catalog repeats a caption).
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import secrets
-import shutil
-import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -52,7 +47,6 @@ ALL_CORES = -1  # hnswlib's "every core": offline builds use them all
 # Meaning vectors read at a time to average an index saved without its mean: all of a 543k
 # catalog's at once would take 1.1 GB.
 MEAN_CHUNK = 65536
-INDEX_VERSION = 3  # stamp on index folders; bump when the files' meaning changes
 NEIGHBOURS = 16  # meaning neighbours kept per sticker
 SAME_MEANING = 0.85  # cosine above which two stickers' texts say the same thing
 # Emoji trust: how far a pack author's emoji agrees with what the caption says. Below LOW the
@@ -515,141 +509,6 @@ def build_field(
     if name == "title":
         return FieldIndex([title_text(r) for r in records])
     raise ValueError(f"unknown lexical field {name!r}; expected one of {FIELDS}")
-
-
-# -- persistence -------------------------------------------------------------------------------
-
-
-def save_index(index: CatalogIndex, folder: Path) -> None:
-    """Write beside `folder`, then swap it in with renames, so readers never see half an index."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
-    try:
-        _write_files(index, staging)
-        _swap_in(staging, folder)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    # From now on the saved files hold them: an index grown live (whose concatenated arrays
-    # are in memory) keeps serving with them mapped, as a loaded one does.
-    index.text = _mapped(folder, "text")
-    index.style_raw = _mapped(folder, "style_raw")
-    if index.image is not None:
-        index.image = _mapped(folder, "image")
-
-
-def _mapped(folder: Path, name: str) -> np.ndarray:
-    """A per-row array serving never reads, memory-mapped from the index folder."""
-    return np.load(folder / f"{name}.npy", mmap_mode="r")
-
-
-def _write_files(index: CatalogIndex, folder: Path) -> None:
-    np.save(folder / "text.npy", index.text)
-    np.save(folder / "style_raw.npy", index.style_raw)
-    np.save(folder / "trust.npy", index.trust)
-    np.save(folder / "meaning_of_row.npy", index.meaning_of_row)
-    np.save(folder / "pack_vectors.npy", index.pack_vectors)
-    np.save(folder / "neighbour_rows.npy", index.neighbour_rows)
-    np.save(folder / "neighbour_sims.npy", index.neighbour_sims)
-    np.save(folder / "meaning_mean.npy", index.meaning_mean)
-    index.dense.save(folder / "text.hnsw")
-    for name, field_index in index.fields.items():
-        field_index.save(_field_stem(folder, name))
-    if index.image is not None and index.image_dense is not None:
-        np.save(folder / "image.npy", index.image)
-        index.image_dense.save(folder / "image.hnsw")
-    index.generation = new_generation()
-    manifest = {
-        "version": INDEX_VERSION,
-        "generation": index.generation,
-        "text_model": index.text_model,
-        "text_dim": int(index.text.shape[1]),
-        "count": len(index),
-        "sticker_ids": [r.sticker_id for r in index.records],
-        "style_scaler": index.scaler.to_dict(),
-        "image_dim": None if index.image is None else int(index.image.shape[1]),
-    }
-    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-
-
-def new_generation() -> str:
-    """Unique per save, even for two saves within one clock tick or from two processes."""
-    return f"{time.time_ns()}-{secrets.token_hex(4)}"
-
-
-def _swap_in(staging: Path, folder: Path) -> None:
-    old = folder.with_name(f".{folder.name}-old")
-    shutil.rmtree(old, ignore_errors=True)
-    if folder.exists():
-        os.replace(folder, old)
-    os.replace(staging, folder)
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def load_index(folder: Path, records: Sequence[StickerRecord], encoders: Encoders) -> CatalogIndex:
-    """Open a saved index; `records` come from the store and must cover every indexed sticker."""
-    manifest = _read_manifest(folder, encoders)
-    by_id = {r.sticker_id: r for r in records}
-    missing = [s for s in manifest["sticker_ids"] if s not in by_id]
-    if missing:
-        raise IndexMismatch(
-            f"index at {folder} holds {len(missing)} stickers the database lacks; "
-            "run `stickerbot build` again"
-        )
-    kept = [by_id[s] for s in manifest["sticker_ids"]]
-    scaler = StyleScaler.from_dict(manifest["style_scaler"])
-    index = CatalogIndex(
-        records=kept,
-        text=_mapped(folder, "text"),
-        style_raw=_mapped(folder, "style_raw"),
-        scaler=scaler,
-        trust=np.load(folder / "trust.npy"),
-        meaning_of_row=np.load(folder / "meaning_of_row.npy"),
-        neighbour_rows=np.load(folder / "neighbour_rows.npy"),
-        neighbour_sims=np.load(folder / "neighbour_sims.npy"),
-        dense=DenseIndex.load(folder / "text.hnsw", int(manifest["text_dim"])),
-        text_model=manifest["text_model"],
-        generation=str(manifest.get("generation", "")),
-        pack_vectors=_load_if_present(folder / "pack_vectors.npy"),
-        # Folders saved before the file existed have it computed from their vectors.
-        meaning_mean=_load_if_present(folder / "meaning_mean.npy", np.zeros(0, np.float32)),
-    )
-    if manifest.get("image_dim"):
-        index.image = _mapped(folder, "image")
-        index.image_dense = DenseIndex.load(folder / "image.hnsw", int(manifest["image_dim"]))
-    # Read, not rebuilt: tokenising every text again took half a minute at 543k stickers and
-    # left its garbage scattered through the heap.
-    index.fields = {name: FieldIndex.load(_field_stem(folder, name)) for name in FIELDS}
-    return index
-
-
-def _field_stem(folder: Path, name: str) -> Path:
-    return folder / f"lexical-{name}"
-
-
-def _load_if_present(path: Path, empty: np.ndarray | None = None) -> np.ndarray:
-    """The array at `path`, or `empty` (folders saved before the file existed)."""
-    if path.is_file():
-        return np.load(path)
-    return np.zeros((0, STYLE_DIM), np.float32) if empty is None else empty
-
-
-def _read_manifest(folder: Path, encoders: Encoders) -> dict:
-    path = folder / "manifest.json"
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise IndexMismatch(f"cannot read {path} ({error}); run `stickerbot build`") from None
-    if manifest.get("version") != INDEX_VERSION:
-        raise IndexMismatch(
-            f"index at {folder} is version {manifest.get('version')}, this Stickerbot reads "
-            f"{INDEX_VERSION}; run `stickerbot build` again"
-        )
-    if manifest.get("text_model") != encoders.text.name:
-        raise IndexMismatch(
-            f"index at {folder} was built with {manifest.get('text_model')}, the engine is "
-            f"configured with {encoders.text.name}; run `stickerbot build` again"
-        )
-    return manifest
 
 
 def extend_index(

@@ -40,7 +40,8 @@ from engine.dense import HNSW_M
 from engine.emoji import EmojiKeywords
 from engine.encoders import TextEncoder, UniversalSentenceEncoder, l2_normalise
 from engine.engine import Engine, limit_blas_threads
-from engine.index import CatalogIndex, Encoders, index_records, load_index, save_index
+from engine.index import CatalogIndex, Encoders, index_records
+from engine.index_files import load_index, save_index
 from engine.profile import Profile
 from engine.protocol import MAX_PAGE
 from engine.rank import rank

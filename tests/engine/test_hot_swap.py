@@ -14,7 +14,8 @@ from PIL import Image, ImageDraw
 from engine.emoji import EmojiKeywords
 from engine.encoders import UniversalSentenceEncoder
 from engine.engine import INDEX_DIR, RELOAD_CHECK_SECONDS, Engine
-from engine.index import BuildHooks, Encoders, build_index, load_index, save_index
+from engine.index import BuildHooks, Encoders, build_index
+from engine.index_files import load_index, save_index
 from engine.media import load_sticker_image
 from engine.types import StickerRecord
 

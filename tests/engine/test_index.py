@@ -17,7 +17,6 @@ from engine.documents import meaning_text
 from engine.encoders import UniversalSentenceEncoder
 from engine.errors import IndexMismatch
 from engine.index import (
-    INDEX_VERSION,
     NEIGHBOURS,
     SAME_MEANING,
     TRUST_FLOOR,
@@ -26,10 +25,9 @@ from engine.index import (
     Encoders,
     build_index,
     extend_index,
-    load_index,
     pack_styles,
-    save_index,
 )
+from engine.index_files import INDEX_VERSION, load_index, save_index
 from engine.style import STYLE_DIM, StyleScaler
 from engine.types import StickerRecord
 
