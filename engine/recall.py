@@ -175,8 +175,8 @@ def _group_by_row(rows: np.ndarray, scores: np.ndarray) -> _Grouped:
     if not len(rows):
         return _Grouped(rows, rows, rows, rows)
     # A key unique to each entry (its row, then its position) lets the fast unstable sort group
-    # stably. At 543k stickers, sharing groups about 7,000 entries: a lexsort on (score, row)
-    # took 0.47 ms for them, this 0.27.
+    # stably. At 543k stickers sharing groups about 7,000 entries a query: a lexsort on (score,
+    # row) took 0.47-0.51 ms for them, this 0.27.
     order = np.argsort(rows * len(rows) + np.arange(len(rows)))
     in_order = rows[order]
     starts = np.flatnonzero(np.r_[True, in_order[1:] != in_order[:-1]])
