@@ -543,9 +543,11 @@ def _as_typed(text: str) -> str:
     return words + " " if words and text[-1].isspace() else words
 
 
-def limit_blas_threads() -> None:
+def limit_blas_threads() -> threadpool_limits:
     """One BLAS thread per query, for a serving process. A query's matrix products are small:
     extra BLAS threads spin up for each and double its CPU time without saving wall time
     (50k-sticker bench: CPU p99 30 -> 17 ms, wall p99 18 -> 17 ms), CPU that a two-core server
-    needs for the next query. Offline builds keep every thread for their large batches."""
-    threadpool_limits(limits=1, user_api="blas")
+    needs for the next query. Offline builds keep every thread for their large batches.
+
+    Applies at once; used as a context manager, it restores the previous limits on exit."""
+    return threadpool_limits(limits=1, user_api="blas")

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from engine.bench.metrics import score_run
 from engine.bench.protocol import load_judged, run_protocol, typed_so_far, write_run
@@ -154,13 +155,19 @@ class RecordingRanker:
 
     async def build(self, records: list[StickerRecord]) -> None:
         self.asked: list[str] = []
+        self.blas_threads = {"build": blas_threads()}
 
     async def replay(self, row: HistoryRow) -> None:
         """The test's history is empty: nothing reaches here."""
 
     async def answer(self, query: QueryRow) -> list[str]:
         self.asked.append(query.text)
+        self.blas_threads["answer"] = blas_threads()
         return [query.text]
+
+
+def blas_threads() -> int:
+    return max(pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas")
 
 
 async def test_the_protocol_answers_each_cuttable_query_again_half_typed(tmp_path: Path) -> None:
@@ -179,6 +186,21 @@ async def test_the_protocol_answers_each_cuttable_query_again_half_typed(tmp_pat
     assert result.rankings == {qid: [text] for qid, text in texts.items()}
     assert result.typing == {"q0": ["slee"], "q2": ["happy birth"]}
     assert ranker.asked == [*texts.values(), "slee", "happy birth"]
+
+
+async def test_queries_are_answered_with_one_blas_thread_as_serve_answers(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "catalog.jsonl").write_text("", encoding="utf-8")
+    (tmp_path / "history.jsonl").write_text("", encoding="utf-8")
+    query = {"qid": "q", "user_id": "u", "ts": 1, "lang": "en", "text": "hi", "relevant": {}}
+    (tmp_path / "queries.jsonl").write_text(json.dumps(query) + "\n", encoding="utf-8")
+    ranker = RecordingRanker()
+    with threadpool_limits(limits=2, user_api="blas"):
+        await run_protocol(ranker, tmp_path)
+        after = blas_threads()
+    assert ranker.blas_threads == {"build": 2, "answer": 1}
+    assert after == 2  # the limit is the run's, not the process's
 
 
 def test_table_shows_the_half_typed_figures_when_measured() -> None:
