@@ -4,6 +4,8 @@ the dense graph, and the engine swaps the reference (readers keep the snapshot t
 
 Stickers whose meaning text is the same share one meaning: one vector in the dense graph, whose
 labels are meanings, not rows (a quarter of a large catalog repeats a caption).
+
+Built here; saved and opened by engine.index_files.
 """
 
 from __future__ import annotations
