@@ -166,21 +166,26 @@ class RecordingRanker:
         return [query.text]
 
 
+def write_queries_only(folder: Path, texts: dict[str, str]) -> None:
+    """A dataset of no stickers and no history: queries (qid -> text) by one user."""
+    (folder / "catalog.jsonl").write_text("", encoding="utf-8")
+    (folder / "history.jsonl").write_text("", encoding="utf-8")
+    queries = [
+        {"qid": qid, "user_id": "u", "ts": 1, "lang": "en", "text": text, "relevant": {"s": 1}}
+        for qid, text in texts.items()
+    ]
+    (folder / "queries.jsonl").write_text(
+        "".join(json.dumps(q) + "\n" for q in queries), encoding="utf-8"
+    )
+
+
 def blas_threads() -> int:
     return max(pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas")
 
 
 async def test_the_protocol_answers_each_cuttable_query_again_half_typed(tmp_path: Path) -> None:
     texts = {"q0": "sleepy", "q1": "cat", "q2": "happy birthday"}
-    (tmp_path / "catalog.jsonl").write_text("", encoding="utf-8")
-    (tmp_path / "history.jsonl").write_text("", encoding="utf-8")
-    queries = [
-        {"qid": qid, "user_id": "u", "ts": 1, "lang": "en", "text": text, "relevant": {"s": 1}}
-        for qid, text in texts.items()
-    ]
-    (tmp_path / "queries.jsonl").write_text(
-        "".join(json.dumps(q) + "\n" for q in queries), encoding="utf-8"
-    )
+    write_queries_only(tmp_path, texts)
     ranker = RecordingRanker()
     result = await run_protocol(ranker, tmp_path)
     assert result.rankings == {qid: [text] for qid, text in texts.items()}
@@ -191,10 +196,7 @@ async def test_the_protocol_answers_each_cuttable_query_again_half_typed(tmp_pat
 async def test_queries_are_answered_with_one_blas_thread_as_serve_answers(
     tmp_path: Path,
 ) -> None:
-    (tmp_path / "catalog.jsonl").write_text("", encoding="utf-8")
-    (tmp_path / "history.jsonl").write_text("", encoding="utf-8")
-    query = {"qid": "q", "user_id": "u", "ts": 1, "lang": "en", "text": "hi", "relevant": {}}
-    (tmp_path / "queries.jsonl").write_text(json.dumps(query) + "\n", encoding="utf-8")
+    write_queries_only(tmp_path, {"q": "hi"})
     ranker = RecordingRanker()
     with threadpool_limits(limits=2, user_api="blas"):
         await run_protocol(ranker, tmp_path)
