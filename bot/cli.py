@@ -225,8 +225,12 @@ def bench(
         bool,
         typer.Option(help="Also count stickers flagged NSFW (NudeNet, ~90 ms/sticker, cached)."),
     ] = False,
+    config: ConfigOption = None,
 ) -> None:
-    """Run the benchmark protocol for Stickerbot and the baselines, score and compare them."""
+    """Run the benchmark protocol for Stickerbot and the baselines, score and compare them.
+
+    Stickerbot runs with the settings file's `[engine]` table (text model, CLIP model, recall
+    depth), so a model exported with `stickerbot export model` can be measured before serving."""
     from engine.bench.protocol import write_run
     from engine.bench.report import format_table
     from engine.bench.runner import STICKERBOT, dataset_name, run_bench
@@ -237,9 +241,16 @@ def bench(
     with user_errors():
         if not (dataset / "queries.jsonl").is_file():
             raise CatalogError(str(dataset / "queries.jsonl"), 0, "file", "is missing")
+        engine_config = load_offline_settings(_config_path(config)).engine
         cache = RESULTS_DIR / NSFW_CACHE if nsfw else None
         report = asyncio.run(
-            run_bench(dataset, baselines=baselines, on_start=started, nsfw_cache=cache)
+            run_bench(
+                dataset,
+                config=engine_config,
+                baselines=baselines,
+                on_start=started,
+                nsfw_cache=cache,
+            )
         )
         ours = report.ranker(STICKERBOT)
         write_run(ours.rankings, run_out)

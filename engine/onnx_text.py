@@ -31,7 +31,7 @@ KIND_SENTENCE_TRANSFORMER = "sentence-transformer"
 DEFAULT_THREADS = 2  # the bot shares two cores with the index and the Telegram loop
 TEXT_BATCH = 64
 HASH_CHUNK = 1 << 20
-EXPORT_HINT = "rebuild it with `python -m export.onnx_model clip|sentence-transformer SOURCE DIR`"
+EXPORT_HINT = "rebuild it with `stickerbot export model clip|sentence-transformer SOURCE DIR`"
 
 Manifest = dict[str, Any]
 

@@ -301,3 +301,25 @@ def test_build_refuses_a_bad_engine_setting_in_one_line(
     assert_one_line_error(result.stderr)
     assert "engine.recall_depth" in result.stderr
     assert not (tmp_path / "d").exists()
+
+
+def test_bench_runs_stickerbot_with_the_config_files_engine_settings(
+    runner: CliRunner, dataset: Path, tmp_path: Path
+) -> None:
+    config, results = tmp_path / "bot.toml", tmp_path / "r.json"
+    config.write_text("[engine]\nrecall_depth = 60\n", encoding="utf-8")
+    args = ["bench", str(dataset), "--run-out", str(tmp_path / "run.jsonl"), "--no-baselines"]
+
+    result = runner.invoke(app, [*args, "--results", str(results), "--config", str(config)])
+
+    assert result.exit_code == 0, result.output
+    engine = json.loads(results.read_text(encoding="utf-8"))["engine"]
+    assert engine["recall_depth"] == 60
+    assert f"text model {engine['text_model']}" in result.stdout
+    # The text model is the file's too: one that does not exist is refused in one line.
+    config.write_text(f'[engine]\ntext_model = "{tmp_path}/none"\n', encoding="utf-8")
+    result = runner.invoke(app, [*args, "--config", str(config)])
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and "none" in errors[0]

@@ -32,7 +32,11 @@ class ReportError(StickerbotError):
 def format_table(results: dict[str, Any]) -> str:
     """Metrics per segment and ranker, then costs per ranker, as aligned plain text."""
     rankers: dict[str, Any] = results["rankers"]
-    lines = [f"dataset {results['dataset_name']}  ({results['dataset']})", ""]
+    lines = [f"dataset {results['dataset_name']}  ({results['dataset']})"]
+    if "engine" in results:  # results written before the settings were recorded lack it
+        engine = results["engine"]
+        lines.append(f"stickerbot text model {engine['text_model']}, CLIP {engine['clip_model']}")
+    lines.append("")
     header = f"{'segment':<10} {'ranker':<16}" + "".join(f"{m:>10}" for m in METRICS) + f"{'n':>7}"
     lines.append(header)
     for segment in segments(rankers):

@@ -23,6 +23,7 @@ from typing import Any
 from engine.bench.metrics import score_run
 from engine.bench.protocol import Ranker, RunResult, load_judged, run_protocol
 from engine.bench.stickerbot_ranker import StickerbotRanker
+from engine.config import EngineConfig
 
 STICKERBOT = "stickerbot"
 # Ranker name -> (module, class) of a Ranker (see `engine.bench.protocol.Ranker`).
@@ -78,6 +79,7 @@ class BenchReport:
 
     dataset: Path
     rankers: list[RankerResult]
+    engine: EngineConfig = field(default_factory=EngineConfig)  # Stickerbot's settings
     unavailable: dict[str, str] = field(default_factory=dict)
     date: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
@@ -92,6 +94,7 @@ class BenchReport:
             "date": self.date,
             "machine": machine(),
             "versions": versions(),
+            "engine": self.engine.model_dump(),
             "rankers": {r.name: r.to_json() for r in self.rankers},
             "unavailable": self.unavailable,
         }
@@ -104,18 +107,21 @@ def dataset_name(dataset: Path) -> str:
 async def run_bench(
     dataset: Path,
     *,
+    config: EngineConfig | None = None,
     baselines: bool = True,
     on_start: Callable[[str], None] | None = None,
     nsfw_cache: Path | None = None,
 ) -> BenchReport:
-    """Run Stickerbot (and, unless told not to, every available baseline) on `dataset`.
+    """Run Stickerbot (with `config`, else the defaults; and, unless told not to, every
+    available baseline) on `dataset`.
 
     With `nsfw_cache`, Stickerbot's build also scores NSFW (opt-in: about 90 ms a sticker the
     first time) and the results count the flagged stickers.
     """
+    config = config or EngineConfig()
     queries, warm = load_judged(dataset)
     factories: dict[str, Callable[[Path], Ranker]] = {
-        STICKERBOT: lambda scratch: StickerbotRanker(scratch, nsfw_cache)
+        STICKERBOT: lambda scratch: StickerbotRanker(scratch, config, nsfw_cache)
     }
     unavailable: dict[str, str] = {}
     if baselines:
@@ -140,7 +146,7 @@ async def run_bench(
                 typing=score_run([q for q in queries if q["qid"] in run.typing], warm, run.typing),
             )
         )
-    return BenchReport(dataset=dataset, rankers=results, unavailable=unavailable)
+    return BenchReport(dataset=dataset, rankers=results, engine=config, unavailable=unavailable)
 
 
 async def _run_one(

@@ -16,17 +16,21 @@ from engine.types import StickerRecord
 class StickerbotRanker:
     name = "stickerbot"
 
-    def __init__(self, data_dir: Path, nsfw_cache: Path | None = None) -> None:
-        """With `nsfw_cache` (a cache file that outlives the scratch folder), stickers are
-        scored for NSFW during the build (NudeNet: about 90 ms a sticker, once per file)."""
+    def __init__(
+        self, data_dir: Path, config: EngineConfig | None = None, nsfw_cache: Path | None = None
+    ) -> None:
+        """An engine with `config` (else the defaults). With `nsfw_cache` (a cache file that
+        outlives the scratch folder), stickers are scored for NSFW during the build (NudeNet:
+        about 90 ms a sticker, once per file)."""
         self._data_dir = data_dir
+        self._config = config or EngineConfig()
         self._nsfw_cache = nsfw_cache
         self._engine: Engine | None = None
         self.skipped: dict[str, int] = {}
         self.nsfw_flagged: int | None = None
 
     async def build(self, records: list[StickerRecord]) -> None:
-        self._engine = await Engine.open(self._data_dir)
+        self._engine = await Engine.open(self._data_dir, self._config)
         if self._nsfw_cache is None:
             report = await self._engine.build(records)
         else:
@@ -35,7 +39,7 @@ class StickerbotRanker:
 
             cache = EmbedCache(self._nsfw_cache)
             try:
-                step = NsfwStep(NsfwScorer(), cache, EngineConfig().nsfw_threshold)
+                step = NsfwStep(NsfwScorer(), cache, self._config.nsfw_threshold)
                 hooks = BuildHooks(cache=cache, steps=[(NSFW_KIND, step)])
                 report = await self._engine.build(records, hooks=hooks)
             finally:
