@@ -25,7 +25,7 @@ from PIL import Image
 
 from engine import media, style
 from engine.dense import DenseIndex
-from engine.documents import emoji_name, emoji_text, has_own_meaning, meaning_text, title_text
+from engine.documents import emoji_text, meaning_text, title_text
 from engine.embed_cache import (
     CachedTextEncoder,
     EmbedCache,
@@ -34,6 +34,7 @@ from engine.embed_cache import (
     model_identity,
 )
 from engine.emoji import EmojiKeywords
+from engine.emoji_trust import emoji_trust, reference_meanings
 from engine.encoders import ImageEncoder, TextEncoder, encode_distinct, l2_normalise, per_row
 from engine.errors import IndexMismatch
 from engine.groups import RowGroups, number_texts
@@ -51,10 +52,6 @@ ALL_CORES = -1  # hnswlib's "every core": offline builds use them all
 MEAN_CHUNK = 65536
 NEIGHBOURS = 16  # meaning neighbours kept per sticker
 SAME_MEANING = 0.85  # cosine above which two stickers' texts say the same thing
-# Emoji trust: how far a pack author's emoji agrees with what the caption says. Below LOW the
-# emoji is likely wrong; above HIGH it clearly names the same thing.
-TRUST_LOW, TRUST_HIGH = 0.30, 0.75
-TRUST_FLOOR = 0.15  # even a disagreeing emoji keeps a little weight: captions can be wrong too
 FIELDS = ("meaning", "emoji", "title")
 # The build report counts index_records' steps under coarser stages: these, else "index".
 BUILD_STAGE_OF_STEP = {"meaning_encode": "embed text", "emoji_trust": "embed text"}
@@ -313,7 +310,8 @@ def index_records(
         meanings, meaning_of_row = _encode_meaning(records, encoders, on_stage)
         text = per_row(meanings, meaning_of_row)
     with timer("emoji_trust"):
-        trust = _emoji_trust(records, text, encoders)
+        reference = meanings[reference_meanings(len(meanings))]
+        trust = emoji_trust(records, text, encoders.emoji, encoders.text, reference)
     with timer("dense_hnsw"):
         dense = DenseIndex(encoders.text.dim, capacity=len(meanings))
         dense.add(meanings, np.arange(len(meanings)), threads=ALL_CORES)
@@ -435,24 +433,6 @@ def _encode_images(decoded: _Decoded, clip: ImageEncoder, hooks: BuildHooks) -> 
     return out
 
 
-def _emoji_trust(
-    records: Sequence[StickerRecord], text: np.ndarray, encoders: Encoders
-) -> np.ndarray:
-    """1 where the emoji is all we know; else how well the emoji's name matches the caption."""
-    trust = np.ones(len(records), np.float32)
-    checked = [i for i, r in enumerate(records) if r.emoji and has_own_meaning(r)]
-    names = [emoji_name(records[i], encoders.emoji) for i in checked]
-    pairs = [(i, n) for i, n in zip(checked, names, strict=True) if n]
-    if not pairs:
-        return trust
-    rows = [i for i, _ in pairs]
-    name_vectors = per_row(*encode_distinct(encoders.text, [n for _, n in pairs], ENCODE_CHUNK))
-    agreement = np.einsum("ij,ij->i", name_vectors, text[rows])
-    scaled = (agreement - TRUST_LOW) / (TRUST_HIGH - TRUST_LOW)
-    trust[rows] = np.clip(scaled, TRUST_FLOOR, 1.0)
-    return trust
-
-
 def _add_dense(dense: DenseIndex, vectors: np.ndarray, first_row: int, *, threads: int = 1) -> None:
     rows = np.flatnonzero(np.abs(vectors).sum(axis=1) > 0)
     dense.add(vectors[rows], rows + first_row, threads=threads)
@@ -540,12 +520,14 @@ def extend_index(
     vectors = np.concatenate([_meaning_vectors(index, touched[touched < known]), new_vectors])
     vectors = vectors.astype(np.float32)
     text = per_row(vectors, np.where(of_fresh >= 0, np.searchsorted(touched, of_fresh), -1))
+    reference = _grown_reference(index, new_vectors, len(distinct))
+    fresh_trust = emoji_trust(kept, text, encoders.emoji, encoders.text, reference)
     grown = CatalogIndex(
         records=all_records,
         text=np.concatenate([index.text, text]),
         style_raw=np.concatenate([index.style_raw, raw]),
         scaler=index.scaler,
-        trust=np.concatenate([index.trust, _emoji_trust(kept, text, encoders)]),
+        trust=np.concatenate([index.trust, fresh_trust]),
         meaning_of_row=meaning_of_row,
         neighbour_rows=_padded(index.neighbour_rows, len(distinct) - known, -1),
         neighbour_sims=_padded(index.neighbour_sims, len(distinct) - known, 0),
@@ -563,6 +545,14 @@ def extend_index(
     grown.fields = build_fields(grown.records, encoders.emoji, grown.trust)
     report.indexed += len(kept)
     return grown
+
+
+def _grown_reference(index: CatalogIndex, new_vectors: np.ndarray, count: int) -> np.ndarray:
+    """The emoji-trust reference of a catalog grown to `count` meanings, the new ones last."""
+    ids = reference_meanings(count)
+    known = len(index.meanings)
+    old = _meaning_vectors(index, ids[ids < known])
+    return np.concatenate([old, new_vectors[ids[ids >= known] - known]]).astype(np.float32)
 
 
 def _meaning_vectors(index: CatalogIndex, meanings: np.ndarray) -> np.ndarray:

@@ -14,15 +14,16 @@ import pytest
 
 from engine.catalog import read_catalog
 from engine.documents import meaning_text
+from engine.emoji_trust import TRUST_FLOOR, emoji_trust
 from engine.encoders import UniversalSentenceEncoder
 from engine.errors import IndexMismatch
 from engine.index import (
     NEIGHBOURS,
     SAME_MEANING,
-    TRUST_FLOOR,
     BuildReport,
     CatalogIndex,
     Encoders,
+    _grown_reference,
     build_index,
     extend_index,
     pack_styles,
@@ -306,6 +307,12 @@ def test_extend_index_makes_new_stickers_searchable(
     assert row in grown.fields["emoji"].search("razzo", 5).rows  # Italian for 🚀
     assert "space_pack" in grown.set_rows
     assert grown.text.shape[0] == grown.style.shape[0] == grown.trust.shape[0] == len(grown)
+    # the new sticker's emoji is ranked among every meaning of the grown catalog, old and new
+    meanings = grown.text[[grown.meanings.rows_of(m)[0] for m in range(len(grown.meanings))]]
+    new = meanings[len(base.meanings) :]
+    np.testing.assert_array_equal(_grown_reference(base, new, len(meanings)), meanings)
+    alone = emoji_trust([rocket], grown.text[[row]], encoders.emoji, encoders.text, meanings)
+    assert grown.trust[row] == pytest.approx(alone[0])
     np.testing.assert_allclose(np.linalg.norm(grown.pack_vectors, axis=1), 1.0, atol=1e-5)
     # a saved grown index loads back with the new stickers
     text = np.array(grown.text)
