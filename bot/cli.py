@@ -316,6 +316,20 @@ def bench_scale(
     typer.echo(format_table(results))
 
 
+@app.command("bench-describe")
+def bench_describe(
+    dataset: Annotated[Path, typer.Argument(help="Benchmark folder (FORMAT.md).")],
+    out: Annotated[Path, typer.Argument(help="New folder for the described copy.")],
+    seed: Annotated[int, typer.Option(help="Seed of the random wording.")] = 0,
+) -> None:
+    """Copy a dataset with its captions worded like a vision-language model's descriptions."""
+    from engine.bench.described import write_described
+
+    with user_errors():
+        rewritten = write_described(dataset, out, seed)
+    typer.echo(f"{rewritten} captions described in {out}")
+
+
 # -- demo -------------------------------------------------------------------------------------
 
 

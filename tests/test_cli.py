@@ -323,3 +323,44 @@ def test_bench_runs_stickerbot_with_the_config_files_engine_settings(
     assert "Traceback" not in result.output
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and "none" in errors[0]
+
+
+def test_bench_describe_rewords_every_caption_and_keeps_the_rest(
+    runner: CliRunner, dataset: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "described"
+
+    result = runner.invoke(app, ["bench-describe", str(dataset), str(out), "--seed", "1"])
+
+    assert result.exit_code == 0, result.output
+    assert "6 captions described" in result.stdout
+    before = [json.loads(line) for line in (dataset / "catalog.jsonl").read_text().splitlines()]
+    after = [json.loads(line) for line in (out / "catalog.jsonl").read_text().splitlines()]
+    for old, new in zip(before, after, strict=True):
+        assert old["caption"] in new["caption"] and new["caption"].endswith(".")
+        assert {**new, "caption": None} == {**old, "caption": None}
+        assert (out / new["file"]).read_bytes() == (dataset / old["file"]).read_bytes()
+    assert any(
+        new["caption"] != f"{old['caption']}." for old, new in zip(before, after, strict=True)
+    )
+    for name in ("history.jsonl", "queries.jsonl"):
+        assert (out / name).read_bytes() == (dataset / name).read_bytes()
+    # the copy is a dataset the bench reads, and a second copy into it is refused in one line
+    assert (
+        runner.invoke(
+            app,
+            [
+                "bench",
+                str(out),
+                "--run-out",
+                str(tmp_path / "r.jsonl"),
+                "--no-baselines",
+                "--results",
+                str(tmp_path / "r.json"),
+            ],
+        ).exit_code
+        == 0
+    )
+    result = runner.invoke(app, ["bench-describe", str(dataset), str(out)])
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert_one_line_error(result.stderr)

@@ -1,0 +1,84 @@
+"""A benchmark dataset whose captions read like a vision-language model's descriptions.
+
+The development sets caption each sticker with a short name ("cat face"). A real VLM says more,
+and says it differently for each copy of a meaning: "A cute cartoon of a cat face in pastel
+colors." This wraps every caption in one of a few openings and closings about the drawing,
+picked at random per sticker (seeded), and copies the rest of the dataset unchanged, so
+`stickerbot bench` can measure how much of the engine relies on short captions.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from pathlib import Path
+
+from engine.catalog import read_jsonl
+from engine.errors import CatalogError
+
+OPENINGS = (
+    "{}",
+    "The image shows {}",
+    "A cute cartoon of {}",
+    "This sticker depicts {}",
+    "An emoji-style drawing of {}",
+    "A digital illustration featuring {}",
+    "A small icon of {}",
+    "Clip art of {}",
+    "A playful sticker of {}",
+    "A simple graphic showing {}",
+    "{}, drawn as a sticker",
+    "A colorful picture of {}",
+)
+CLOSINGS = (
+    "",
+    "with bright yellow tones",
+    "on a white background",
+    "in a minimalist flat style",
+    "with bold black outlines",
+    "with soft gradients and shading",
+    "in a glossy 3D look",
+    "with thin grey lines",
+    "in pastel colors",
+    "with a subtle drop shadow",
+    "in a hand-drawn style",
+    "with vivid saturated colors",
+)
+COPIED = ("history.jsonl", "queries.jsonl")
+
+
+def describe(caption: str, rng: random.Random) -> str:
+    """`caption` inside a random opening and closing, as one sentence."""
+    sentence = rng.choice(OPENINGS).format(caption)
+    closing = rng.choice(CLOSINGS)
+    return f"{sentence} {closing}." if closing else f"{sentence}."
+
+
+def write_described(dataset: Path, out: Path, seed: int = 0) -> int:
+    """Copy `dataset` to `out` (a new folder) with every caption described; return how many
+    captions were rewritten."""
+    if out.exists():
+        raise CatalogError(str(out), 0, "folder", "already exists; choose a new one")
+    rows = [row for _, row in read_jsonl(dataset / "catalog.jsonl")]
+    for name in COPIED:
+        if not (dataset / name).is_file():
+            raise CatalogError(str(dataset / name), 0, "file", "is missing")
+    rng = random.Random(seed)
+    rewritten = 0
+    for row in rows:
+        if isinstance(row.get("caption"), str) and row["caption"].strip():
+            row["caption"] = describe(row["caption"], rng)
+            rewritten += 1
+    out.mkdir(parents=True)
+    lines = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    (out / "catalog.jsonl").write_text(lines, encoding="utf-8")
+    for name in COPIED:
+        shutil.copyfile(dataset / name, out / name)
+    for file in {Path(str(row["file"])).parts[0] for row in rows if row.get("file")}:
+        source = dataset / file
+        if source.is_dir():
+            shutil.copytree(source, out / file)
+        elif source.is_file():
+            shutil.copyfile(source, out / file)
+    return rewritten
