@@ -364,3 +364,10 @@ def test_bench_describe_rewords_every_caption_and_keeps_the_rest(
     result = runner.invoke(app, ["bench-describe", str(dataset), str(out)])
     assert result.exit_code == EXIT_BAD_INPUT
     assert_one_line_error(result.stderr)
+    # a catalog naming a file outside its folder is refused before anything is copied
+    catalog = dataset / "catalog.jsonl"
+    catalog.write_text(catalog.read_text().replace("stickers/round", "../../round", 1))
+    result = runner.invoke(app, ["bench-describe", str(dataset), str(tmp_path / "escape")])
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert_one_line_error(result.stderr)
+    assert ":1:" in result.stderr and not (tmp_path / "escape").exists()

@@ -60,7 +60,14 @@ def write_described(dataset: Path, out: Path, seed: int = 0) -> int:
     captions were rewritten."""
     if out.exists():
         raise CatalogError(str(out), 0, "folder", "already exists; choose a new one")
-    rows = [row for _, row in read_jsonl(dataset / "catalog.jsonl")]
+    rows = []
+    for line, row in read_jsonl(dataset / "catalog.jsonl"):
+        file = Path(str(row.get("file") or ""))
+        if file.is_absolute() or ".." in file.parts:
+            raise CatalogError(
+                str(dataset / "catalog.jsonl"), line, "file", "must stay inside the dataset folder"
+            )
+        rows.append(row)
     for name in COPIED:
         if not (dataset / name).is_file():
             raise CatalogError(str(dataset / name), 0, "file", "is missing")
@@ -75,10 +82,10 @@ def write_described(dataset: Path, out: Path, seed: int = 0) -> int:
     (out / "catalog.jsonl").write_text(lines, encoding="utf-8")
     for name in COPIED:
         shutil.copyfile(dataset / name, out / name)
-    for file in {Path(str(row["file"])).parts[0] for row in rows if row.get("file")}:
-        source = dataset / file
+    for top in {Path(str(row["file"])).parts[0] for row in rows if row.get("file")}:
+        source = dataset / top
         if source.is_dir():
-            shutil.copytree(source, out / file)
+            shutil.copytree(source, out / top)
         elif source.is_file():
-            shutil.copyfile(source, out / file)
+            shutil.copyfile(source, out / top)
     return rewritten
