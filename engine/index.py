@@ -43,6 +43,7 @@ from engine.media import MediaError, load_sticker_image
 from engine.style import STYLE_DIM, StyleScaler, style_features
 from engine.timing import StepTimer, untimed
 from engine.types import StickerRecord
+from engine.word_meaning import word_meaning_vectors
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +52,18 @@ ALL_CORES = -1  # hnswlib's "every core": offline builds use them all
 # catalog's at once would take 1.1 GB.
 MEAN_CHUNK = 65536
 NEIGHBOURS = 16  # meaning neighbours kept per sticker
-SAME_MEANING = 0.85  # cosine above which two stickers' texts say the same thing
+# Cosine of word vectors (engine.word_meaning) above which two captions say the same thing:
+# on emoji-dev's captions worded by `bench-describe`, 98% of the pairs so found were copies of
+# one meaning, and 84% of the copies were found (with short names, all of them).
+SAME_WORDING = 0.99
+SAME_MEANING = 0.85  # the same for meaning vectors, for stickers added live (_grown_neighbours)
 FIELDS = ("meaning", "emoji", "title")
 # The build report counts index_records' steps under coarser stages: these, else "index".
-BUILD_STAGE_OF_STEP = {"meaning_encode": "embed text", "emoji_trust": "embed text"}
+BUILD_STAGE_OF_STEP = {
+    "meaning_encode": "embed text",
+    "emoji_trust": "embed text",
+    "word_meaning": "embed text",
+}
 NO_FILE = "no_file"  # skip reason: the catalog names no file (an import could not fetch it)
 ENCODE_CHUNK = 256  # texts or images per encoder call: small enough for a progress bar to move
 # Cache kinds, and the identity of the code behind style features (pixels -> numbers).
@@ -307,7 +316,7 @@ def index_records(
         fit_on = style_raw if len(style_raw) else np.zeros((1, STYLE_DIM), np.float32)
         scaler = scaler or StyleScaler().fit(fit_on)
     with timer("meaning_encode"):
-        meanings, meaning_of_row = _encode_meaning(records, encoders, on_stage)
+        texts, meanings, meaning_of_row = _encode_meaning(records, encoders, on_stage)
         text = per_row(meanings, meaning_of_row)
     with timer("emoji_trust"):
         reference = meanings[reference_meanings(len(meanings))]
@@ -328,8 +337,11 @@ def index_records(
             dense=dense,
             text_model=encoders.text.name,
         )
+    with timer("word_meaning"):
+        words = word_meaning_vectors(texts, encoders.text)
     with timer("meaning_neighbours"):
-        index.neighbour_rows, index.neighbour_sims = _meaning_neighbours(index, meanings)
+        index.neighbour_rows, index.neighbour_sims = _meaning_neighbours(index, words)
+    del words
     for name in FIELDS:
         with timer(f"lexical_{name}"):
             index.fields[name] = build_field(name, records, encoders.emoji, trust)
@@ -406,11 +418,12 @@ def _style(
 
 def _encode_meaning(
     records: Sequence[StickerRecord], encoders: Encoders, on_stage: StageProgress | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """(one vector per distinct meaning text, each row's meaning or -1)."""
-    texts = [meaning_text(r, encoders.emoji) for r in records]
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(the distinct meaning texts, a vector for each, each row's meaning or -1)."""
+    distinct, which = number_texts([meaning_text(r, encoders.emoji) for r in records], empty=False)
     report = (lambda done, total: on_stage("embed text", done, total)) if on_stage else None
-    return encode_distinct(encoders.text, texts, ENCODE_CHUNK, report)
+    vectors, _ = encode_distinct(encoders.text, distinct, ENCODE_CHUNK, report)
+    return distinct, vectors, which
 
 
 def _encode_images(decoded: _Decoded, clip: ImageEncoder, hooks: BuildHooks) -> np.ndarray:
@@ -438,33 +451,58 @@ def _add_dense(dense: DenseIndex, vectors: np.ndarray, first_row: int, *, thread
     dense.add(vectors[rows], rows + first_row, threads=threads)
 
 
-def _meaning_neighbours(index: CatalogIndex, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each meaning's neighbours: rows whose meaning is at least SAME_MEANING close (up to
-    NEIGHBOURS, its own rows first), and their similarity; -1 / 0 padded. `vectors` are the
-    meanings' vectors, in order."""
-    rows = np.full((len(vectors), NEIGHBOURS), -1, np.int32)
-    sims = np.zeros((len(vectors), NEIGHBOURS), np.float32)
-    _fill_neighbours(index, vectors, np.arange(len(vectors)), rows, sims)
+def _meaning_neighbours(
+    index: CatalogIndex, word_vectors: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each meaning's neighbours: rows whose meaning's words are at least SAME_WORDING close
+    (`word_vectors`, from `engine.word_meaning`, one per meaning), up to NEIGHBOURS, its own rows
+    first; and their similarity; -1 / 0 padded."""
+    rows = np.full((len(word_vectors), NEIGHBOURS), -1, np.int32)
+    sims = np.zeros((len(word_vectors), NEIGHBOURS), np.float32)
+    graph = DenseIndex(word_vectors.shape[1], capacity=len(word_vectors))
+    _add_dense(graph, word_vectors, 0, threads=ALL_CORES)
+    if len(graph):
+        found, similarity = graph.search_many(word_vectors, NEIGHBOURS)
+        close = (similarity >= SAME_WORDING) & np.any(word_vectors, axis=1).reshape(-1, 1)
+        _fill_neighbours(
+            index, np.arange(len(word_vectors)), (found, similarity, close), rows, sims
+        )
     return rows, sims
 
 
-def _fill_neighbours(
+def _grown_neighbours(
     index: CatalogIndex,
     vectors: np.ndarray,
     meanings: np.ndarray,
     rows: np.ndarray,
     sims: np.ndarray,
 ) -> None:
-    """Writes the neighbour lists of `meanings` (`vectors` their vectors) into `rows` and
-    `sims`, one row per meaning."""
+    """Neighbour lists of meanings touched by live growth, written into `rows` and `sims`. They
+    are found by meaning vectors at SAME_MEANING: word weights belong to the catalog an index
+    was built from, and live additions are mostly emoji names, short enough for these."""
     if len(meanings) == 0 or len(index.dense) == 0:
         return
     found, similarity = index.dense.search_many(vectors, NEIGHBOURS)
+    _fill_neighbours(index, meanings, (found, similarity, similarity >= SAME_MEANING), rows, sims)
+
+
+def _fill_neighbours(
+    index: CatalogIndex,
+    meanings: np.ndarray,
+    search: tuple[np.ndarray, np.ndarray, np.ndarray],
+    rows: np.ndarray,
+    sims: np.ndarray,
+) -> None:
+    """Writes the neighbour lists of `meanings` into `rows` and `sims`, one row per meaning,
+    from what a search found for each: (meanings found, their similarity, close enough)."""
+    found, similarity, close = search
     similarity = np.minimum(similarity, 1.0)  # float error can exceed 1 for identical texts
-    for meaning, near, near_sims in zip(meanings.tolist(), found, similarity, strict=True):
-        close = (near_sims >= SAME_MEANING) & (near != meaning)
-        near = np.concatenate([[meaning], near[close]])  # its own, even if the search missed it
-        near_sims = np.concatenate([[1.0], near_sims[close]])
+    for meaning, near, near_sims, near_close in zip(
+        meanings.tolist(), found, similarity, close, strict=True
+    ):
+        keep = near_close & (near != meaning)
+        near = np.concatenate([[meaning], near[keep]])  # its own, even if the search missed it
+        near_sims = np.concatenate([[1.0], near_sims[keep]])
         members, source = index.meanings.of_many(near, NEIGHBOURS)
         rows[meaning] = -1
         rows[meaning, : len(members)] = members
@@ -537,7 +575,7 @@ def extend_index(
         image_dense=index.image_dense,
         meaning_mean=_grown_mean(index.meaning_mean, known, new_vectors),
     )
-    _fill_neighbours(grown, vectors, touched, grown.neighbour_rows, grown.neighbour_sims)
+    _grown_neighbours(grown, vectors, touched, grown.neighbour_rows, grown.neighbour_sims)
     if index.image is not None and index.image_dense is not None and encoders.clip is not None:
         image = _encode_images(decoded, encoders.clip, BuildHooks())
         _add_dense(index.image_dense, image, first)

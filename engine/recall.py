@@ -58,8 +58,9 @@ COVERAGE_POWER = 2.0  # a match of half the query's words counts a quarter
 # relevant meanings of typed-before queries on the two development sets had no pick).
 CONSENSUS = 0.3
 # A same-meaning neighbour passes on evidence scaled from nothing at this cosine to all of it
-# for an identical text: at engine.index.SAME_MEANING a quarter, so "pensive face" and
-# "astonished face" lend each other little, two packs' identical captions everything.
+# for an identical text. Neighbours found at build are at engine.index.SAME_WORDING or more,
+# so they lend nearly all of it; those found for stickers added live, at SAME_MEANING, a
+# quarter: "pensive face" and "astonished face" lend each other little.
 SHARE_FROM = 0.8
 MAX_EVIDENCE = 0.999  # no single piece of evidence is certain, so others still add to it
 # A sentence encoder reads a word cut short ("slee") as noise. Where the lexical fields or the

@@ -19,7 +19,7 @@ from engine.encoders import UniversalSentenceEncoder
 from engine.errors import IndexMismatch
 from engine.index import (
     NEIGHBOURS,
-    SAME_MEANING,
+    SAME_WORDING,
     BuildReport,
     CatalogIndex,
     Encoders,
@@ -138,7 +138,7 @@ def test_same_caption_in_two_packs_are_meaning_neighbours(
         assert flat not in neighbours  # a sticker is not its own neighbour
         others = {index.row_of[f"flat{s}"] for s, *_ in CONCEPTS if s != shape}
         assert not others & set(neighbours)
-        assert all(sim >= SAME_MEANING for sim in neighbours.values())
+        assert all(sim >= SAME_WORDING for sim in neighbours.values())
     assert index.neighbours(index.row_of["blank"]) == []
 
 
