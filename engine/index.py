@@ -4,6 +4,8 @@ the dense graph, and the engine swaps the reference (readers keep the snapshot t
 
 Stickers whose meaning text is the same share one meaning: one vector in the dense graph, whose
 labels are meanings, not rows (a quarter of a large catalog repeats a caption).
+Meaning neighbours (other packs' copies of a meaning, worded alike or not) are found by the
+rarity-weighted vectors of the captions' words (engine.word_meaning).
 
 Built here; saved and opened by engine.index_files.
 """

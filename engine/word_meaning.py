@@ -35,9 +35,10 @@ def word_meaning_vectors(texts: Sequence[str], encoder: TextEncoder) -> np.ndarr
     captions of one catalog: the word weights are read from them). A text without words gets a
     zero row."""
     tokens = [tokens_of(text) for text in texts]
-    share = Counter(word for words in tokens for word in set(words))
-    vocabulary = {word: i for i, word in enumerate(share)}
-    weights = np.array([SMOOTHING / (SMOOTHING + n / len(texts)) for n in share.values()])
+    captions_with = Counter(word for words in tokens for word in set(words))
+    vocabulary = {word: i for i, word in enumerate(captions_with)}
+    shares = np.fromiter(captions_with.values(), np.float64, len(captions_with)) / len(texts)
+    weights = SMOOTHING / (SMOOTHING + shares)
     word_vectors = _encode_words(list(vocabulary), encoder)
     counts = _word_counts(tokens, vocabulary)
     vectors = np.zeros((len(texts), encoder.dim), np.float32)
