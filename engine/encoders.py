@@ -57,13 +57,24 @@ def encode_distinct(
     captions, and one emoji name per emoji. `on_chunk(done, total)` follows the encoding,
     `chunk` distinct texts at a time."""
     distinct, which = number_texts(texts, empty=False)
-    vectors = np.zeros((len(distinct), encoder.dim), np.float32)
-    for start in range(0, len(distinct), chunk):
-        batch = distinct[start : start + chunk]
+    return encode_in_chunks(encoder, distinct, chunk, on_chunk), which
+
+
+def encode_in_chunks(
+    encoder: TextEncoder,
+    texts: Sequence[str],
+    chunk: int,
+    on_chunk: Callable[[int, int], None] | None = None,
+) -> np.ndarray:
+    """(len(texts), dim) vectors of `texts`, encoded `chunk` at a time; `on_chunk(done, total)`
+    follows the encoding."""
+    vectors = np.zeros((len(texts), encoder.dim), np.float32)
+    for start in range(0, len(texts), chunk):
+        batch = texts[start : start + chunk]
         vectors[start : start + len(batch)] = encoder.encode_text(batch)
         if on_chunk:
-            on_chunk(len(batch), len(distinct))
-    return vectors, which
+            on_chunk(len(batch), len(texts))
+    return vectors
 
 
 def per_row(vectors: np.ndarray, which: np.ndarray) -> np.ndarray:

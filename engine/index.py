@@ -37,7 +37,13 @@ from engine.embed_cache import (
 )
 from engine.emoji import EmojiKeywords
 from engine.emoji_trust import emoji_trust, reference_meanings
-from engine.encoders import ImageEncoder, TextEncoder, encode_distinct, l2_normalise, per_row
+from engine.encoders import (
+    ImageEncoder,
+    TextEncoder,
+    encode_in_chunks,
+    l2_normalise,
+    per_row,
+)
 from engine.errors import IndexMismatch
 from engine.groups import RowGroups, number_texts
 from engine.lexical import FieldIndex
@@ -424,8 +430,7 @@ def _encode_meaning(
     """(the distinct meaning texts, a vector for each, each row's meaning or -1)."""
     distinct, which = number_texts([meaning_text(r, encoders.emoji) for r in records], empty=False)
     report = (lambda done, total: on_stage("embed text", done, total)) if on_stage else None
-    vectors, _ = encode_distinct(encoders.text, distinct, ENCODE_CHUNK, report)
-    return distinct, vectors, which
+    return distinct, encode_in_chunks(encoders.text, distinct, ENCODE_CHUNK, report), which
 
 
 def _encode_images(decoded: _Decoded, clip: ImageEncoder, hooks: BuildHooks) -> np.ndarray:

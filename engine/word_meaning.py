@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import sparse
 
-from engine.encoders import TextEncoder, l2_normalise
+from engine.encoders import TextEncoder, encode_in_chunks, l2_normalise
 from engine.tokens import tokens_of
 
 # A word's weight is SMOOTHING / (SMOOTHING + its share of captions): a word in 1 caption of
@@ -39,7 +39,7 @@ def word_meaning_vectors(texts: Sequence[str], encoder: TextEncoder) -> np.ndarr
     vocabulary = {word: i for i, word in enumerate(captions_with)}
     shares = np.fromiter(captions_with.values(), np.float64, len(captions_with)) / len(texts)
     weights = SMOOTHING / (SMOOTHING + shares)
-    word_vectors = _encode_words(list(vocabulary), encoder)
+    word_vectors = encode_in_chunks(encoder, list(vocabulary), WORDS_PER_CALL)
     counts = _word_counts(tokens, vocabulary)
     vectors = np.zeros((len(texts), encoder.dim), np.float32)
     weighted = counts @ sparse.diags(weights.astype(np.float32))
@@ -49,15 +49,6 @@ def word_meaning_vectors(texts: Sequence[str], encoder: TextEncoder) -> np.ndarr
         )
     _remove_common_direction(vectors)
     return l2_normalise(vectors)
-
-
-def _encode_words(words: list[str], encoder: TextEncoder) -> np.ndarray:
-    out = np.zeros((len(words), encoder.dim), np.float32)
-    for start in range(0, len(words), WORDS_PER_CALL):
-        out[start : start + WORDS_PER_CALL] = encoder.encode_text(
-            words[start : start + WORDS_PER_CALL]
-        )
-    return out
 
 
 def _word_counts(tokens: list[tuple[str, ...]], vocabulary: dict[str, int]) -> sparse.csr_matrix:
