@@ -14,7 +14,7 @@ import random
 import shutil
 from pathlib import Path
 
-from engine.catalog import read_jsonl
+from engine.catalog import read_catalog, read_jsonl
 from engine.errors import CatalogError
 
 OPENINGS = (
@@ -60,14 +60,8 @@ def write_described(dataset: Path, out: Path, seed: int = 0) -> int:
     captions were rewritten."""
     if out.exists():
         raise CatalogError(str(out), 0, "folder", "already exists; choose a new one")
-    rows = []
-    for line, row in read_jsonl(dataset / "catalog.jsonl"):
-        file = Path(str(row.get("file") or ""))
-        if file.is_absolute() or ".." in file.parts:
-            raise CatalogError(
-                str(dataset / "catalog.jsonl"), line, "file", "must stay inside the dataset folder"
-            )
-        rows.append(row)
+    read_catalog(dataset)  # refuses what the bench would refuse, files outside the folder too
+    rows = [row for _, row in read_jsonl(dataset / "catalog.jsonl")]
     for name in COPIED:
         if not (dataset / name).is_file():
             raise CatalogError(str(dataset / name), 0, "file", "is missing")
