@@ -3,6 +3,8 @@ and long descriptions alike."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
@@ -49,8 +51,7 @@ def describe(shown: str) -> str:
     return f"A cute cartoon sticker of {shown}, drawn with bold outlines on a white background."
 
 
-def catalog(caption_of: object) -> list[StickerRecord]:
-    assert callable(caption_of)
+def catalog(caption_of: Callable[[str], str]) -> list[StickerRecord]:
     return [
         StickerRecord(f"s{i}", "pack", emoji=WRONG.get(emoji, emoji), caption=caption_of(shown))
         for i, (emoji, shown) in enumerate(SHOWN)
@@ -64,7 +65,7 @@ def trust_of(records: list[StickerRecord], encoder: UniversalSentenceEncoder) ->
 
 @pytest.mark.parametrize("caption_of", [lambda shown: shown, describe], ids=["short", "described"])
 def test_a_wrong_emoji_falls_to_the_floor_and_a_right_one_counts_fully(
-    caption_of: object, encoder: UniversalSentenceEncoder
+    caption_of: Callable[[str], str], encoder: UniversalSentenceEncoder
 ) -> None:
     records = catalog(caption_of)
     trust = trust_of(records, encoder)
