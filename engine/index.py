@@ -3,7 +3,9 @@ neighbours, in row order. Immutable once built: live additions build a new index
 the dense graph, and the engine swaps the reference (readers keep the snapshot they started with).
 
 Stickers whose meaning text is the same share one meaning: one vector in the dense graph, whose
-labels are meanings, not rows (a quarter of a large catalog repeats a caption).
+labels are meanings, not rows (a quarter of a large catalog repeats a caption). The graph's
+vectors blend each meaning's sentence vector with its words' (engine.word_meaning.recall_vectors);
+`text` keeps the sentence vectors.
 Meaning neighbours (other packs' copies of a meaning, worded alike or not) are found by the
 rarity-weighted vectors of the captions' words (engine.word_meaning).
 
@@ -51,7 +53,7 @@ from engine.media import MediaError, load_sticker_image
 from engine.style import STYLE_DIM, StyleScaler, style_features
 from engine.timing import StepTimer, untimed
 from engine.types import StickerRecord
-from engine.word_meaning import word_meaning_vectors
+from engine.word_meaning import recall_vectors, word_meaning_vectors
 
 log = logging.getLogger(__name__)
 
@@ -181,9 +183,13 @@ class CatalogIndex:
     # one does not read every sticker's statistics off the disk).
     pack_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, STYLE_DIM), np.float32))
     pack_of_row: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
-    # The average meaning vector (dense recall's baseline); computed from `text` unless given
-    # (a build and an old folder), kept up to date by extend_index.
+    # The average vector of the dense graph (dense recall's baseline); given by a build and a
+    # saved folder, kept up to date by extend_index; computed from `text` when not given (for an
+    # index whose graph holds its sentence vectors).
     meaning_mean: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    # What the captions' words' vectors share, removed from each (engine.word_meaning): kept so
+    # that meanings added live are blended into the dense graph as the first ones were.
+    common_wording: np.ndarray = field(default_factory=lambda: np.zeros((2, 0), np.float32))
     _safe: tuple[float, np.ndarray] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -329,9 +335,14 @@ def index_records(
     with timer("emoji_trust"):
         reference = meanings[reference_meanings(len(meanings))]
         trust = emoji_trust(records, text, encoders.emoji, encoders.text, reference)
+    with timer("word_meaning"):
+        words, common_wording = word_meaning_vectors(texts, encoders.text)
     with timer("dense_hnsw"):
         dense = DenseIndex(encoders.text.dim, capacity=len(meanings))
-        dense.add(meanings, np.arange(len(meanings)), threads=ALL_CORES)
+        searched = recall_vectors(meanings, words)  # in place: the sentences are not read again
+        dense.add(searched, np.arange(len(searched)), threads=ALL_CORES)
+        # Dense recall's baseline is the average vector the graph holds.
+        mean = searched.mean(axis=0) if len(searched) else np.zeros(dense.dim, np.float32)
     with timer("catalog_rows"):  # row_of, set_rows, meanings and pack styles (__post_init__)
         index = CatalogIndex(
             records=list(records),
@@ -344,9 +355,9 @@ def index_records(
             neighbour_sims=np.zeros((0, NEIGHBOURS), np.float32),
             dense=dense,
             text_model=encoders.text.name,
+            meaning_mean=mean.astype(np.float32),
+            common_wording=common_wording,
         )
-    with timer("word_meaning"):
-        words = word_meaning_vectors(texts, encoders.text)
     with timer("meaning_neighbours"):
         index.neighbour_rows, index.neighbour_sims = _meaning_neighbours(index, words)
     del words
@@ -485,11 +496,15 @@ def _grown_neighbours(
     sims: np.ndarray,
 ) -> None:
     """Neighbour lists of meanings touched by live growth, written into `rows` and `sims`. They
-    are found by meaning vectors at SAME_MEANING: word weights belong to the catalog an index
-    was built from, and live additions are mostly emoji names, short enough for these."""
+    are found by sentence vectors at SAME_MEANING: word weights belong to the catalog an index
+    was built from, and live additions are mostly emoji names, short enough for these. The
+    dense graph names the candidates; its blended vectors (recall_vectors) are on another
+    scale, so each is measured again on its sentence vector."""
     if len(meanings) == 0 or len(index.dense) == 0:
         return
-    found, similarity = index.dense.search_many(vectors, NEIGHBOURS)
+    found, _ = index.dense.search_many(vectors, NEIGHBOURS)
+    found_vectors = _meaning_vectors(index, found.ravel()).reshape(*found.shape, -1)
+    similarity = np.einsum("md,mkd->mk", vectors, found_vectors)
     _fill_neighbours(index, meanings, (found, similarity, similarity >= SAME_MEANING), rows, sims)
 
 
@@ -558,7 +573,8 @@ def extend_index(
         )
     new = distinct[known:]
     new_vectors = encoders.text.encode_text(new) if new else np.zeros((0, index.text.shape[1]))
-    index.dense.add(new_vectors, np.arange(known, len(distinct)))
+    searched, common_wording = _grown_recall_vectors(index, new_vectors, new, distinct, encoders)
+    index.dense.add(searched, np.arange(known, len(distinct)))
     # The meanings the new rows carry: old ones (read from their first row) then every new one.
     of_fresh = meaning_of_row[first:]
     touched = np.unique(of_fresh[of_fresh >= 0])
@@ -580,7 +596,8 @@ def extend_index(
         text_model=index.text_model,
         image=index.image,
         image_dense=index.image_dense,
-        meaning_mean=_grown_mean(index.meaning_mean, known, new_vectors),
+        meaning_mean=_grown_mean(index.meaning_mean, known, searched),
+        common_wording=common_wording,
     )
     _grown_neighbours(grown, vectors, touched, grown.neighbour_rows, grown.neighbour_sims)
     if index.image is not None and index.image_dense is not None and encoders.clip is not None:
@@ -590,6 +607,25 @@ def extend_index(
     grown.fields = build_fields(grown.records, encoders.emoji, grown.trust)
     report.indexed += len(kept)
     return grown
+
+
+def _grown_recall_vectors(
+    index: CatalogIndex,
+    new_vectors: np.ndarray,
+    new: list[str],
+    distinct: list[str],
+    encoders: Encoders,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The dense graph's vectors of the `new` meanings (sentence vectors `new_vectors`), with
+    words weighted over every meaning of the grown catalog (`distinct`), and the common wording
+    removed from them (the index's, or fitted now if it had none)."""
+    if not new:
+        return new_vectors.astype(np.float32), index.common_wording
+    words, common = word_meaning_vectors(
+        new, encoders.text, counted_in=distinct, common=index.common_wording
+    )
+    # A copy: the sentence vectors are kept as the rows' `text`.
+    return recall_vectors(np.array(new_vectors, np.float32), words), common
 
 
 def _grown_reference(index: CatalogIndex, new_vectors: np.ndarray, count: int) -> np.ndarray:

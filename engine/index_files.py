@@ -21,7 +21,7 @@ from engine.lexical import FieldIndex
 from engine.style import STYLE_DIM, StyleScaler
 from engine.types import StickerRecord
 
-INDEX_VERSION = 3  # stamp on index folders; bump when the files' meaning changes
+INDEX_VERSION = 4  # stamp on index folders; bump when the files' meaning changes
 
 
 def save_index(index: CatalogIndex, folder: Path) -> None:
@@ -55,6 +55,7 @@ def _write_files(index: CatalogIndex, folder: Path) -> None:
     np.save(folder / "neighbour_rows.npy", index.neighbour_rows)
     np.save(folder / "neighbour_sims.npy", index.neighbour_sims)
     np.save(folder / "meaning_mean.npy", index.meaning_mean)
+    np.save(folder / "common_wording.npy", index.common_wording)
     index.dense.save(folder / "text.hnsw")
     for name, field_index in index.fields.items():
         field_index.save(_field_stem(folder, name))
@@ -114,8 +115,8 @@ def load_index(folder: Path, records: Sequence[StickerRecord], encoders: Encoder
         text_model=manifest["text_model"],
         generation=str(manifest.get("generation", "")),
         pack_vectors=_load_if_present(folder / "pack_vectors.npy"),
-        # Folders saved before the file existed have it computed from their vectors.
-        meaning_mean=_load_if_present(folder / "meaning_mean.npy", np.zeros(0, np.float32)),
+        meaning_mean=np.load(folder / "meaning_mean.npy"),
+        common_wording=np.load(folder / "common_wording.npy"),
     )
     if manifest.get("image_dim"):
         index.image = _mapped(folder, "image")
@@ -130,11 +131,11 @@ def _field_stem(folder: Path, name: str) -> Path:
     return folder / f"lexical-{name}"
 
 
-def _load_if_present(path: Path, empty: np.ndarray | None = None) -> np.ndarray:
-    """The array at `path`, or `empty` (folders saved before the file existed)."""
+def _load_if_present(path: Path) -> np.ndarray:
+    """The array at `path`, or no rows (folders saved before the file existed)."""
     if path.is_file():
         return np.load(path)
-    return np.zeros((0, STYLE_DIM), np.float32) if empty is None else empty
+    return np.zeros((0, STYLE_DIM), np.float32)
 
 
 def _read_manifest(folder: Path, encoders: Encoders) -> dict:

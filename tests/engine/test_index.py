@@ -214,23 +214,20 @@ def test_index_saved_without_pack_styles_computes_them_on_load(
     np.testing.assert_allclose(loaded.pack_vectors, index.pack_vectors, atol=1e-6)
 
 
-def _distinct_meaning_mean(index: CatalogIndex) -> np.ndarray:
-    firsts = [int(np.flatnonzero(index.meaning_of_row == m)[0]) for m in range(len(index.meanings))]
-    return np.asarray(index.text[firsts], np.float64).mean(axis=0)
+def _graph_mean(index: CatalogIndex) -> np.ndarray:
+    """The average of the dense graph's vectors: each meaning once, however many rows carry it."""
+    return np.asarray(index.dense.vectors(np.arange(len(index.meanings))), np.float64).mean(axis=0)
 
 
-def test_meaning_mean_is_kept_and_computed_for_older_folders(
+def test_meaning_mean_is_the_graph_mean_and_is_kept(
     built: tuple[CatalogIndex, BuildReport], encoders: Encoders, tmp_path: Path
 ) -> None:
     index, _ = built
-    expected = _distinct_meaning_mean(index)  # each meaning once, however many rows carry it
-    np.testing.assert_allclose(index.meaning_mean, expected, atol=1e-6)
+    np.testing.assert_allclose(index.meaning_mean, _graph_mean(index), atol=1e-6)
     save_index(index, tmp_path / "index")
     loaded = load_index(tmp_path / "index", index.records, encoders)
     np.testing.assert_array_equal(loaded.meaning_mean, index.meaning_mean)
-    (tmp_path / "index" / "meaning_mean.npy").unlink()  # as folders saved before it existed
-    older = load_index(tmp_path / "index", index.records, encoders)
-    np.testing.assert_allclose(older.meaning_mean, expected, atol=1e-6)
+    np.testing.assert_array_equal(loaded.common_wording, index.common_wording)
 
 
 def _edit_manifest(folder: Path, **changes: Any) -> None:
@@ -323,7 +320,7 @@ def test_extend_index_makes_new_stickers_searchable(
     loaded = load_index(tmp_path / "index", grown.records, encoders)
     assert loaded.dense.search(query, 1)[0].tolist() == [grown.meaning_of_row[row]]
     np.testing.assert_array_equal(loaded.meaning_of_row, grown.meaning_of_row)
-    np.testing.assert_allclose(grown.meaning_mean, _distinct_meaning_mean(grown), atol=1e-6)
+    np.testing.assert_allclose(grown.meaning_mean, _graph_mean(grown), atol=1e-6)
 
 
 def test_a_new_sticker_with_a_known_caption_joins_its_meaning(
@@ -356,3 +353,21 @@ def test_empty_catalog_builds_an_empty_index(encoders: Encoders) -> None:
     assert len(index.fields["meaning"].search("anything", 10)) == 0
     rows, _ = index.dense.search(np.ones(index.text.shape[1], np.float32), 10)
     assert len(rows) == 0
+
+
+def test_a_meaning_added_live_enters_the_graph_as_a_build_would_put_it(
+    folder: Path, encoders: Encoders, png: PngMaker
+) -> None:
+    records = read_catalog(folder)
+    comet = StickerRecord(
+        "comet", "space_pack", caption="a comet with a glowing tail", path=str(png("flat", 6, 2))
+    )
+    built = build_index([*records, comet], encoders)
+    grown = extend_index(build_index(records, encoders), [comet], encoders, BuildReport())
+
+    def graph_vector(index: CatalogIndex) -> np.ndarray:
+        return index.dense.vectors(index.meaning_of_row[[index.row_of["comet"]]])[0]
+
+    sentence = encoders.text.encode_text([comet.caption])[0]
+    assert float(graph_vector(grown) @ graph_vector(built)) > 0.99
+    assert float(graph_vector(grown) @ sentence) < 0.95  # blended with its words, not the sentence

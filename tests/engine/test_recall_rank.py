@@ -214,7 +214,8 @@ def test_dense_evidence_is_the_cosine_beyond_the_average_past_query(
     recall_module._dense(channel, index, crowd, vector, DEPTH)
     rows, scores = np.concatenate(channel._rows), np.concatenate(channel._scores)
     found = dict(zip(rows.tolist(), scores.tolist(), strict=True))
-    meanings = np.asarray(index.text, np.float64)  # every row has a meaning in this catalog
+    # The graph's vector of each row's meaning: every row has one in this catalog.
+    meanings = np.asarray(index.dense.vectors(index.meaning_of_row), np.float64)
     beyond = meanings @ vector - meanings @ typical + typical @ index.meaning_mean
     expected = W_DENSE * ramp(beyond, DENSE_LOW, DENSE_HIGH)
     assert sorted(found) == np.flatnonzero(expected > 0).tolist()  # no evidence, no row

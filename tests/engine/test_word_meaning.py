@@ -14,7 +14,7 @@ from engine.emoji import EmojiKeywords
 from engine.encoders import UniversalSentenceEncoder
 from engine.index import SAME_WORDING, Encoders, build_index
 from engine.types import StickerRecord
-from engine.word_meaning import word_meaning_vectors
+from engine.word_meaning import WORD_SHARE, recall_vectors, word_meaning_vectors
 
 PngMaker = Callable[[str, int, int], Path]  # the `png` fixture of conftest.py
 MEANINGS = [
@@ -80,7 +80,7 @@ def test_copies_worded_differently_are_nearest_by_words_not_by_sentence(
 ) -> None:
     texts = described("flat") + described("soft") + [caption for _, caption in fillers()]
 
-    by_words = word_meaning_vectors(texts, encoder)
+    by_words, _ = word_meaning_vectors(texts, encoder)
 
     assert nearest_is_the_copy(by_words) == 1.0
     assert nearest_is_the_copy(encoder.encode_text(texts)) < 0.5
@@ -88,9 +88,41 @@ def test_copies_worded_differently_are_nearest_by_words_not_by_sentence(
 
 
 def test_a_text_without_words_gets_a_zero_row(encoder: UniversalSentenceEncoder) -> None:
-    vectors = word_meaning_vectors(["cat face", "🙂 !", "a red car"], encoder)
+    vectors, _ = word_meaning_vectors(["cat face", "🙂 !", "a red car"], encoder)
     assert not vectors[1].any()
     assert vectors[0].any() and vectors[2].any()
+
+
+def test_captions_added_later_get_the_vectors_they_would_have_got_at_first(
+    encoder: UniversalSentenceEncoder,
+) -> None:
+    texts = described("flat") + described("soft")
+    at_once, common = word_meaning_vectors(texts, encoder)
+    assert common.shape == (2, encoder.dim) and common.any()
+
+    later, kept = word_meaning_vectors(texts[-3:], encoder, counted_in=texts, common=common)
+
+    np.testing.assert_allclose(later, at_once[-3:], atol=1e-5)
+    assert kept is common
+    # counted alone, the same captions weigh their words otherwise
+    alone, _ = word_meaning_vectors(texts[-3:], encoder, common=common)
+    assert np.abs(alone - at_once[-3:]).max() > 0.01
+
+
+def test_recall_vectors_blend_sentence_and_words_and_keep_wordless_sentences(
+    encoder: UniversalSentenceEncoder,
+) -> None:
+    texts = ["cat face", "🙂 !", "a red car"]
+    words, _ = word_meaning_vectors(texts, encoder)
+    sentences = encoder.encode_text(texts)
+
+    blended = recall_vectors(sentences.copy(), words)
+
+    expected = (1 - WORD_SHARE) * sentences + WORD_SHARE * words
+    expected /= np.linalg.norm(expected, axis=1, keepdims=True)
+    np.testing.assert_allclose(blended[[0, 2]], expected[[0, 2]], atol=1e-6)
+    np.testing.assert_array_equal(blended[1], sentences[1])  # "🙂 !" has no words
+    np.testing.assert_allclose(np.linalg.norm(blended, axis=1), 1.0, atol=1e-5)
 
 
 def test_the_index_makes_differently_worded_copies_neighbours_and_no_others(
