@@ -17,6 +17,7 @@ from pathlib import Path
 from engine.catalog import read_catalog, read_history, read_jsonl
 from engine.engine import Engine
 from engine.errors import StickerbotError
+from engine.index_files import INDEX_VERSION
 from engine.resources import resource_path
 from engine.types import StickerRecord
 
@@ -164,8 +165,9 @@ async def _answer(engine: Engine, scenario: Scenario, records: list[StickerRecor
 
 
 def _digest(demo_dir: Path) -> str:
-    """What the built state was made from: the pack's files and this code's version."""
-    digest = hashlib.sha256(_version().encode())
+    """What the built state was made from: the pack's files, this code's version and the index
+    format (a source tree keeps its version while the format moves on)."""
+    digest = hashlib.sha256(f"{_version()} index {INDEX_VERSION}".encode())
     for name in PACK_FILES:
         digest.update((demo_dir / name).read_bytes())
     return digest.hexdigest()

@@ -10,6 +10,7 @@ from PIL import Image, ImageDraw
 from typer.testing import CliRunner
 
 from bot.cli import EXIT_BAD_INPUT, app
+from engine import demo, index_files
 
 SIZE = 64
 # Two packs in two looks (filled discs, outlined squares) drawing the same three concepts.
@@ -265,6 +266,20 @@ def test_demo_builds_once_then_reuses_the_index(runner: CliRunner, tmp_path: Pat
     # A word still being typed already finds the words it starts, in the user's style.
     typing = next(s for s in sections if "still typing" in s)
     assert typing.splitlines()[1].split()[2] in {"twemoji-sleepy-face", "twemoji-sleeping-face"}
+
+
+def test_demo_builds_again_when_the_index_format_changed(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = tmp_path / "demo"
+    assert runner.invoke(app, ["demo", "--data", str(data)]).exit_code == 0
+    monkeypatch.setattr(index_files, "INDEX_VERSION", index_files.INDEX_VERSION + 1)
+    monkeypatch.setattr(demo, "INDEX_VERSION", index_files.INDEX_VERSION)
+
+    again = runner.invoke(app, ["demo", "--data", str(data)])
+
+    assert again.exit_code == 0, again.output
+    assert again.stdout.startswith("Built the demo index: 120 stickers")
 
 
 def test_build_writes_where_the_config_file_says_with_its_engine_settings(
