@@ -166,7 +166,13 @@ def _offline_settings(config: Path | None, data: Path | None) -> OfflineSettings
 
 @app.command()
 def build(
-    catalog_dir: Annotated[Path, typer.Argument(help="Folder with catalog.jsonl and images.")],
+    catalog_dir: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Folder with catalog.jsonl and images. Without it, the stickers the data "
+            "folder already holds are indexed again (after an upgrade or a new text model)."
+        ),
+    ] = None,
     data: DataOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -175,7 +181,7 @@ def build(
 
     with user_errors():
         settings = _offline_settings(config, data)
-        records = read_catalog(catalog_dir)
+        records = None if catalog_dir is None else read_catalog(catalog_dir)
         start = time.perf_counter()
         report = asyncio.run(_build(records, settings))
     seconds = time.perf_counter() - start
@@ -186,14 +192,23 @@ def build(
         typer.echo(f"Skipped {skipped}: {reasons}.")
 
 
-async def _build(records: list[StickerRecord], settings: OfflineSettings) -> BuildReport:
+async def _build(records: list[StickerRecord] | None, settings: OfflineSettings) -> BuildReport:
+    """Builds `records`, or (None) the stickers the store already holds, into a new index."""
     from engine.embed_cache import EmbedCache
     from engine.engine import Engine
     from engine.index import BuildHooks
 
     data = settings.data
-    engine = await Engine.open(data, settings.engine, database_url=settings.database_url)
+    engine = await Engine.open(
+        data, settings.engine, database_url=settings.database_url, rebuilding=True
+    )
     try:
+        if records is None:
+            records = await engine.stored_stickers()
+            if not records:
+                raise StickerbotError(
+                    f"{data} holds no stickers to index again; name a catalog folder"
+                )
         # The cache in the data folder makes a rebuild compute only stickers that changed.
         with (
             contextlib.closing(EmbedCache.in_folder(data)) as cache,

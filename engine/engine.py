@@ -104,11 +104,14 @@ class Engine:
         *,
         text_encoder: TextEncoder | None = None,
         database_url: str | None = None,
+        rebuilding: bool = False,
     ) -> Engine:
         """Open (or create) the engine's state in `data_dir`; an empty folder is fine.
 
         The index always lives in `data_dir`. Users' data and the catalog live in SQLite there
-        too, or in the PostgreSQL database at `database_url` (shared by webhook replicas)."""
+        too, or in the PostgreSQL database at `database_url` (shared by webhook replicas).
+        `rebuilding`: the caller is about to build a new index, so a saved one this code cannot
+        read (an older format, another text model) is left unread instead of refused."""
         config = config or EngineConfig()
         await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
         encoders = Encoders(
@@ -119,7 +122,7 @@ class Engine:
         store = await _open_store(data_dir, database_url)
         try:
             engine = cls(store, encoders, config, data_dir / INDEX_DIR)
-            await engine._load()
+            await engine._load(rebuilding)
         except BaseException:
             await store.close()
             raise
@@ -149,10 +152,10 @@ class Engine:
         self._index = index
         exempt_from_gc()
 
-    async def _load(self) -> None:
+    async def _load(self, rebuilding: bool = False) -> None:
         records = await self._store.stickers()
         has_index = (self._index_dir / MANIFEST).exists()
-        if records and not has_index:
+        if records and not has_index and not rebuilding:
             raise IndexMismatch(
                 f"no index at {self._index_dir} for {len(records)} stickers; "
                 "run `stickerbot build` again"
@@ -160,10 +163,19 @@ class Engine:
         await self._crowd_sync.load()  # first: the index's packs alike count the crowd's uses
         if has_index:
             stamp = _stamp(self._index_dir)
-            await self._install(
-                await asyncio.to_thread(load_index, self._index_dir, records, self._encoders)
-            )
-            self._index_stamp = stamp
+            try:
+                index = await asyncio.to_thread(
+                    load_index, self._index_dir, records, self._encoders
+                )
+            except IndexMismatch as error:
+                if not rebuilding:
+                    raise
+                log.warning(
+                    "replacing the saved index, which this Stickerbot cannot read: %s", error
+                )
+            else:
+                await self._install(index)
+                self._index_stamp = stamp
         await asyncio.to_thread(self._crowd.popular, 0)  # sorted now, not by the first query
 
     # -- catalog --------------------------------------------------------------------------------
@@ -242,6 +254,11 @@ class Engine:
             log.warning("index at %s changed but cannot be loaded yet: %s", self._index_dir, error)
         finally:
             self._reloading = None
+
+    async def stored_stickers(self) -> list[StickerRecord]:
+        """Every sticker the store holds, with the file it was indexed from: what a rebuild
+        after an upgrade or a change of text model indexes again."""
+        return await self._store.stickers()
 
     async def has_set(self, set_name: str) -> bool:
         return set_name in self._index.set_rows

@@ -121,7 +121,9 @@ async def _write(
     summary: PipelineSummary,
 ) -> None:
     """Writer: build through the engine, which saves beside the live index and swaps it in."""
-    engine = await Engine.open(options.data_dir, config, database_url=options.database_url)
+    engine = await Engine.open(
+        options.data_dir, config, database_url=options.database_url, rebuilding=True
+    )
     try:
         start = time.perf_counter()
         report = await engine.build(records, hooks=hooks)

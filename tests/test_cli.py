@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from typer.testing import CliRunner
 
 from bot.cli import EXIT_BAD_INPUT, app
 from engine import demo, index_files
+from engine.engine import Engine
+from engine.errors import IndexMismatch
 
 SIZE = 64
 # Two packs in two looks (filled discs, outlined squares) drawing the same three concepts.
@@ -300,6 +303,36 @@ def test_build_writes_where_the_config_file_says_with_its_engine_settings(
     assert result.exit_code != 0
     assert_one_line_error(result.stderr)
     assert "none" in result.stderr
+
+
+def test_build_replaces_an_index_of_an_older_format_from_the_stored_stickers(
+    runner: CliRunner, dataset: Path, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    assert runner.invoke(app, ["build", str(dataset), "--data", str(data)]).exit_code == 0
+    manifest_path = data / "index" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    indexed = len(manifest["sticker_ids"])
+    manifest["version"] = index_files.INDEX_VERSION - 1  # as an older Stickerbot saved it
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(IndexMismatch, match="run `stickerbot build` again"):
+        asyncio.run(Engine.open(data))
+
+    again = runner.invoke(app, ["build", "--data", str(data)])  # no catalog folder
+
+    assert again.exit_code == 0, again.output
+    assert f"Indexed {indexed} stickers" in again.stdout
+    rebuilt = json.loads(manifest_path.read_text(encoding="utf-8"))
+    assert rebuilt["version"] == index_files.INDEX_VERSION
+    assert rebuilt["sticker_ids"] == manifest["sticker_ids"]
+
+
+def test_build_without_a_folder_needs_stored_stickers(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["build", "--data", str(tmp_path / "empty")])
+
+    assert result.exit_code == 1
+    assert_one_line_error(result.stderr)
+    assert "name a catalog folder" in result.stderr
 
 
 def test_build_refuses_a_bad_engine_setting_in_one_line(
