@@ -142,6 +142,13 @@ def test_export_index_command(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "Indexed 4 stickers" in result.output and "Skipped 1: 1 no_file." in result.output
     assert "Seconds: read" in result.output and (data / "embed-cache.sqlite").is_file()
+    # An index saved in a format this code no longer reads is replaced, not refused.
+    manifest_path = data / "index" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest_path.write_text(json.dumps({**manifest, "version": 0}), encoding="utf-8")
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 0, again.output
+    assert json.loads(manifest_path.read_text(encoding="utf-8"))["version"] == manifest["version"]
 
 
 def test_commands_fail_in_one_line_on_bad_input(tmp_path: Path) -> None:
