@@ -52,3 +52,30 @@ def score_run(
     }
     out["missing_queries"] = missing
     return out
+
+
+TYPED_BEFORE, NEW_WORDS = "typed before", "new words"
+
+
+def words_key(text: str) -> str:
+    """A query's words as history and queries are matched: case and spacing folded."""
+    return " ".join(text.casefold().split())
+
+
+def score_by_words(
+    queries: Iterable[Mapping],
+    warm_users: set[str],
+    run: Mapping[str, Sequence[str]],
+    picked_after: Mapping[str, set[str]],
+) -> dict[str, dict[str, float] | int]:
+    """All-query metrics of two groups: TYPED_BEFORE, the queries whose exact words someone
+    typed before picking one of their right answers (`picked_after`: words_key -> stickers
+    picked after those words in the history), and NEW_WORDS, the rest. The first measure
+    what the query log remembers, the second what the text understanding finds alone."""
+    groups: dict[str, list[Mapping]] = {TYPED_BEFORE: [], NEW_WORDS: []}
+    for query in queries:
+        seen = picked_after.get(words_key(query["text"]), set()) & query["relevant"].keys()
+        groups[TYPED_BEFORE if seen else NEW_WORDS].append(query)
+    return {
+        name: score_run(group, warm_users, run)["all"] for name, group in groups.items() if group
+    }

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
+from engine.bench.metrics import words_key
 from engine.catalog import HistoryRow, QueryRow, read_catalog, read_history, read_queries
 from engine.completion import PREFIX_MIN
 from engine.engine import limit_blas_threads
@@ -120,6 +121,16 @@ def load_judged(dataset: Path) -> tuple[list[dict], set[str]]:
         queries = [json.loads(line) for line in lines if line.strip()]
     warm = {row.user_id for row in read_history(dataset)}
     return queries, warm
+
+
+def picked_after_words(dataset: Path) -> dict[str, set[str]]:
+    """The stickers the history shows picked after each query's words (metrics.words_key):
+    for scoring only."""
+    picked: dict[str, set[str]] = {}
+    for row in read_history(dataset):
+        if row.event.kind == "pick" and row.event.query:
+            picked.setdefault(words_key(row.event.query), set()).add(row.event.sticker_id)
+    return picked
 
 
 EngineFactory = Callable[[], Awaitable[object]]

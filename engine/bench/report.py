@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from engine.bench.metrics import NEW_WORDS, TYPED_BEFORE
 from engine.bench.protocol import TYPED_SHARE
 from engine.errors import StickerbotError
 
@@ -59,6 +60,7 @@ def format_table(results: dict[str, Any]) -> str:
             f"{ranker['skipped_events']:>9}"
         )
     lines += _typing_table(rankers)
+    lines += _by_words_table(rankers)
     unavailable = results.get("unavailable", {})
     lines += [f"unavailable: {name} ({why})" for name, why in unavailable.items()]
     return "\n".join(lines)
@@ -83,6 +85,26 @@ def _typing_table(rankers: dict[str, Any]) -> list[str]:
     for name, values in typed.items():
         cells = "".join(f"{_cell(values.get(m)):>10}" for m in METRICS)
         lines.append(f"{'':<10} {name:<16}{cells}{values.get('n', 0):>7}")
+    return lines
+
+
+def _by_words_table(rankers: dict[str, Any]) -> list[str]:
+    """Words typed before a pick of a right answer, and new words (results from before this
+    measure have none)."""
+    split = {name: r["by_words"] for name, r in rankers.items() if r.get("by_words")}
+    if not split:
+        return []
+    lines = [
+        "",
+        "by words: typed before a pick of a right answer, or new",
+        f"{'words':<14} {'ranker':<16}" + "".join(f"{m:>10}" for m in METRICS) + f"{'n':>7}",
+    ]
+    for group in (TYPED_BEFORE, NEW_WORDS):
+        for position, (name, groups) in enumerate(split.items()):
+            values = groups.get(group, {})
+            cells = "".join(f"{_cell(values.get(m)):>10}" for m in METRICS)
+            label = group if position == 0 else ""
+            lines.append(f"{label:<14} {name:<16}{cells}{values.get('n', 0):>7}")
     return lines
 
 

@@ -20,8 +20,14 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from engine.bench.metrics import score_run
-from engine.bench.protocol import Ranker, RunResult, load_judged, run_protocol
+from engine.bench.metrics import score_by_words, score_run
+from engine.bench.protocol import (
+    Ranker,
+    RunResult,
+    load_judged,
+    picked_after_words,
+    run_protocol,
+)
 from engine.bench.stickerbot_ranker import StickerbotRanker
 from engine.config import EngineConfig
 
@@ -59,11 +65,13 @@ class RankerResult:
     rankings: dict[str, list[str]] = field(default_factory=dict, repr=False)
     nsfw_flagged: int | None = None  # stickers over the NSFW threshold, when scored (--nsfw)
     typing: Metrics | None = None  # the queries answered half-typed (protocol.typed_so_far)
+    by_words: Metrics | None = None  # words typed before and new words (metrics.score_by_words)
 
     def to_json(self) -> dict[str, Any]:
         out = {
             "metrics": self.metrics,
             "typing": self.typing,
+            "by_words": self.by_words,
             "seconds": self.seconds,
             "latency_ms": self.latency_ms,
             "skipped_events": self.skipped_events,
@@ -120,6 +128,7 @@ async def run_bench(
     """
     config = config or EngineConfig()
     queries, warm = load_judged(dataset)
+    picked = picked_after_words(dataset)
     factories: dict[str, Callable[[Path], Ranker]] = {
         STICKERBOT: lambda scratch: StickerbotRanker(scratch, config, nsfw_cache)
     }
@@ -144,6 +153,7 @@ async def run_bench(
                 rankings=run.rankings,
                 nsfw_flagged=flagged,
                 typing=score_run([q for q in queries if q["qid"] in run.typing], warm, run.typing),
+                by_words=score_by_words(queries, warm, run.rankings, picked),
             )
         )
     return BenchReport(dataset=dataset, rankers=results, engine=config, unavailable=unavailable)

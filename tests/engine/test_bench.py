@@ -12,8 +12,14 @@ from pathlib import Path
 import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from engine.bench.metrics import score_run
-from engine.bench.protocol import load_judged, run_protocol, typed_so_far, write_run
+from engine.bench.metrics import NEW_WORDS, TYPED_BEFORE, score_by_words, score_run
+from engine.bench.protocol import (
+    load_judged,
+    picked_after_words,
+    run_protocol,
+    typed_so_far,
+    write_run,
+)
 from engine.bench.report import format_table, write_chart
 from engine.bench.runner import load_baselines, percentile
 from engine.catalog import HistoryRow, QueryRow
@@ -213,3 +219,57 @@ def test_table_shows_the_half_typed_figures_when_measured() -> None:
     lines = format_table(measured).splitlines()
     heading = next(i for i, line in enumerate(lines) if line.startswith("as you type"))
     assert lines[heading + 2].split() == ["stickerbot", "0.250", "0.500", "0.200", "0.100", "3"]
+
+
+def test_queries_split_by_whether_their_words_led_to_a_right_pick_before() -> None:
+    queries = [
+        {
+            "qid": "q1",
+            "user_id": "u1",
+            "lang": "en",
+            "text": " Sleepy",
+            "relevant": {"a": 2, "b": 1},
+        },
+        {"qid": "q2", "user_id": "u1", "lang": "en", "text": "pizza", "relevant": {"c": 1}},
+        {"qid": "q3", "user_id": "u2", "lang": "fr", "text": "chat", "relevant": {"d": 1}},
+    ]
+    run = {"q1": ["b", "a"], "q2": ["c"], "q3": ["x", "d"]}
+    # "pizza" was typed before, but the pick after it was not one of its right answers
+    picked = {"sleepy": {"a"}, "pizza": {"x"}}
+
+    split = score_by_words(queries, {"u1"}, run, picked)
+
+    assert split[TYPED_BEFORE] == score_run(queries[:1], {"u1"}, run)["all"]
+    assert split[NEW_WORDS] == score_run(queries[1:], {"u1"}, run)["all"]
+    assert (split[TYPED_BEFORE]["n"], split[NEW_WORDS]["n"]) == (1, 2)
+    assert split[NEW_WORDS]["mrr@10"] == 0.75
+
+
+def test_picked_after_words_reads_the_picks_of_the_history(tmp_path: Path) -> None:
+    rows = [
+        {"user_id": "u", "ts": 1, "event": "pick", "sticker_id": "a", "query": "Good  Night"},
+        {"user_id": "u", "ts": 2, "event": "send", "sticker_id": "b", "query": None},
+        {"user_id": "v", "ts": 3, "event": "pick", "sticker_id": "c", "query": "good night"},
+    ]
+    (tmp_path / "history.jsonl").write_text("\n".join(map(json.dumps, rows)) + "\n")
+
+    assert picked_after_words(tmp_path) == {"good night": {"a", "c"}}
+
+
+def test_table_shows_typed_before_and_new_words_when_measured() -> None:
+    assert "by words" not in format_table(RESULTS)
+    row = {"ndcg@10": 0.9, "mrr@10": 1.0, "recall@10": 0.8, "style@5": 0.7, "n": 4}
+    measured = json.loads(json.dumps(RESULTS))
+    measured["rankers"]["stickerbot"]["by_words"] = {TYPED_BEFORE: row, NEW_WORDS: {**row, "n": 2}}
+    lines = format_table(measured).splitlines()
+    heading = next(i for i, line in enumerate(lines) if line.startswith("by words"))
+    assert lines[heading + 2].split()[-6:] == [
+        "stickerbot",
+        "0.900",
+        "1.000",
+        "0.800",
+        "0.700",
+        "4",
+    ]
+    assert lines[heading + 2].startswith(TYPED_BEFORE)
+    assert lines[heading + 3].startswith(NEW_WORDS) and lines[heading + 3].endswith("2")
