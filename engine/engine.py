@@ -153,7 +153,7 @@ class Engine:
         exempt_from_gc()
 
     async def _load(self, rebuilding: bool = False) -> None:
-        records = await self._store.stickers()
+        records = await self._store.stickers(with_paths=False)
         has_index = (self._index_dir / MANIFEST).exists()
         if records and not has_index and not rebuilding:
             raise IndexMismatch(
@@ -240,7 +240,7 @@ class Engine:
         try:
             async with self._write_lock:
                 # The other process upserted its stickers before saving the index: read them anew.
-                records = await self._store.stickers()
+                records = await self._store.stickers(with_paths=False)
                 index = await asyncio.to_thread(
                     load_index, self._index_dir, records, self._encoders
                 )

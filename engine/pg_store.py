@@ -25,6 +25,7 @@ from engine.store import (
     USER_TABLES,
     event_row,
     profile_doc,
+    sticker_columns,
     sticker_record,
     stored_event,
 )
@@ -171,10 +172,10 @@ class PgStore:
                 [tuple(getattr(r, c) for c in STICKER_COLUMNS) for r in records],
             )
 
-    async def stickers(self) -> list[StickerRecord]:
+    async def stickers(self, *, with_paths: bool = True) -> list[StickerRecord]:
         async with self._pool.connection() as conn:
             cursor = await conn.execute(
-                f"SELECT {', '.join(STICKER_COLUMNS)} FROM stickers ORDER BY seq"
+                f"SELECT {sticker_columns(with_paths)} FROM stickers ORDER BY seq"
             )
             return [sticker_record(row) for row in await cursor.fetchall()]
 

@@ -44,8 +44,9 @@ class StateStore(Protocol):
         """Insert or replace stickers by id, every field."""
         ...
 
-    async def stickers(self) -> list[StickerRecord]:
-        """Every sticker, in the order first inserted."""
+    async def stickers(self, *, with_paths: bool = True) -> list[StickerRecord]:
+        """Every sticker, in the order first inserted; with `with_paths` False, without the
+        image paths (what serving keeps)."""
         ...
 
     async def update_file_id(self, sticker_id: str, file_id: str) -> None: ...

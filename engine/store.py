@@ -116,9 +116,9 @@ class Store:
         )
         await self._db.commit()
 
-    async def stickers(self) -> list[StickerRecord]:
+    async def stickers(self, *, with_paths: bool = True) -> list[StickerRecord]:
         async with self._db.execute(
-            f"SELECT {', '.join(STICKER_COLUMNS)} FROM stickers ORDER BY rowid"
+            f"SELECT {sticker_columns(with_paths)} FROM stickers ORDER BY rowid"
         ) as cursor:
             rows = await cursor.fetchall()
         return [sticker_record(row) for row in rows]
@@ -280,6 +280,13 @@ def stored_event(row: Sequence[Any]) -> StoredEvent:
 def profile_doc(profile: dict[str, Any]) -> str:
     """A profile as stored: compact JSON."""
     return json.dumps(profile, separators=(",", ":"))
+
+
+def sticker_columns(with_paths: bool) -> str:
+    """The stickers columns to select, in sticker_record's order; without paths, NULL in their
+    place. Serving keeps no path (only a build reads a file): at 543,098 stickers, paths as long
+    as the bot's own took 70 MB."""
+    return ", ".join(c if with_paths or c != "path" else "NULL AS path" for c in STICKER_COLUMNS)
 
 
 def sticker_record(row: Sequence[Any]) -> StickerRecord:

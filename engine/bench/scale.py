@@ -59,6 +59,8 @@ PACK_MIN, PACK_MAX = 30, 120  # stickers per pack
 STYLE_CENTRES = 48  # art styles packs are drawn in ("a few dozen")
 PACK_STYLE_NOISE, STICKER_STYLE_NOISE = 0.35, 0.25  # spread around a style, then around a pack
 PALETTE_SWATCHES = 12  # active palette buckets per style centre
+# A file_id as long as Telegram's (71 characters): serving keeps one per sticker in memory.
+FILE_ID_HEAD, FILE_ID_TAIL = "CAACAgIAAxkBAAEL", "Zmc2wABHgPX_aKlm3-bT0H5AAJFAAPANk8TNc7rYQ8c"
 DUPLICATE_SHARE = 0.25  # stickers whose caption, OCR and emoji repeat an earlier sticker's
 NO_TEXT_SHARE = 0.08  # stickers known only by their emoji
 OCR_SHARE = 0.3  # stickers with words drawn on them
@@ -264,11 +266,13 @@ def _pack(
     out: list[StickerRecord] = []
     for _ in range(count):
         row = len(earlier) + len(out)
+        sticker_id = f"AgAD{row:012d}"  # as long as Telegram's file_unique_id
         record = StickerRecord(
-            sticker_id=f"s{row:07d}",
+            sticker_id=sticker_id,
             set_name=name,
             set_title=title,
-            file_id=f"file{row}",
+            # No path: serving reads its records without them (Store.stickers).
+            file_id=f"{FILE_ID_HEAD}{row:012d}{FILE_ID_TAIL}",
             nsfw=NSFW_SCORE if rng.random() < NSFW_SHARE else 0.0,
         )
         if earlier and rng.random() < DUPLICATE_SHARE:

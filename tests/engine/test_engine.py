@@ -431,6 +431,16 @@ async def test_add_stickers_makes_them_suggestible_at_once(
         await engine.close()
 
 
+async def test_served_records_keep_no_image_paths_and_the_store_keeps_them(
+    engine: Engine,
+) -> None:
+    stored = await engine.stored_stickers()
+    assert len(stored) == TOTAL and all(record.path for record in stored)
+    # Only a build reads files: a rebuild reads the store afresh, and a live addition decodes
+    # only its new stickers (test_add_stickers_makes_them_suggestible_at_once).
+    assert all(record.path is None for record in engine._index.records)
+
+
 async def test_export_user_contains_events_and_prefs(engine: Engine) -> None:
     await engine.set_prefs("ann", Prefs(learning_paused=False, language="it"))
     await engine.observe("ann", Event("send", "flat_heart", 1.0, context="love you"))

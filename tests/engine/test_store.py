@@ -227,6 +227,15 @@ async def test_stickers_round_trip_and_file_id_update(store: Store) -> None:
     assert (await store.counts())["stickers"] == 2
 
 
+async def test_stickers_read_for_serving_come_without_paths(state: StateStore) -> None:
+    await state.upsert_stickers([StickerRecord("a", "pk", caption="sleepy", path="/x/a.png")])
+
+    served = await state.stickers(with_paths=False)
+
+    assert served == [StickerRecord("a", "pk", caption="sleepy")]
+    assert (await state.stickers())[0].path == "/x/a.png"  # kept for a rebuild
+
+
 async def test_stickers_of_a_pack_share_one_name_string(state: StateStore) -> None:
     await state.upsert_stickers([StickerRecord(f"s{i}", "pk", set_title="Pk") for i in range(3)])
     stored = await state.stickers()
