@@ -189,7 +189,8 @@ class Engine:
     ) -> BuildReport:
         """Replace the catalog with `records` and write a fresh index beside the old one.
 
-        `hooks` adds an embedding cache and per-sticker steps (OCR, NSFW) to the build.
+        `hooks` adds an embedding cache and per-sticker steps (OCR, NSFW) to the build. When
+        not one of `records` can be read (their files moved, say) the index in use is kept.
         """
         report = report or BuildReport()
         async with self._write_lock:
@@ -201,6 +202,12 @@ class Engine:
                 on_progress=on_progress,
                 hooks=hooks,
             )
+            if records and not len(index) and len(self._index):
+                reasons = ", ".join(f"{n} {why}" for why, n in report.skipped.most_common())
+                raise StickerbotError(
+                    f"none of the {len(records)} stickers could be read ({reasons}); the index "
+                    "in use was kept: check that their files are where the catalog says"
+                )
             await self._store.upsert_stickers(index.records)
             await self._write(index)
         return report

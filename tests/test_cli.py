@@ -327,6 +327,24 @@ def test_build_replaces_an_index_of_an_older_format_from_the_stored_stickers(
     assert rebuilt["sticker_ids"] == manifest["sticker_ids"]
 
 
+def test_a_build_that_reads_no_sticker_keeps_the_index_in_use(
+    runner: CliRunner, dataset: Path, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    assert runner.invoke(app, ["build", str(dataset), "--data", str(data)]).exit_code == 0
+    manifest_path = data / "index" / "manifest.json"
+    before = manifest_path.read_text(encoding="utf-8")
+    for image in dataset.rglob("*.png"):  # the files the stored stickers point to are gone
+        image.unlink()
+
+    result = runner.invoke(app, ["build", "--data", str(data)])
+
+    assert result.exit_code == 1
+    assert_one_line_error(result.stderr)
+    assert "none of the" in result.stderr and "missing" in result.stderr
+    assert manifest_path.read_text(encoding="utf-8") == before
+
+
 def test_build_without_a_folder_needs_stored_stickers(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(app, ["build", "--data", str(tmp_path / "empty")])
 
