@@ -305,12 +305,17 @@ def test_build_writes_where_the_config_file_says_with_its_engine_settings(
     assert "none" in result.stderr
 
 
+def built_manifest(runner: CliRunner, dataset: Path, data: Path) -> Path:
+    """Builds `dataset` into `data`; the index's manifest file."""
+    assert runner.invoke(app, ["build", str(dataset), "--data", str(data)]).exit_code == 0
+    return data / "index" / "manifest.json"
+
+
 def test_build_replaces_an_index_of_an_older_format_from_the_stored_stickers(
     runner: CliRunner, dataset: Path, tmp_path: Path
 ) -> None:
     data = tmp_path / "data"
-    assert runner.invoke(app, ["build", str(dataset), "--data", str(data)]).exit_code == 0
-    manifest_path = data / "index" / "manifest.json"
+    manifest_path = built_manifest(runner, dataset, data)
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     indexed = len(manifest["sticker_ids"])
     manifest["version"] = index_files.INDEX_VERSION - 1  # as an older Stickerbot saved it
@@ -331,8 +336,7 @@ def test_a_build_that_reads_no_sticker_keeps_the_index_in_use(
     runner: CliRunner, dataset: Path, tmp_path: Path
 ) -> None:
     data = tmp_path / "data"
-    assert runner.invoke(app, ["build", str(dataset), "--data", str(data)]).exit_code == 0
-    manifest_path = data / "index" / "manifest.json"
+    manifest_path = built_manifest(runner, dataset, data)
     before = manifest_path.read_text(encoding="utf-8")
     for image in dataset.rglob("*.png"):  # the files the stored stickers point to are gone
         image.unlink()
