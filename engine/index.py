@@ -58,9 +58,6 @@ from engine.word_meaning import recall_vectors, word_meaning_vectors
 log = logging.getLogger(__name__)
 
 ALL_CORES = -1  # hnswlib's "every core": offline builds use them all
-# Meaning vectors read at a time to average an index saved without its mean: all of a 543k
-# catalog's at once would take 1.1 GB.
-MEAN_CHUNK = 65536
 NEIGHBOURS = 16  # meaning neighbours kept per sticker
 # Cosine of word vectors (engine.word_meaning) above which two captions say the same thing:
 # on emoji-dev's captions worded by `bench-describe`, 98% of the pairs so found were copies of
@@ -170,6 +167,12 @@ class CatalogIndex:
     neighbour_sims: np.ndarray  # (meanings, NEIGHBOURS) float32
     dense: DenseIndex
     text_model: str
+    # The average vector of the dense graph (dense recall's baseline): computed by a build,
+    # kept up to date by extend_index, saved with the index.
+    meaning_mean: np.ndarray
+    # What the captions' words' vectors share, removed from each (engine.word_meaning): kept so
+    # that meanings added live are blended into the dense graph as the first ones were.
+    common_wording: np.ndarray
     image: np.ndarray | None = None  # (n, d_clip) CLIP image vectors when configured
     generation: str = ""  # set when saved: tells a running engine that the files changed
     image_dense: DenseIndex | None = None
@@ -183,13 +186,6 @@ class CatalogIndex:
     # one does not read every sticker's statistics off the disk).
     pack_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, STYLE_DIM), np.float32))
     pack_of_row: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
-    # The average vector of the dense graph (dense recall's baseline); given by a build and a
-    # saved folder, kept up to date by extend_index; computed from `text` when not given (for an
-    # index whose graph holds its sentence vectors).
-    meaning_mean: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
-    # What the captions' words' vectors share, removed from each (engine.word_meaning): kept so
-    # that meanings added live are blended into the dense graph as the first ones were.
-    common_wording: np.ndarray = field(default_factory=lambda: np.zeros((2, 0), np.float32))
     _safe: tuple[float, np.ndarray] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -205,8 +201,6 @@ class CatalogIndex:
         self.pack_of_row = np.zeros(len(self.records), np.int32)
         for pack, rows in enumerate(self.set_rows.values()):
             self.pack_of_row[rows] = pack
-        if len(self.meaning_mean) != self.text.shape[1]:
-            self.meaning_mean = _mean_meaning(self)
 
     @property
     def style(self) -> np.ndarray:
@@ -642,15 +636,6 @@ def _meaning_vectors(index: CatalogIndex, meanings: np.ndarray) -> np.ndarray:
     groups = index.meanings
     first_rows = groups.members[groups.starts[meanings]]
     return np.asarray(index.text[first_rows], np.float32)
-
-
-def _mean_meaning(index: CatalogIndex) -> np.ndarray:
-    """The average meaning vector, read from the first row of every meaning."""
-    count, total = len(index.meanings), np.zeros(index.text.shape[1], np.float64)
-    for start in range(0, count, MEAN_CHUNK):
-        chunk = np.arange(start, min(start + MEAN_CHUNK, count))
-        total += _meaning_vectors(index, chunk).sum(axis=0, dtype=np.float64)
-    return (total / max(count, 1)).astype(np.float32)
 
 
 def _grown_mean(mean: np.ndarray, count: int, added: np.ndarray) -> np.ndarray:
