@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from engine.bench.metrics import words_key
 from engine.catalog import HistoryRow, QueryRow, read_catalog, read_history, read_queries
@@ -115,22 +115,25 @@ def write_run(rankings: dict[str, list[str]], path: Path) -> None:
             out.write(json.dumps({"qid": qid, "ranking": ranking}) + "\n")
 
 
-def load_judged(dataset: Path) -> tuple[list[dict], set[str]]:
-    """Queries with their judgements and the users with history: for scoring only."""
+class Judged(NamedTuple):
+    """What scoring reads besides the run: never shown to a system under test."""
+
+    queries: list[dict]  # with their judgements
+    warm: set[str]  # users with history
+    picked_after: dict[str, set[str]]  # metrics.words_key of a query -> stickers picked after it
+
+
+def load_judged(dataset: Path) -> Judged:
+    """The queries and what the history says about them, the history read once."""
     with (dataset / "queries.jsonl").open(encoding="utf-8") as lines:
         queries = [json.loads(line) for line in lines if line.strip()]
-    warm = {row.user_id for row in read_history(dataset)}
-    return queries, warm
-
-
-def picked_after_words(dataset: Path) -> dict[str, set[str]]:
-    """The stickers the history shows picked after each query's words (metrics.words_key):
-    for scoring only."""
+    warm: set[str] = set()
     picked: dict[str, set[str]] = {}
     for row in read_history(dataset):
+        warm.add(row.user_id)
         if row.event.kind == "pick" and row.event.query:
             picked.setdefault(words_key(row.event.query), set()).add(row.event.sticker_id)
-    return picked
+    return Judged(queries, warm, picked)
 
 
 EngineFactory = Callable[[], Awaitable[object]]

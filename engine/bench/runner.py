@@ -21,13 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.bench.metrics import score_by_words, score_run
-from engine.bench.protocol import (
-    Ranker,
-    RunResult,
-    load_judged,
-    picked_after_words,
-    run_protocol,
-)
+from engine.bench.protocol import Ranker, RunResult, load_judged, run_protocol
 from engine.bench.stickerbot_ranker import StickerbotRanker
 from engine.config import EngineConfig
 
@@ -127,8 +121,7 @@ async def run_bench(
     first time) and the results count the flagged stickers.
     """
     config = config or EngineConfig()
-    queries, warm = load_judged(dataset)
-    picked = picked_after_words(dataset)
+    queries, warm, picked = load_judged(dataset)
     factories: dict[str, Callable[[Path], Ranker]] = {
         STICKERBOT: lambda scratch: StickerbotRanker(scratch, config, nsfw_cache)
     }

@@ -15,7 +15,6 @@ from threadpoolctl import threadpool_info, threadpool_limits
 from engine.bench.metrics import NEW_WORDS, TYPED_BEFORE, score_by_words, score_run
 from engine.bench.protocol import (
     load_judged,
-    picked_after_words,
     run_protocol,
     typed_so_far,
     write_run,
@@ -54,7 +53,7 @@ def synthetic_run(dataset: Path, seed: int) -> dict[str, list[str]]:
         json.loads(line)["sticker_id"]
         for line in (dataset / "catalog.jsonl").read_text(encoding="utf-8").splitlines()
     ]
-    queries, _ = load_judged(dataset)
+    queries = load_judged(dataset).queries
     run = {}
     for query in queries[1:]:  # the first is missing: `missing_queries` must agree too
         ranking = rng.sample(ids, len(ids))[:DEPTH]
@@ -71,7 +70,7 @@ def test_score_run_matches_the_reference_scorer(tmp_path: Path, seed: int) -> No
     run = synthetic_run(DEMO_DIR, seed)
     path = tmp_path / "run.jsonl"
     write_run(run, path)
-    queries, warm = load_judged(DEMO_DIR)
+    queries, warm, _ = load_judged(DEMO_DIR)
 
     ours = score_run(queries, warm, run)
 
@@ -245,15 +244,19 @@ def test_queries_split_by_whether_their_words_led_to_a_right_pick_before() -> No
     assert split[NEW_WORDS]["mrr@10"] == 0.75
 
 
-def test_picked_after_words_reads_the_picks_of_the_history(tmp_path: Path) -> None:
+def test_judgements_read_the_picks_and_users_of_the_history(tmp_path: Path) -> None:
     rows = [
         {"user_id": "u", "ts": 1, "event": "pick", "sticker_id": "a", "query": "Good  Night"},
         {"user_id": "u", "ts": 2, "event": "send", "sticker_id": "b", "query": None},
         {"user_id": "v", "ts": 3, "event": "pick", "sticker_id": "c", "query": "good night"},
     ]
     (tmp_path / "history.jsonl").write_text("\n".join(map(json.dumps, rows)) + "\n")
+    (tmp_path / "queries.jsonl").write_text("")
 
-    assert picked_after_words(tmp_path) == {"good night": {"a", "c"}}
+    judged = load_judged(tmp_path)
+
+    assert judged.picked_after == {"good night": {"a", "c"}}
+    assert judged.warm == {"u", "v"}
 
 
 def test_table_shows_typed_before_and_new_words_when_measured() -> None:
