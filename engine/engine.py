@@ -153,20 +153,18 @@ class Engine:
         exempt_from_gc()
 
     async def _load(self, rebuilding: bool = False) -> None:
-        records = await self._store.stickers(with_paths=False)
+        stored = await self._store.sticker_rows()
         has_index = (self._index_dir / MANIFEST).exists()
-        if records and not has_index and not rebuilding:
+        if len(stored) and not has_index and not rebuilding:
             raise IndexMismatch(
-                f"no index at {self._index_dir} for {len(records)} stickers; "
+                f"no index at {self._index_dir} for {len(stored)} stickers; "
                 "run `stickerbot build` again"
             )
         await self._crowd_sync.load()  # first: the index's packs alike count the crowd's uses
         if has_index:
             stamp = _stamp(self._index_dir)
             try:
-                index = await asyncio.to_thread(
-                    load_index, self._index_dir, records, self._encoders
-                )
+                index = await asyncio.to_thread(load_index, self._index_dir, stored, self._encoders)
             except IndexMismatch as error:
                 if not rebuilding:
                     raise
@@ -194,7 +192,7 @@ class Engine:
         """
         report = report or BuildReport()
         async with self._write_lock:
-            index = await asyncio.to_thread(
+            built = await asyncio.to_thread(
                 build_index,
                 records,
                 self._encoders,
@@ -202,13 +200,14 @@ class Engine:
                 on_progress=on_progress,
                 hooks=hooks,
             )
+            index = built.index
             if records and not len(index) and len(self._index):
                 reasons = ", ".join(f"{n} {why}" for why, n in report.skipped.most_common())
                 raise StickerbotError(
                     f"none of the {len(records)} stickers could be read ({reasons}); the index "
                     "in use was kept: check that their files are where the catalog says"
                 )
-            await self._store.upsert_stickers(index.records)
+            await self._store.upsert_stickers(built.records)
             await self._write(index)
         return report
 
@@ -220,15 +219,27 @@ class Engine:
     async def add_stickers(self, records: Sequence[StickerRecord]) -> int:
         report = BuildReport()
         async with self._write_lock:
+            index = self._index
+            indexed = await self._indexed_records(index)
             grown = await asyncio.to_thread(
-                extend_index, self._index, records, self._encoders, report
+                extend_index, index, indexed, records, self._encoders, report
             )
-            fresh = grown.records[len(self._index) :]
-            if not fresh:
+            if not grown.records:
                 return 0
-            await self._store.upsert_stickers(fresh)
-            await self._write(grown)
-        return len(fresh)
+            await self._store.upsert_stickers(grown.records)
+            await self._write(grown.index)
+        return len(grown.records)
+
+    async def _indexed_records(self, index: CatalogIndex) -> list[StickerRecord]:
+        """The stored records of `index`'s rows, in row order: live growth counts and searches
+        their texts again, which the index does not keep."""
+        by_id = {r.sticker_id: r for r in await self._store.stickers(with_paths=False)}
+        missing = sum(s not in by_id for s in index.rows.sticker_ids)
+        if missing:
+            raise IndexMismatch(
+                f"the index holds {missing} stickers the database lacks; run `stickerbot build`"
+            )
+        return [by_id[s] for s in index.rows.sticker_ids]
 
     # -- hot reload -----------------------------------------------------------------------------
 
@@ -247,10 +258,8 @@ class Engine:
         try:
             async with self._write_lock:
                 # The other process upserted its stickers before saving the index: read them anew.
-                records = await self._store.stickers(with_paths=False)
-                index = await asyncio.to_thread(
-                    load_index, self._index_dir, records, self._encoders
-                )
+                stored = await self._store.sticker_rows()
+                index = await asyncio.to_thread(load_index, self._index_dir, stored, self._encoders)
                 if _stamp(self._index_dir) != stamp:
                     return  # swapped again while we read: files may mix, the next look retries
                 await self._install(index)
@@ -306,10 +315,10 @@ class Engine:
         index = self._index
         items = [
             Suggestion(
-                index.records[r.row].sticker_id,
+                index.rows.sticker_ids[r.row],
                 round(r.score, 4),
                 r.reason,
-                index.records[r.row].file_id,
+                index.rows.file_ids[r.row],
             )
             for r in window
             if r.row < len(index)
@@ -396,7 +405,7 @@ class Engine:
             profile,
             kind=event.kind,
             sticker_id=event.sticker_id,
-            set_name=index.records[row].set_name,
+            set_name=index.rows.set_names[row],
             style=index.pack_style_of(row),
             ts=event.ts,
         )
@@ -405,8 +414,8 @@ class Engine:
         except BaseException:
             self._profiles.pop(user_id)  # the stored profile is the truth: reload it
             raise
-        if event.file_id and event.file_id != index.records[row].file_id:
-            index.records[row].file_id = event.file_id
+        if event.file_id and event.file_id != index.rows.file_ids[row]:
+            index.rows.file_ids[row] = event.file_id
             await self._store.update_file_id(event.sticker_id, event.file_id)
 
     async def _profile(self, user_id: str) -> Profile:
@@ -505,7 +514,7 @@ class Engine:
         ):
             pack = int(np.argmax(index.pack_vectors @ np.asarray(centroid, dtype=np.float32)))
             first_row = int(index.rows_of_pack(pack)[0])
-            out.append((weight / total, index.records[first_row].sticker_id))
+            out.append((weight / total, index.rows.sticker_ids[first_row]))
         return out
 
     async def stats(self) -> dict[str, int]:
@@ -549,7 +558,7 @@ def _clip_encoder(config: EngineConfig) -> Any:
 
 
 def _empty_index(encoders: Encoders) -> CatalogIndex:
-    return build_index([], encoders)
+    return build_index([], encoders).index
 
 
 def exempt_from_gc() -> None:

@@ -50,6 +50,7 @@ from engine.errors import IndexMismatch
 from engine.groups import RowGroups, number_texts
 from engine.lexical import FieldIndex
 from engine.media import MediaError, load_sticker_image
+from engine.sticker_rows import StickerRows
 from engine.style import STYLE_DIM, StyleScaler, style_features
 from engine.timing import StepTimer, untimed
 from engine.types import StickerRecord
@@ -153,7 +154,7 @@ class BuildHooks:
 
 @dataclass
 class CatalogIndex:
-    records: list[StickerRecord]
+    rows: StickerRows  # what serving keeps of each sticker: ids, pack, NSFW score
     # Per-row arrays that serving never reads (they feed saving and live growth) are memory-
     # mapped once loaded or saved, so a large catalog's vectors stay on disk until needed.
     text: np.ndarray  # (n, d) meaning vectors, zero rows when nothing is known
@@ -191,14 +192,14 @@ class CatalogIndex:
     def __post_init__(self) -> None:
         known = self.meaning_of_row[self.meaning_of_row >= 0]
         self.meanings = RowGroups(self.meaning_of_row, int(known.max()) + 1 if len(known) else 0)
-        self.row_of = {r.sticker_id: i for i, r in enumerate(self.records)}
+        self.row_of = {s: i for i, s in enumerate(self.rows.sticker_ids)}
         by_set: dict[str, list[int]] = {}
-        for i, r in enumerate(self.records):
-            by_set.setdefault(r.set_name, []).append(i)
+        for i, set_name in enumerate(self.rows.set_names):
+            by_set.setdefault(set_name, []).append(i)
         self.set_rows = {k: np.asarray(v, dtype=np.int64) for k, v in by_set.items()}
         if len(self.pack_vectors) != len(self.set_rows):
             self.pack_vectors = pack_styles(self.style_raw, self.scaler, self.set_rows)
-        self.pack_of_row = np.zeros(len(self.records), np.int32)
+        self.pack_of_row = np.zeros(len(self.rows), np.int32)
         for pack, rows in enumerate(self.set_rows.values()):
             self.pack_of_row[rows] = pack
 
@@ -209,13 +210,12 @@ class CatalogIndex:
         return self.scaler.transform(self.style_raw)
 
     def __len__(self) -> int:
-        return len(self.records)
+        return len(self.rows)
 
     def safe_mask(self, threshold: float) -> np.ndarray:
         """Rows safe mode may show; computed once per index (the index never changes)."""
         if self._safe is None or self._safe[0] != threshold:
-            nsfw = np.fromiter((r.nsfw for r in self.records), np.float32, len(self.records))
-            self._safe = (threshold, nsfw < threshold)
+            self._safe = (threshold, self.rows.nsfw < threshold)
         return self._safe[1]
 
     def pack_style_of(self, rows: np.ndarray | int) -> np.ndarray:
@@ -261,6 +261,15 @@ def pack_styles(
 
 
 @dataclass
+class BuiltIndex:
+    """An index and its stickers' records, row-aligned, as the per-sticker steps (OCR, NSFW)
+    filled them in: what the store keeps, since the index holds only what serving reads."""
+
+    index: CatalogIndex
+    records: list[StickerRecord]
+
+
+@dataclass
 class Encoders:
     text: TextEncoder
     emoji: EmojiKeywords
@@ -275,7 +284,7 @@ def build_index(
     scaler: StyleScaler | None = None,
     on_progress: Callable[[int], None] | None = None,
     hooks: BuildHooks | None = None,
-) -> CatalogIndex:
+) -> BuiltIndex:
     """Decode, describe and embed `records`; stickers whose image fails are skipped and counted.
 
     `hooks` adds a cache (only what changed is computed), per-sticker steps such as OCR and
@@ -305,7 +314,7 @@ def build_index(
             index.image_dense = DenseIndex(encoders.clip.dim, capacity=len(kept))
             _add_dense(index.image_dense, index.image, 0, threads=ALL_CORES)
     report.indexed = len(kept)
-    return index
+    return BuiltIndex(index, kept)
 
 
 def index_records(
@@ -339,7 +348,7 @@ def index_records(
         mean = searched.mean(axis=0) if len(searched) else np.zeros(dense.dim, np.float32)
     with timer("catalog_rows"):  # row_of, set_rows, meanings and pack styles (__post_init__)
         index = CatalogIndex(
-            records=list(records),
+            rows=StickerRows.of(records),
             text=text,
             style_raw=style_raw,
             scaler=scaler,
@@ -548,14 +557,22 @@ def build_field(
 
 
 def extend_index(
-    index: CatalogIndex, records: Sequence[StickerRecord], encoders: Encoders, report: BuildReport
-) -> CatalogIndex:
-    """A new index with `records` appended (live growth); the dense graphs are shared."""
+    index: CatalogIndex,
+    indexed: Sequence[StickerRecord],
+    records: Sequence[StickerRecord],
+    encoders: Encoders,
+    report: BuildReport,
+) -> BuiltIndex:
+    """A new index with `records` appended (live growth); the dense graphs are shared.
+    `indexed` are the records of the index's rows, in row order (their texts are counted and
+    searched again); the result's records are the ones added."""
     fresh = [r for r in records if r.sticker_id not in index.row_of]
     decoded = _decode_all(fresh, report, None, want_images=index.image is not None)
     kept, raw = decoded.records, decoded.style_raw
     first, known = len(index), len(index.meanings)
-    all_records = [*index.records, *kept]
+    if [r.sticker_id for r in indexed] != index.rows.sticker_ids:
+        raise IndexMismatch("the stored stickers differ from the index's; run `stickerbot build`")
+    all_records = [*indexed, *kept]
     # Meanings are numbered in order of first appearance: numbering every record again gives
     # the old rows their old numbers and the new texts the next ones.
     distinct, meaning_of_row = number_texts(
@@ -578,7 +595,7 @@ def extend_index(
     reference = _grown_reference(index, new_vectors, len(distinct))
     fresh_trust = emoji_trust(kept, text, encoders.emoji, encoders.text, reference)
     grown = CatalogIndex(
-        records=all_records,
+        rows=index.rows + StickerRows.of(kept),
         text=np.concatenate([index.text, text]),
         style_raw=np.concatenate([index.style_raw, raw]),
         scaler=index.scaler,
@@ -598,9 +615,9 @@ def extend_index(
         image = _encode_images(decoded, encoders.clip, BuildHooks())
         _add_dense(index.image_dense, image, first)
         grown.image = np.concatenate([index.image, image])
-    grown.fields = build_fields(grown.records, encoders.emoji, grown.trust)
+    grown.fields = build_fields(all_records, encoders.emoji, grown.trust)
     report.indexed += len(kept)
-    return grown
+    return BuiltIndex(grown, kept)
 
 
 def _grown_recall_vectors(

@@ -9,7 +9,6 @@ import secrets
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +17,8 @@ from engine.dense import DenseIndex
 from engine.errors import IndexMismatch
 from engine.index import FIELDS, CatalogIndex, Encoders
 from engine.lexical import FieldIndex
+from engine.sticker_rows import StickerRows
 from engine.style import STYLE_DIM, StyleScaler
-from engine.types import StickerRecord
 
 INDEX_VERSION = 4  # stamp on index folders; bump when the files' meaning changes
 
@@ -69,7 +68,7 @@ def _write_files(index: CatalogIndex, folder: Path) -> None:
         "text_model": index.text_model,
         "text_dim": int(index.text.shape[1]),
         "count": len(index),
-        "sticker_ids": [r.sticker_id for r in index.records],
+        "sticker_ids": index.rows.sticker_ids,
         "style_scaler": index.scaler.to_dict(),
         "image_dim": None if index.image is None else int(index.image.shape[1]),
     }
@@ -90,20 +89,18 @@ def _swap_in(staging: Path, folder: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def load_index(folder: Path, records: Sequence[StickerRecord], encoders: Encoders) -> CatalogIndex:
-    """Open a saved index; `records` come from the store and must cover every indexed sticker."""
+def load_index(folder: Path, stored: StickerRows, encoders: Encoders) -> CatalogIndex:
+    """Open a saved index; `stored` (the store's rows) must cover every indexed sticker."""
     manifest = _read_manifest(folder, encoders)
-    by_id = {r.sticker_id: r for r in records}
-    missing = [s for s in manifest["sticker_ids"] if s not in by_id]
+    rows, missing = stored.ordered_as(manifest["sticker_ids"])
     if missing:
         raise IndexMismatch(
-            f"index at {folder} holds {len(missing)} stickers the database lacks; "
+            f"index at {folder} holds {missing} stickers the database lacks; "
             "run `stickerbot build` again"
         )
-    kept = [by_id[s] for s in manifest["sticker_ids"]]
     scaler = StyleScaler.from_dict(manifest["style_scaler"])
     index = CatalogIndex(
-        records=kept,
+        rows=rows,
         text=_mapped(folder, "text"),
         style_raw=_mapped(folder, "style_raw"),
         scaler=scaler,

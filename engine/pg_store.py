@@ -16,10 +16,13 @@ from collections.abc import AsyncIterator, Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import StoreTooNew, StoreUnavailable
+from engine.sticker_rows import StickerRows
 from engine.storage import UserChange, UserChanged
 from engine.store import (
     COUNT_QUERIES,
     EVENT_COLUMNS,
+    ROWS_PER_READ,
+    SERVED_COLUMNS,
     STICKER_COLUMNS,
     STORED_EVENT_COLUMNS,
     USER_TABLES,
@@ -178,6 +181,14 @@ class PgStore:
                 f"SELECT {sticker_columns(with_paths)} FROM stickers ORDER BY seq"
             )
             return [sticker_record(row) for row in await cursor.fetchall()]
+
+    async def sticker_rows(self) -> StickerRows:
+        rows = StickerRows()
+        async with self._pool.connection() as conn, conn.cursor() as cursor:
+            await cursor.execute(f"SELECT {SERVED_COLUMNS} FROM stickers ORDER BY seq")
+            while chunk := await cursor.fetchmany(ROWS_PER_READ):
+                rows.extend(chunk)
+        return rows
 
     async def update_file_id(self, sticker_id: str, file_id: str) -> None:
         async with self._pool.connection() as conn:

@@ -106,8 +106,8 @@ def _utilities(index: CatalogIndex, crowd: Crowd, rows: np.ndarray) -> np.ndarra
     (the crowd counts by sticker id, as rows change with the catalog)."""
     found = crowd.usage.utilities_by_row(index.row_of, rows)
     if found is None:
-        records = index.records
-        found = crowd.utilities([records[r].sticker_id for r in rows.tolist()])
+        sticker_ids = index.rows.sticker_ids
+        found = crowd.utilities([sticker_ids[r] for r in rows.tolist()])
     return found.astype(np.float32)
 
 

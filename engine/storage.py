@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from engine.sticker_rows import StickerRows
 from engine.types import Event, Prefs, StickerRecord, StoredEvent
 
 
@@ -46,7 +47,12 @@ class StateStore(Protocol):
 
     async def stickers(self, *, with_paths: bool = True) -> list[StickerRecord]:
         """Every sticker, in the order first inserted; with `with_paths` False, without the
-        image paths (what serving keeps)."""
+        image paths (what live growth reads: only a build decodes files)."""
+        ...
+
+    async def sticker_rows(self) -> StickerRows:
+        """What serving keeps of every sticker (ids, pack, NSFW score), in the order first
+        inserted; read row by row, so no whole record is ever made."""
         ...
 
     async def update_file_id(self, sticker_id: str, file_id: str) -> None: ...

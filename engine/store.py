@@ -16,6 +16,7 @@ from typing import Any
 import aiosqlite
 
 from engine.errors import StoreTooNew
+from engine.sticker_rows import StickerRows
 from engine.storage import UserChanged
 from engine.types import Event, Prefs, StickerRecord, StoredEvent
 
@@ -62,6 +63,8 @@ STICKER_COLUMNS = (
     "path",
     "nsfw",
 )
+SERVED_COLUMNS = "sticker_id, set_name, file_id, nsfw"  # StickerRows.extend's order
+ROWS_PER_READ = 10_000  # rows fetched at a time when reading a whole table
 SHARED_COLUMNS = ("set_name", "set_title", "emoji")  # values many stickers repeat
 EVENT_COLUMNS = "user_id, kind, sticker_id, ts, query, context"  # event_row's order
 STORED_EVENT_COLUMNS = f"{EVENT_COLUMNS}, id"  # stored_event's order
@@ -122,6 +125,15 @@ class Store:
         ) as cursor:
             rows = await cursor.fetchall()
         return [sticker_record(row) for row in rows]
+
+    async def sticker_rows(self) -> StickerRows:
+        rows = StickerRows()
+        async with self._db.execute(
+            f"SELECT {SERVED_COLUMNS} FROM stickers ORDER BY rowid"
+        ) as cursor:
+            while chunk := await cursor.fetchmany(ROWS_PER_READ):
+                rows.extend(chunk)
+        return rows
 
     async def update_file_id(self, sticker_id: str, file_id: str) -> None:
         await self._db.execute(

@@ -17,14 +17,17 @@ Two modes, always named in the results:
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
+import multiprocessing
 import os
 import random
 import resource
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +44,7 @@ from engine.emoji import EmojiKeywords
 from engine.encoders import TextEncoder, UniversalSentenceEncoder, l2_normalise
 from engine.engine import Engine, limit_blas_threads
 from engine.index import CatalogIndex, Encoders, index_records
-from engine.index_files import load_index, save_index
+from engine.index_files import save_index
 from engine.profile import Profile
 from engine.protocol import MAX_PAGE
 from engine.rank import rank
@@ -154,8 +157,14 @@ def current_rss() -> int:
 
 
 def peak_rss() -> int:
-    """Peak resident bytes of this process (ru_maxrss is in KiB on Linux)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    """Peak resident bytes of this process. Linux's VmHWM first: ru_maxrss carries over the
+    peak of the process a spawned one was forked from (it is in KiB on Linux)."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    kib = next((line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")), 0)
+    return int(kib) * 1024
 
 
 def hnsw_bytes(count: int, dim: int, m: int = HNSW_M) -> int:
@@ -448,35 +457,41 @@ def time_stages(
 # -- the run ----------------------------------------------------------------------------------
 
 
+@dataclass
+class Workload:
+    """What the serving process replays and asks, made where the catalog was generated."""
+
+    history: list[tuple[str, Event]]
+    queries: list[Query]
+
+
 async def run_scale(
     config: ScaleConfig, on_status: Callable[[str], None] | None = None
 ) -> dict[str, Any]:
-    """Generate, build, replay and time; the results as a JSON-able dict."""
+    """Generate and build in this process, then replay and time in a fresh one that opens the
+    data folder as `stickerbot serve` does; the results as a JSON-able dict.
+
+    Serving is measured in its own process because a build leaves memory behind: Python keeps
+    the arenas its freed objects lived in, so a process that built 543,098 stickers stays about
+    as large whatever serving itself holds."""
     say = on_status or (lambda _: None)
     started_load = os.getloadavg()
-    encoder: TextEncoder = (
-        FakeTextEncoder(config.seed) if config.fake_vectors else UniversalSentenceEncoder()
-    )
     log = BuildLog()
     with tempfile.TemporaryDirectory(prefix="stickerbot-scale-") as folder:
-        engine = await Engine.open(Path(folder), text_encoder=encoder)
-        try:
-            say(f"generating {config.stickers} stickers")
-            index, vocab, catalog = await _generate_and_build(
-                engine, config, log, say, Path(folder) / "scale-index"
+        say(f"generating {config.stickers} stickers")
+        workload = await _generate_and_build(Path(folder), config, log, say)
+        build_peak = peak_rss()
+        say(f"replaying {config.users} users and timing {config.queries} queries, served afresh")
+        context = multiprocessing.get_context("spawn")  # nothing inherited from the build
+        with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+            served = await asyncio.get_running_loop().run_in_executor(
+                pool, serve_and_time, Path(folder), config, workload
             )
-            say(f"replaying {config.users} users")
-            observe = await _replay(engine, catalog, vocab, config)
-            say(f"timing {config.queries} queries")
-            limit_blas_threads()  # as `serve` runs
-            latency = await _time_queries(engine, index, vocab, config)
-        finally:
-            await engine.close()
     return {
         "mode": MODE_FAKE if config.fake_vectors else MODE_USE,
-        "text_model": encoder.name,
-        "stickers": len(index),
-        "packs": len(index.set_rows),
+        "text_model": served.pop("text_model"),
+        "stickers": served.pop("stickers"),
+        "packs": served.pop("packs"),
         "queries": config.queries,
         "users": config.users,
         "machine": {
@@ -486,42 +501,69 @@ async def run_scale(
         },
         "build": log.steps,
         "build_seconds": round(sum(s["seconds"] for s in log.steps.values()), 1),
-        "memory": _memory(index),
-        "observe_ms": observe,
-        **latency,
+        "build_peak_rss_mb": round(build_peak / MB, 1),
+        **served,
         "target": {"p99_ms": TARGET_P99_MS, "rss_mb": TARGET_RSS_MB, "stickers": PERSRV_POOL},
     }
 
 
+def _text_encoder(config: ScaleConfig) -> TextEncoder:
+    return FakeTextEncoder(config.seed) if config.fake_vectors else UniversalSentenceEncoder()
+
+
 async def _generate_and_build(
-    engine: Engine, config: ScaleConfig, log: BuildLog, say: Callable[[str], None], index_dir: Path
-) -> tuple[CatalogIndex, Vocabulary, Catalog]:
-    encoders: Encoders = engine._encoders
-    vocab = Vocabulary(encoders.emoji)
-    with log.step("generate"):
-        catalog = generate_catalog(config.stickers, vocab, config.seed)
-    say(f"building the index ({MODE_FAKE if config.fake_vectors else MODE_USE})")
-    built = index_records(catalog.records, catalog.style_raw, encoders, timer=log.step)
-    # Served as `stickerbot serve` serves it: written to disk, then opened (vectors the queries
-    # never read stay memory-mapped). The engine has no public call that adopts an index built
-    # outside `build` (which decodes images), so the bench installs the loaded one as the
-    # engine installs the indexes it loads.
-    with log.step("save_and_load"):
-        save_index(built, index_dir)
-        del built
-        index = load_index(index_dir, catalog.records, encoders)
-    await engine._install(index)
-    # The generator's own copy of the pixel statistics is no part of serving: dropped, so the
-    # memory measured after this is the engine's (the index reads its copy from disk).
-    catalog.style_raw = np.zeros((0, STYLE_DIM), np.float32)  # not a slice: that keeps it
-    return index, vocab, catalog
+    data: Path, config: ScaleConfig, log: BuildLog, say: Callable[[str], None]
+) -> Workload:
+    """A data folder `stickerbot serve` can open (the stickers in its store, the index beside
+    them), and the workload to time on it."""
+    engine = await Engine.open(data, text_encoder=_text_encoder(config))
+    try:
+        encoders: Encoders = engine._encoders
+        vocab = Vocabulary(encoders.emoji)
+        with log.step("generate"):
+            catalog = generate_catalog(config.stickers, vocab, config.seed)
+        say(f"building the index ({MODE_FAKE if config.fake_vectors else MODE_USE})")
+        built = index_records(catalog.records, catalog.style_raw, encoders, timer=log.step)
+        # The engine has no public call that adopts an index built outside `build` (which
+        # decodes images): the bench stores the stickers and saves the index as `build` does.
+        with log.step("save"):
+            await engine._store.upsert_stickers(catalog.records)
+            save_index(built, engine._index_dir)
+        history = generate_history(catalog, vocab, config.users, config.seed)
+        queries = generate_queries(
+            vocab, config.queries + WARMUP_QUERIES, config.users, config.seed
+        )
+    finally:
+        await engine.close()
+    return Workload(history, queries)
 
 
-async def _replay(
-    engine: Engine, catalog: Catalog, vocab: Vocabulary, config: ScaleConfig
-) -> dict[str, Any]:
+def serve_and_time(data: Path, config: ScaleConfig, workload: Workload) -> dict[str, Any]:
+    """The serving half of the run, in a process of its own (see run_scale)."""
+    return asyncio.run(_serve_and_time(data, config, workload))
+
+
+async def _serve_and_time(data: Path, config: ScaleConfig, workload: Workload) -> dict[str, Any]:
+    limit_blas_threads()  # as `serve` runs
+    engine = await Engine.open(data, text_encoder=_text_encoder(config))
+    try:
+        observe = await _replay(engine, workload.history)
+        latency = await _time_queries(engine, workload.queries)
+        index = engine._index
+        return {
+            "text_model": engine._encoders.text.name,
+            "stickers": len(index),
+            "packs": len(index.set_rows),
+            "memory": _memory(index),
+            "observe_ms": observe,
+            **latency,
+        }
+    finally:
+        await engine.close()
+
+
+async def _replay(engine: Engine, history: list[tuple[str, Event]]) -> dict[str, Any]:
     """History through Engine.observe (SQLite write, profile update, crowd); timed per event."""
-    history = generate_history(catalog, vocab, config.users, config.seed)
     samples = []
     for user_id, event in history:
         start = time.perf_counter()
@@ -530,10 +572,7 @@ async def _replay(
     return {"events": len(history), **summarise(samples)}
 
 
-async def _time_queries(
-    engine: Engine, index: CatalogIndex, vocab: Vocabulary, config: ScaleConfig
-) -> dict[str, Any]:
-    queries = generate_queries(vocab, config.queries + WARMUP_QUERIES, config.users, config.seed)
+async def _time_queries(engine: Engine, queries: list[Query]) -> dict[str, Any]:
     total, stages, candidates = Stopwatch(), Stopwatch(), []
     for i, query in enumerate(queries):
         timed = i >= WARMUP_QUERIES
@@ -541,7 +580,8 @@ async def _time_queries(
         await engine.suggest(query.user_id, query.text)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         profile = await engine._profile(query.user_id)
-        found = time_stages(engine, index, query, profile, stages if timed else Stopwatch())
+        watch = stages if timed else Stopwatch()
+        found = time_stages(engine, engine._index, query, profile, watch)
         if timed:
             for kind in ("all", query.kind):
                 total.samples.setdefault(kind, []).append(wall)
@@ -591,7 +631,12 @@ def format_table(results: dict[str, Any]) -> str:
     for name, step in results["build"].items():
         lines.append(f"{name:<24}{step['seconds']:>9.1f}{step['rss_delta_mb']:>9.1f}")
     memory = results["memory"]
-    lines += ["", f"peak RSS {memory['peak_rss_mb']:.0f} MB, now {memory['rss_mb']:.0f} MB"]
+    lines += [
+        "",
+        f"build: peak RSS {results['build_peak_rss_mb']:.0f} MB",
+        f"serving (a fresh process): peak RSS {memory['peak_rss_mb']:.0f} MB, "
+        f"now {memory['rss_mb']:.0f} MB",
+    ]
     lines += [f"  {name:<22}{size:>9.1f} MB" for name, size in memory["structures_mb"].items()]
     return "\n".join(lines)
 

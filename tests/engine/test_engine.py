@@ -130,12 +130,12 @@ async def test_an_opened_index_is_kept_out_of_the_cyclic_collector(
     engine = await Engine.open(data, text_encoder=memo_encoder)
     try:
         assert gc.get_freeze_count() > 0
-        # Full collections no longer walk the index's records: the collector's generations
-        # hold neither the list nor a record. (Counting frozen objects before and after a
-        # collection is no test: other threads free frozen objects at any time.)
-        records = engine._index.records
+        # Full collections no longer walk the index's rows: the collector's generations hold
+        # none of their lists. (Counting frozen objects before and after a collection is no
+        # test: other threads free frozen objects at any time.)
+        rows = engine._index.rows
         walked = {id(thing) for thing in gc.get_objects()}
-        assert id(records) not in walked and id(records[0]) not in walked
+        assert not {id(rows), id(rows.sticker_ids), id(rows.file_ids)} & walked
     finally:
         await engine.close()
 
@@ -431,14 +431,20 @@ async def test_add_stickers_makes_them_suggestible_at_once(
         await engine.close()
 
 
-async def test_served_records_keep_no_image_paths_and_the_store_keeps_them(
+async def test_serving_keeps_ids_and_packs_and_the_store_keeps_whole_records(
     engine: Engine,
 ) -> None:
     stored = await engine.stored_stickers()
-    assert len(stored) == TOTAL and all(record.path for record in stored)
-    # Only a build reads files: a rebuild reads the store afresh, and a live addition decodes
-    # only its new stickers (test_add_stickers_makes_them_suggestible_at_once).
-    assert all(record.path is None for record in engine._index.records)
+    assert len(stored) == TOTAL and all(record.path and record.caption for record in stored)
+    # Only a build reads files and texts: a rebuild reads the store afresh, and a live addition
+    # reads the stored texts (test_add_stickers_makes_them_suggestible_at_once).
+    rows = engine._index.rows
+    by_id = {record.sticker_id: record for record in stored}
+    assert sorted(rows.sticker_ids) == sorted(by_id)
+    for sticker_id, set_name, file_id in zip(
+        rows.sticker_ids, rows.set_names, rows.file_ids, strict=True
+    ):
+        assert (set_name, file_id) == (by_id[sticker_id].set_name, by_id[sticker_id].file_id)
 
 
 async def test_export_user_contains_events_and_prefs(engine: Engine) -> None:

@@ -76,7 +76,9 @@ def folder(png: PngMaker, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def built(folder: Path, encoders: Encoders) -> tuple[CatalogIndex, BuildReport]:
     report = BuildReport()
     progress: list[int] = []
-    index = build_index(read_catalog(folder), encoders, report=report, on_progress=progress.append)
+    index = build_index(
+        read_catalog(folder), encoders, report=report, on_progress=progress.append
+    ).index
     assert sum(progress) == GOOD + 2  # every record is reported, skipped ones too
     return index, report
 
@@ -89,8 +91,8 @@ def test_broken_files_are_skipped_with_counted_reasons(
     assert dict(report.skipped) == {"missing": 1, "corrupt_image": 1}
     assert "gone" not in index.row_of
     assert "corrupt" not in index.row_of
-    assert [r.sticker_id for r in index.records][:2] == ["flat0", "flat1"]
-    assert all(index.row_of[r.sticker_id] == i for i, r in enumerate(index.records))
+    assert index.rows.sticker_ids[:2] == ["flat0", "flat1"]
+    assert all(index.row_of[s] == i for i, s in enumerate(index.rows.sticker_ids))
 
 
 def test_vectors_have_the_expected_shapes_and_norms(
@@ -186,10 +188,14 @@ def test_save_and_load_round_trip(
     save_index(index, target)
     save_index(index, target)  # saving over an existing index swaps it in place
     assert sorted(p.name for p in tmp_path.iterdir()) == ["index"]  # no staging leftovers
-    shuffled = list(index.records)
-    random.Random(4).shuffle(shuffled)  # the store may list stickers in another order
+    ids = list(index.rows.sticker_ids)
+    random.Random(4).shuffle(ids)
+    shuffled, _ = index.rows.ordered_as(ids)  # the store may list stickers in another order
     loaded = load_index(target, shuffled, encoders)
-    assert [r.sticker_id for r in loaded.records] == [r.sticker_id for r in index.records]
+    assert loaded.rows.sticker_ids == index.rows.sticker_ids
+    assert loaded.rows.set_names == index.rows.set_names
+    assert loaded.rows.file_ids == index.rows.file_ids
+    np.testing.assert_array_equal(loaded.rows.nsfw, index.rows.nsfw)
     for name in ("text", "style_raw", "style", "trust", "neighbour_rows", "neighbour_sims"):
         np.testing.assert_array_equal(getattr(loaded, name), getattr(index, name), err_msg=name)
     np.testing.assert_array_equal(loaded.pack_vectors, index.pack_vectors)  # read, not redone
@@ -210,7 +216,7 @@ def test_index_saved_without_pack_styles_computes_them_on_load(
     index, _ = built
     save_index(index, tmp_path / "index")
     (tmp_path / "index" / "pack_vectors.npy").unlink()  # as folders saved before it existed
-    loaded = load_index(tmp_path / "index", index.records, encoders)
+    loaded = load_index(tmp_path / "index", index.rows, encoders)
     np.testing.assert_allclose(loaded.pack_vectors, index.pack_vectors, atol=1e-6)
 
 
@@ -225,7 +231,7 @@ def test_meaning_mean_is_the_graph_mean_and_is_kept(
     index, _ = built
     np.testing.assert_allclose(index.meaning_mean, _graph_mean(index), atol=1e-6)
     save_index(index, tmp_path / "index")
-    loaded = load_index(tmp_path / "index", index.records, encoders)
+    loaded = load_index(tmp_path / "index", index.rows, encoders)
     np.testing.assert_array_equal(loaded.meaning_mean, index.meaning_mean)
     np.testing.assert_array_equal(loaded.common_wording, index.common_wording)
 
@@ -255,7 +261,7 @@ def test_manifest_of_another_version_or_model_is_refused(
     save_index(index, tmp_path / "index")
     _edit_manifest(tmp_path / "index", **changes)
     with pytest.raises(IndexMismatch) as raised:
-        load_index(tmp_path / "index", index.records, encoders)
+        load_index(tmp_path / "index", index.rows, encoders)
     assert words in str(raised.value)
     assert "\n" not in str(raised.value)
 
@@ -266,16 +272,19 @@ def test_index_naming_stickers_the_store_lacks_is_refused(
     index, _ = built
     save_index(index, tmp_path / "index")
     with pytest.raises(IndexMismatch, match="1 stickers"):
-        load_index(tmp_path / "index", index.records[1:], encoders)
+        load_index(
+            tmp_path / "index", index.rows.ordered_as(index.rows.sticker_ids[1:])[0], encoders
+        )
     (tmp_path / "index" / "manifest.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(IndexMismatch):
-        load_index(tmp_path / "index", index.records, encoders)
+        load_index(tmp_path / "index", index.rows, encoders)
 
 
 def test_extend_index_makes_new_stickers_searchable(
     folder: Path, encoders: Encoders, png: PngMaker, tmp_path: Path
 ) -> None:
-    base = build_index(read_catalog(folder), encoders)
+    first = build_index(read_catalog(folder), encoders)
+    base = first.index
     before = len(base)
     rocket = StickerRecord(
         "rocket",
@@ -290,14 +299,16 @@ def test_extend_index_makes_new_stickers_searchable(
     broken = StickerRecord("broken", "space_pack", caption="lost", path=str(tmp_path / "no.png"))
     again = StickerRecord("flat1", FLAT, caption="a duplicate id", path=str(png("flat", 1, 0)))
     report = BuildReport()
-    grown = extend_index(base, [rocket, moon, broken, again], encoders, report)
+    added = extend_index(base, first.records, [rocket, moon, broken, again], encoders, report)
+    grown = added.index
     assert len(base) == before  # the old snapshot is untouched
     assert len(grown) == before + 2
     assert report.indexed == 2
     assert dict(report.skipped) == {"missing": 1}
     row = grown.row_of["rocket"]
     assert row == before
-    assert grown.records[grown.row_of["flat1"]].caption != "a duplicate id"
+    assert [r.sticker_id for r in added.records] == ["rocket", "moon"]  # what the store gets
+    assert grown.meaning_of_row[grown.row_of["flat1"]] == base.meaning_of_row[base.row_of["flat1"]]
     query = encoders.text.encode_text(["rocket launch"])[0]
     assert grown.dense.search(query, 1)[0].tolist() == [grown.meaning_of_row[row]]
     assert grown.fields["meaning"].search("rocket", 5).rows.tolist() == [row]
@@ -317,7 +328,7 @@ def test_extend_index_makes_new_stickers_searchable(
     # and serves on with the arrays it grew in memory mapped from the files instead
     assert isinstance(grown.text, np.memmap) and isinstance(grown.style_raw, np.memmap)
     np.testing.assert_array_equal(grown.text, text)
-    loaded = load_index(tmp_path / "index", grown.records, encoders)
+    loaded = load_index(tmp_path / "index", grown.rows, encoders)
     assert loaded.dense.search(query, 1)[0].tolist() == [grown.meaning_of_row[row]]
     np.testing.assert_array_equal(loaded.meaning_of_row, grown.meaning_of_row)
     np.testing.assert_allclose(grown.meaning_mean, _graph_mean(grown), atol=1e-6)
@@ -326,16 +337,18 @@ def test_extend_index_makes_new_stickers_searchable(
 def test_a_new_sticker_with_a_known_caption_joins_its_meaning(
     folder: Path, encoders: Encoders, png: PngMaker
 ) -> None:
-    base = build_index(read_catalog(folder), encoders)
+    first = build_index(read_catalog(folder), encoders)
+    base = first.index
     source = base.row_of["flat1"]
     twin = StickerRecord(
-        "twin", "twin_pack", caption=base.records[source].caption, path=str(png("soft", 1, 3))
+        "twin", "twin_pack", caption=first.records[source].caption, path=str(png("soft", 1, 3))
     )
     comet = StickerRecord(
         "comet", "twin_pack", caption="a comet with a long tail", path=str(png("soft", 2, 3))
     )
     meanings = len(base.dense)  # the graph is shared: count before it grows
-    grown = extend_index(base, [comet, twin], encoders, BuildReport())  # a new meaning first
+    # a new meaning first
+    grown = extend_index(base, first.records, [comet, twin], encoders, BuildReport()).index
     row = grown.row_of["twin"]
     assert len(grown.dense) == meanings + 1  # only the comet's meaning is new
     assert grown.meaning_of_row[row] == base.meaning_of_row[source]
@@ -347,8 +360,19 @@ def test_a_new_sticker_with_a_known_caption_joins_its_meaning(
     assert row in [other for other, _ in grown.neighbours(source)]
 
 
+def test_growth_refuses_stored_records_other_than_the_index_rows(
+    folder: Path, encoders: Encoders, png: PngMaker
+) -> None:
+    first = build_index(read_catalog(folder), encoders)
+    comet = StickerRecord("comet", "space", caption="a comet", path=str(png("flat", 6, 2)))
+    reordered = [*first.records[1:], first.records[0]]
+    for indexed in (first.records[1:], reordered):
+        with pytest.raises(IndexMismatch, match="stickerbot build"):
+            extend_index(first.index, indexed, [comet], encoders, BuildReport())
+
+
 def test_empty_catalog_builds_an_empty_index(encoders: Encoders) -> None:
-    index = build_index([], encoders)
+    index = build_index([], encoders).index
     assert len(index) == 0
     assert len(index.fields["meaning"].search("anything", 10)) == 0
     rows, _ = index.dense.search(np.ones(index.text.shape[1], np.float32), 10)
@@ -362,8 +386,9 @@ def test_a_meaning_added_live_enters_the_graph_as_a_build_would_put_it(
     comet = StickerRecord(
         "comet", "space_pack", caption="a comet with a glowing tail", path=str(png("flat", 6, 2))
     )
-    built = build_index([*records, comet], encoders)
-    grown = extend_index(build_index(records, encoders), [comet], encoders, BuildReport())
+    built = build_index([*records, comet], encoders).index
+    first = build_index(records, encoders)
+    grown = extend_index(first.index, first.records, [comet], encoders, BuildReport()).index
 
     def graph_vector(index: CatalogIndex) -> np.ndarray:
         return index.dense.vectors(index.meaning_of_row[[index.row_of["comet"]]])[0]

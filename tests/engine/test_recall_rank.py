@@ -80,7 +80,7 @@ def index(png: PngMaker, encoders: Encoders) -> CatalogIndex:
         StickerRecord(sid, pack, emoji=emoji, caption=caption, path=str(png(style, shape, 1)))
         for sid, (pack, style, shape, caption, emoji) in CATALOG.items()
     ]
-    built = build_index(records, encoders)
+    built = build_index(records, encoders).index
     assert len(built) == len(CATALOG)
     return built
 
@@ -90,7 +90,7 @@ def _evidence(
 ) -> dict[str, Evidence]:
     vector = memo_encoder.encode_text([text])[0]
     found = recall_text(index, crowd, text, vector, DEPTH)
-    return {index.records[row].sticker_id: ev for row, ev in found.as_evidence().items()}
+    return {index.rows.sticker_ids[row]: ev for row, ev in found.as_evidence().items()}
 
 
 def _ranked(
@@ -106,7 +106,7 @@ def _ranked(
 
 
 def _ids(index: CatalogIndex, ranked: list[Ranked]) -> list[str]:
-    return [index.records[r.row].sticker_id for r in ranked]
+    return [index.rows.sticker_ids[r.row] for r in ranked]
 
 
 def test_emoji_keyword_in_italian_recalls_the_sticker(
@@ -260,7 +260,7 @@ def test_cold_user_ordering_does_not_depend_on_style(
 ) -> None:
     crowd = Crowd(memo_encoder)
     ranked = _ranked(index, crowd, memo_encoder, "pizza")
-    by_id = {index.records[r.row].sticker_id: r for r in ranked}
+    by_id = {index.rows.sticker_ids[r.row]: r for r in ranked}
     scores = [by_id[p].score for p in PIZZAS]
     assert scores == pytest.approx([scores[0]] * len(PIZZAS))
     assert set(_ids(index, ranked)[:4]) == set(PIZZAS)
@@ -326,7 +326,7 @@ def _send(index: CatalogIndex, profile: Profile, sticker: str, ts: int) -> None:
         profile,
         kind="send",
         sticker_id=sticker,
-        set_name=index.records[row].set_name,
+        set_name=index.rows.set_names[row],
         style=index.pack_style_of(row),
         ts=ts,
     )
@@ -371,16 +371,19 @@ def test_rank_scores_follow_the_per_row_formula(
         meaning = int(index.meaning_of_row[row])
         lead_of[meaning] = max(lead_of.get(meaning, 0.0), style)
     for ranked in rank(index, candidates, profile, crowd, neighbours=neighbours):
-        record = index.records[ranked.row]
+        sticker_id, set_name = (
+            index.rows.sticker_ids[ranked.row],
+            index.rows.set_names[ranked.row],
+        )
         style = style_of[ranked.row]
         lead = lead_of[int(index.meaning_of_row[ranked.row])]
         share = (style / lead) ** SIBLING_CONTRAST if lead > 0 else 1.0
         taste = (
             W_STYLE * style * share
-            + W_PACK * pack_affinity(profile, record.set_name)
-            + W_REPEAT * sticker_affinity(profile, record.sticker_id)
+            + W_PACK * pack_affinity(profile, set_name)
+            + W_REPEAT * sticker_affinity(profile, sticker_id)
         )
-        lift = (1 + PERSONAL * confidence * taste) * (1 + CROWD * crowd.utility(record.sticker_id))
+        lift = (1 + PERSONAL * confidence * taste) * (1 + CROWD * crowd.utility(sticker_id))
         assert ranked.score == pytest.approx(evidence[ranked.row].score * lift, rel=1e-5)
 
 

@@ -44,10 +44,12 @@ async def test_run_scale_reports_latency_and_memory() -> None:
     for stage in ("encode", "lexical_meaning", "dense", "crowd", "fuse_share", "rank"):
         assert results["stages_ms"][stage]["count"] > 0
     assert results["memory"]["peak_rss_mb"] > 0
+    assert results["build_peak_rss_mb"] > 0
     assert results["memory"]["structures_mb"]["mapped_text"] > 0  # served from disk
     assert results["observe_ms"]["events"] > 0
     assert {"dense_hnsw", "meaning_neighbours", "lexical_emoji"} <= set(results["build"])
-    assert "suggest[all]" in format_table(results)
+    table = format_table(results)
+    assert "suggest[all]" in table and "serving (a fresh process)" in table
 
 
 def test_catalog_has_packs_duplicates_and_languages(vocab: Vocabulary) -> None:

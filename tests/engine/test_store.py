@@ -14,8 +14,11 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from engine import pg_store as pg_store_module
+from engine import store as store_module
 from engine.errors import StoreTooNew
 from engine.pg_store import PgStore
 from engine.storage import StateStore
@@ -227,13 +230,36 @@ async def test_stickers_round_trip_and_file_id_update(store: Store) -> None:
     assert (await store.counts())["stickers"] == 2
 
 
-async def test_stickers_read_for_serving_come_without_paths(state: StateStore) -> None:
+async def test_stickers_read_for_growth_come_without_paths(state: StateStore) -> None:
     await state.upsert_stickers([StickerRecord("a", "pk", caption="sleepy", path="/x/a.png")])
 
     served = await state.stickers(with_paths=False)
 
     assert served == [StickerRecord("a", "pk", caption="sleepy")]
     assert (await state.stickers())[0].path == "/x/a.png"  # kept for a rebuild
+
+
+async def test_sticker_rows_hold_what_serving_reads_in_insertion_order(
+    state: StateStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "ROWS_PER_READ", 2)  # several reads, as at scale
+    monkeypatch.setattr(pg_store_module, "ROWS_PER_READ", 2)
+    await state.upsert_stickers(
+        [
+            StickerRecord("b", "pk", caption="x", file_id="F1", nsfw=0.7),
+            StickerRecord("a", "pk", file_id=None),
+            StickerRecord("c", "other", file_id="F3"),
+        ]
+    )
+    await state.upsert_stickers([StickerRecord("b", "pk", file_id="F9", nsfw=0.7)])  # in place
+
+    rows = await state.sticker_rows()
+
+    assert rows.sticker_ids == ["b", "a", "c"]
+    assert rows.set_names == ["pk", "pk", "other"]
+    assert rows.set_names[0] is rows.set_names[1]  # one string per pack
+    assert rows.file_ids == ["F9", None, "F3"]
+    np.testing.assert_allclose(rows.nsfw, [0.7, 0.0, 0.0])
 
 
 async def test_stickers_of_a_pack_share_one_name_string(state: StateStore) -> None:

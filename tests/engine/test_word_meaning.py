@@ -138,11 +138,12 @@ def test_the_index_makes_differently_worded_copies_neighbours_and_no_others(
         for i, (pack, caption) in enumerate(fillers())
     ]
 
-    index = build_index(records, encoders)
+    built = build_index(records, encoders)
+    index = built.index
 
     for i in range(len(MEANINGS)):
         flat, soft = index.row_of[f"flat{i}"], index.row_of[f"soft{i}"]
         neighbours = dict(index.neighbours(flat))
         assert soft in neighbours and neighbours[soft] >= SAME_WORDING
-        tracked = {r for r in neighbours if not index.records[r].sticker_id.startswith("other")}
-        assert tracked == {soft}, [index.records[r].caption for r in neighbours]
+        tracked = {r for r in neighbours if not index.rows.sticker_ids[r].startswith("other")}
+        assert tracked == {soft}, [built.records[r].caption for r in neighbours]

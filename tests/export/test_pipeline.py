@@ -73,9 +73,9 @@ def test_second_build_with_the_cache_encodes_nothing_and_matches(
     stickers = records(make_catalog(tmp_path / "cat"))
     cache = EmbedCache(tmp_path / "cache.sqlite")
     try:
-        first = build_index(stickers, encoders, hooks=BuildHooks(cache=cache))
+        first = build_index(stickers, encoders, hooks=BuildHooks(cache=cache)).index
         computed = len(counter.asked)
-        second = build_index(stickers, encoders, hooks=BuildHooks(cache=cache))
+        second = build_index(stickers, encoders, hooks=BuildHooks(cache=cache)).index
         # each caption and each of their words (engine.word_meaning) once, then nothing new
         captions = {caption for caption in CAPTIONS.values() if caption}
         words = {word for caption in captions for word in caption.split()}
