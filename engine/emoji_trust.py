@@ -19,7 +19,7 @@ import numpy as np
 
 from engine.documents import emoji_name, has_own_meaning
 from engine.emoji import EmojiKeywords
-from engine.encoders import TextEncoder, encode_distinct
+from engine.encoders import ENCODE_CHUNK, TextEncoder, encode_distinct
 from engine.types import StickerRecord
 
 # Distinct meanings a caption is ranked among: enough to resolve the top 0.1%, and cheap at
@@ -34,7 +34,6 @@ FULL_SHARE, FLOOR_SHARE = 0.001, 0.02
 # agrees with it.
 FLOOR_MIN = 4
 TRUST_FLOOR = 0.15  # even a disagreeing emoji keeps a little weight: captions can be wrong too
-ENCODE_CHUNK = 256
 # Similarities lie in [-1, 1]; shifting each name's row by this much per row number keeps all
 # rows in one ascending array, so one searchsorted ranks every sticker against its own row.
 ROW_SHIFT = 4.0

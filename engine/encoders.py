@@ -17,6 +17,8 @@ from PIL import Image
 from engine.groups import number_texts
 
 USE_BATCH = 64  # USE encodes ~5x faster per text in batches of 64 than one by one
+# Texts or images per encoder call in a build: small enough for a progress bar to move.
+ENCODE_CHUNK = 256
 
 
 @runtime_checkable
