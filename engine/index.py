@@ -40,6 +40,7 @@ from engine.embed_cache import (
 from engine.emoji import EmojiKeywords
 from engine.emoji_trust import emoji_trust, reference_meanings
 from engine.encoders import (
+    ENCODE_CHUNK,
     ImageEncoder,
     TextEncoder,
     encode_in_chunks,
@@ -73,7 +74,6 @@ BUILD_STAGE_OF_STEP = {
     "word_meaning": "embed text",
 }
 NO_FILE = "no_file"  # skip reason: the catalog names no file (an import could not fetch it)
-ENCODE_CHUNK = 256  # texts or images per encoder call: small enough for a progress bar to move
 # Cache kinds, and the identity of the code behind style features (pixels -> numbers).
 STYLE_KIND, IMAGE_KIND = "style", "image"
 STYLE_CODE = (Path(style.__file__), Path(media.__file__))
@@ -548,12 +548,23 @@ def build_field(
     if name == "meaning":
         return FieldIndex([" ".join(filter(None, (r.caption, r.ocr))) for r in records])
     if name == "emoji":
-        keywords: dict[str | None, str] = {}  # one lookup per distinct emoji, not per sticker
-        texts = [keywords.setdefault(r.emoji, emoji_text(r, emoji)) for r in records]
-        return FieldIndex(texts, priority=trust)
+        return FieldIndex(_emoji_texts(records, emoji), priority=trust)
     if name == "title":
         return FieldIndex([title_text(r) for r in records])
     raise ValueError(f"unknown lexical field {name!r}; expected one of {FIELDS}")
+
+
+def _emoji_texts(records: Sequence[StickerRecord], emoji: EmojiKeywords) -> list[str]:
+    """Each record's emoji keywords, looked up once per distinct emoji: a sticker's text
+    depends on its emoji alone, and thousands of stickers share one."""
+    by_emoji: dict[str | None, str] = {}
+    texts = []
+    for record in records:
+        text = by_emoji.get(record.emoji)
+        if text is None:
+            text = by_emoji[record.emoji] = emoji_text(record, emoji)
+        texts.append(text)
+    return texts
 
 
 def extend_index(

@@ -14,6 +14,7 @@ import pytest
 
 from engine.catalog import read_catalog
 from engine.documents import meaning_text
+from engine.emoji import EmojiKeywords
 from engine.emoji_trust import TRUST_FLOOR, emoji_trust
 from engine.encoders import UniversalSentenceEncoder
 from engine.errors import IndexMismatch
@@ -24,6 +25,7 @@ from engine.index import (
     CatalogIndex,
     Encoders,
     _grown_reference,
+    build_field,
     build_index,
     extend_index,
     pack_styles,
@@ -369,6 +371,27 @@ def test_growth_refuses_stored_records_other_than_the_index_rows(
     for indexed in (first.records[1:], reordered):
         with pytest.raises(IndexMismatch, match="stickerbot build"):
             extend_index(first.index, indexed, [comet], encoders, BuildReport())
+
+
+class CountingKeywords(EmojiKeywords):
+    """The bundled keywords, counting the lookups made."""
+
+    def __init__(self, keywords: EmojiKeywords) -> None:
+        self.__dict__.update(keywords.__dict__)
+        self.asked: list[str] = []
+
+    def keywords(self, emoji: str, languages: Any = None) -> list[str]:
+        self.asked.append(emoji)
+        return super().keywords(emoji, languages)
+
+
+def test_the_emoji_field_looks_each_emoji_up_once(encoders: Encoders) -> None:
+    counting = CountingKeywords(encoders.emoji)
+    records = [StickerRecord(f"s{i}", "pk", emoji="🚀😀"[i % 2]) for i in range(6)]
+    records.append(StickerRecord("none", "pk"))
+    field = build_field("emoji", records, counting, np.ones(len(records), np.float32))
+    assert sorted(counting.asked) == sorted("🚀😀")
+    assert set(field.search("razzo", 10).rows.tolist()) == {0, 2, 4}  # Italian for 🚀
 
 
 def test_empty_catalog_builds_an_empty_index(encoders: Encoders) -> None:
