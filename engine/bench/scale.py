@@ -4,8 +4,9 @@ A synthetic catalog is generated without any image: multilingual captions, OCR t
 pack titles built from the bundled CLDR emoji keywords (about a quarter of the meanings are
 exact duplicates, as in PerSRV's pool), style vectors drawn around a few dozen art-style
 centres, packs of 30-120 stickers. The engine's own index steps then build a `CatalogIndex`
-from those records and raw style arrays (image decoding is the one step bypassed), a history
-of users is replayed through `Engine.observe`, and `Engine.suggest` is timed end to end and
+from those records and raw style arrays (image decoding is the one step bypassed), saved with
+the stickers in a data folder. A fresh process opens that folder as `stickerbot serve` does,
+replays a history of users through `Engine.observe`, and times `Engine.suggest` end to end and
 stage by stage (the recall and rank functions are called directly for the split).
 
 Two modes, always named in the results:
