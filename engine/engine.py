@@ -27,6 +27,7 @@ from engine.crowd_sync import CrowdSync
 from engine.emoji import EmojiKeywords
 from engine.encoders import TextEncoder, UniversalSentenceEncoder
 from engine.errors import BadQuery, IndexMismatch, StickerbotError, UnknownSticker
+from engine.growth_batch import GrowthBatches
 from engine.index import (
     BuildHooks,
     BuildReport,
@@ -89,6 +90,7 @@ class Engine:
         # lru_cache, not Recent: queries run in worker threads, and it is thread-safe.
         self._embed_query = lru_cache(maxsize=QUERY_VECTORS_CACHED)(self._embed_query_now)
         self._write_lock = asyncio.Lock()  # catalog growth is serialised; reads never wait
+        self._growth = GrowthBatches(self._write_lock, self._grow)
         self._index_stamp: IndexStamp | None = None  # the files self._index was read or written as
         self._checked_at = -RELOAD_CHECK_SECONDS  # monotonic time of the last look at the disk
         self._reloading: asyncio.Task[None] | None = None
@@ -217,18 +219,21 @@ class Engine:
         self._index_stamp = _stamp(self._index_dir)  # our own save is no news to reload
 
     async def add_stickers(self, records: Sequence[StickerRecord]) -> int:
-        report = BuildReport()
-        async with self._write_lock:
-            index = self._index
-            indexed = await self._indexed_records(index)
-            grown = await asyncio.to_thread(
-                extend_index, index, indexed, records, self._encoders, report
-            )
-            if not grown.records:
-                return 0
+        """Index `records` live; how many were new. Calls made while a growth runs are grown
+        together by the next one (engine.growth_batch)."""
+        return await self._growth.add(records)
+
+    async def _grow(self, records: list[StickerRecord]) -> list[StickerRecord]:
+        """One live growth, under the write lock: the records it added."""
+        index = self._index
+        indexed = await self._indexed_records(index)
+        grown = await asyncio.to_thread(
+            extend_index, index, indexed, records, self._encoders, BuildReport()
+        )
+        if grown.records:
             await self._store.upsert_stickers(grown.records)
             await self._write(grown.index)
-        return len(grown.records)
+        return grown.records
 
     async def _indexed_records(self, index: CatalogIndex) -> list[StickerRecord]:
         """The stored records of `index`'s rows, in row order: live growth counts and searches

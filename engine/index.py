@@ -577,7 +577,8 @@ def extend_index(
     """A new index with `records` appended (live growth); the dense graphs are shared.
     `indexed` are the records of the index's rows, in row order (their texts are counted and
     searched again); the result's records are the ones added."""
-    fresh = [r for r in records if r.sticker_id not in index.row_of]
+    # New ids only, each once (grown batches may repeat a sticker two packs share).
+    fresh = list({r.sticker_id: r for r in records if r.sticker_id not in index.row_of}.values())
     decoded = _decode_all(fresh, report, None, want_images=index.image is not None)
     kept, raw = decoded.records, decoded.style_raw
     first, known = len(index), len(index.meanings)

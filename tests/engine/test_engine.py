@@ -431,6 +431,31 @@ async def test_add_stickers_makes_them_suggestible_at_once(
         await engine.close()
 
 
+async def test_packs_added_at_once_are_grown_together(
+    engine: Engine, png: PngMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    grown: list[list[str]] = []
+    extend = engine_module.extend_index
+
+    def counted(index: Any, indexed: Any, records: Any, *rest: Any) -> Any:
+        grown.append([r.sticker_id for r in records])
+        return extend(index, indexed, records, *rest)
+
+    monkeypatch.setattr(engine_module, "extend_index", counted)
+    packs = [
+        [
+            StickerRecord(f"{name}{i}", name, caption=f"{name} {i}", path=str(png("soft", i, 4)))
+            for i in range(2)
+        ]
+        for name in ("comet", "planet", "nebula")
+    ]
+    assert await asyncio.gather(*(engine.add_stickers(pack) for pack in packs)) == [2, 2, 2]
+    # The first pack grows alone; the two that arrived meanwhile grow together.
+    assert grown == [["comet0", "comet1"], ["planet0", "planet1", "nebula0", "nebula1"]]
+    assert (await engine.stats())["stickers"] == TOTAL + 6
+    assert _ids(await engine.suggest("stranger", "nebula 1"))[0] == "nebula1"
+
+
 async def test_serving_keeps_ids_and_packs_and_the_store_keeps_whole_records(
     engine: Engine,
 ) -> None:
