@@ -180,7 +180,10 @@ class PgStore:
             cursor = await conn.execute(
                 f"SELECT {sticker_columns(with_paths)} FROM stickers ORDER BY seq"
             )
-            return [sticker_record(row) for row in await cursor.fetchall()]
+            records: list[StickerRecord] = []
+            while chunk := await cursor.fetchmany(ROWS_PER_READ):
+                records += map(sticker_record, chunk)
+            return records
 
     async def sticker_rows(self) -> StickerRows:
         rows = StickerRows()

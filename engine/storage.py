@@ -51,8 +51,8 @@ class StateStore(Protocol):
         ...
 
     async def sticker_rows(self) -> StickerRows:
-        """What serving keeps of every sticker (ids, pack, NSFW score), in the order first
-        inserted; read row by row, so no whole record is ever made."""
+        """What serving keeps of every sticker (its ids, pack and NSFW score), in the order
+        first inserted; read a chunk of rows at a time, and no whole record is made."""
         ...
 
     async def update_file_id(self, sticker_id: str, file_id: str) -> None: ...

@@ -64,7 +64,8 @@ STICKER_COLUMNS = (
     "nsfw",
 )
 SERVED_COLUMNS = "sticker_id, set_name, file_id, nsfw"  # StickerRows.extend's order
-ROWS_PER_READ = 10_000  # rows fetched at a time when reading a whole table
+ROWS_PER_READ = 10_000  # rows fetched at a time when reading a whole table (their tuples are
+# temporary: fetched all at once, 543,098 of them would scatter the memory the kept rows use)
 SHARED_COLUMNS = ("set_name", "set_title", "emoji")  # values many stickers repeat
 EVENT_COLUMNS = "user_id, kind, sticker_id, ts, query, context"  # event_row's order
 STORED_EVENT_COLUMNS = f"{EVENT_COLUMNS}, id"  # stored_event's order
@@ -123,8 +124,10 @@ class Store:
         async with self._db.execute(
             f"SELECT {sticker_columns(with_paths)} FROM stickers ORDER BY rowid"
         ) as cursor:
-            rows = await cursor.fetchall()
-        return [sticker_record(row) for row in rows]
+            records: list[StickerRecord] = []
+            while chunk := await cursor.fetchmany(ROWS_PER_READ):
+                records += map(sticker_record, chunk)
+        return records
 
     async def sticker_rows(self) -> StickerRows:
         rows = StickerRows()

@@ -260,6 +260,7 @@ async def test_sticker_rows_hold_what_serving_reads_in_insertion_order(
     assert rows.set_names[0] is rows.set_names[1]  # one string per pack
     assert rows.file_ids == ["F9", None, "F3"]
     np.testing.assert_allclose(rows.nsfw, [0.7, 0.0, 0.0])
+    assert [r.sticker_id for r in await state.stickers()] == ["b", "a", "c"]  # chunked too
 
 
 async def test_stickers_of_a_pack_share_one_name_string(state: StateStore) -> None:
