@@ -56,7 +56,9 @@ class StickerRows:
 
     def ordered_as(self, sticker_ids: Sequence[str]) -> tuple[StickerRows, int]:
         """These rows in the order of `sticker_ids`, and how many of those ids none holds
-        (then the rows are incomplete: the caller refuses them)."""
+        (then no rows: the caller refuses them)."""
+        if self.sticker_ids == sticker_ids:
+            return self, 0  # the store lists stickers in the order the index was built
         position = {s: i for i, s in enumerate(self.sticker_ids)}
         order = [position.get(s, -1) for s in sticker_ids]
         missing = order.count(-1)

@@ -39,5 +39,7 @@ def test_ordered_as_follows_the_ids_given_and_counts_the_unknown() -> None:
     np.testing.assert_allclose(picked.nsfw, [0.0, 0.9])
     lacking, missing = rows.ordered_as(["c", "zz", "yy"])
     assert missing == 2 and len(lacking) == 0
+    same, missing = rows.ordered_as(["a", "b", "c"])
+    assert same is rows and missing == 0  # already in order: nothing copied
     empty, missing = rows.ordered_as([])
     assert missing == 0 and len(empty) == 0 and len(empty.nsfw) == 0
