@@ -41,8 +41,10 @@ async def open_engine(settings: Settings) -> ClosableEngine:
 
     settings.data.mkdir(parents=True, exist_ok=True)
     url = settings.database_url.get_secret_value() if settings.database_url else None
-    engine: ClosableEngine = await Engine.open(settings.data, settings.engine, database_url=url)
-    return engine
+    engine = await Engine.open(settings.data, settings.engine, database_url=url)
+    await engine.warm_up()  # before the first update: no user waits for the text model
+    opened: ClosableEngine = engine
+    return opened
 
 
 def build_application(

@@ -22,7 +22,7 @@ from pydantic import SecretStr
 
 import engine.engine as engine_module
 from bot import texts
-from bot.app import build_application, webhook_options
+from bot.app import build_application, open_engine, webhook_options
 from bot.codec import Button, encode_button
 from bot.config import Settings
 from bot.context_window import ContextWindow
@@ -550,3 +550,17 @@ async def _post_status(url: str, headers: dict[str, str]) -> int:
         session.post(url, json=update, headers=headers) as response,
     ):
         return response.status
+
+
+async def test_the_served_engine_has_loaded_its_text_model_before_the_first_update(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(token=SecretStr("123:TEST"), data=tmp_path / "data")
+    engine = await open_engine(settings)  # what `serve` opens, with the bundled text model
+    try:
+        assert isinstance(engine, Engine)
+        encoder = engine._encoders.text
+        assert isinstance(encoder, UniversalSentenceEncoder)
+        assert encoder._model is not None  # loaded by warm_up, not by a user's query
+    finally:
+        await engine.close()

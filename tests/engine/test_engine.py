@@ -140,6 +140,19 @@ async def test_an_opened_index_is_kept_out_of_the_cyclic_collector(
         await engine.close()
 
 
+async def test_warm_up_has_the_text_model_encode_before_any_query(
+    tmp_path: Path, memo_encoder: TextEncoder
+) -> None:
+    counting = CountingEncoder(memo_encoder)
+    engine = await Engine.open(tmp_path, text_encoder=counting)
+    try:
+        assert counting.asked == []  # opening an empty folder encodes nothing
+        await engine.warm_up()
+        assert counting.asked == [engine_module.WARM_UP_TEXT]
+    finally:
+        await engine.close()
+
+
 async def test_an_opened_index_is_searched_as_broadly_as_configured(
     data: Path, memo_encoder: TextEncoder
 ) -> None:
