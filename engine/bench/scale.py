@@ -30,11 +30,12 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from engine.bench.protocol import typed_so_far
 from engine.bench.runner import percentile
@@ -102,6 +103,8 @@ EMPTY_QUERY_SHARE = 0.1
 TYPING_SHARE = 0.3
 NEW_USER_SHARE = 0.2  # queries from users with no history
 WARMUP_QUERIES = 20  # first queries fill caches and are not timed
+# The pack added live once the queries are timed (what the bot does with a pack it has not seen).
+GROWTH_PACK, GROWTH_PACK_NAME, GROWTH_IMAGE_SIDE = 20, "grown_live_by_bench", 128
 SECONDS_PER_EVENT = 60.0  # spacing of replayed history (recency weights count events only)
 
 
@@ -551,16 +554,48 @@ async def _serve_and_time(data: Path, config: ScaleConfig, workload: Workload) -
         observe = await _replay(engine, workload.history)
         latency = await _time_queries(engine, workload.queries)
         index = engine._index
-        return {
+        served = {
             "text_model": engine._encoders.text.name,
             "stickers": len(index),
             "packs": len(index.set_rows),
-            "memory": _memory(index),
+            "memory": _memory(index),  # before the growth below
             "observe_ms": observe,
             **latency,
         }
+        del index  # the growth replaces it
+        served["growth"] = await _time_growth(engine, data / "grown-pack", config.seed)
+        return served
     finally:
         await engine.close()
+
+
+async def _time_growth(engine: Engine, folder: Path, seed: int) -> dict[str, float]:
+    """One pack added live, as the bot adds a pack it has not seen: how long it took, and the
+    memory resident after it and at this process's peak (reached by the growth)."""
+    records = growth_pack(Vocabulary(engine._encoders.emoji), folder, seed)
+    start = time.perf_counter()
+    added = await engine.add_stickers(records)
+    return {
+        "stickers": added,
+        "seconds": round(time.perf_counter() - start, 2),
+        "rss_after_mb": round(current_rss() / MB, 1),
+        "peak_rss_mb": round(peak_rss() / MB, 1),
+    }
+
+
+def growth_pack(vocab: Vocabulary, folder: Path, seed: int) -> list[StickerRecord]:
+    """GROWTH_PACK new stickers of one new pack, each with a small PNG of its own in `folder`
+    (a live addition decodes its images, unlike the generated catalog)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for i, record in enumerate(generate_catalog(GROWTH_PACK, vocab, seed + 1).records):
+        path = folder / f"{i}.png"
+        Image.new("RGBA", (GROWTH_IMAGE_SIDE,) * 2, (200, 40 + 8 * i, 90, 255)).save(path)
+        sticker_id = f"AgADgrown{i:07d}"
+        out.append(
+            replace(record, sticker_id=sticker_id, set_name=GROWTH_PACK_NAME, path=str(path))
+        )
+    return out
 
 
 async def _replay(engine: Engine, history: list[tuple[str, Event]]) -> dict[str, Any]:
@@ -639,6 +674,12 @@ def format_table(results: dict[str, Any]) -> str:
         f"now {memory['rss_mb']:.0f} MB",
     ]
     lines += [f"  {name:<22}{size:>9.1f} MB" for name, size in memory["structures_mb"].items()]
+    growth = results["growth"]
+    lines += [
+        "",
+        f"live growth: {growth['stickers']:.0f} stickers in {growth['seconds']:.1f} s; "
+        f"resident after {growth['rss_after_mb']:.0f} MB, peak {growth['peak_rss_mb']:.0f} MB",
+    ]
     return "\n".join(lines)
 
 

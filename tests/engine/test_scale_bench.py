@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from engine.bench.scale import (
+    GROWTH_PACK,
     MODE_FAKE,
     FakeTextEncoder,
     ScaleConfig,
@@ -45,6 +46,9 @@ async def test_run_scale_reports_latency_and_memory() -> None:
         assert results["stages_ms"][stage]["count"] > 0
     assert results["memory"]["peak_rss_mb"] > 0
     assert results["build_peak_rss_mb"] > 0
+    growth = results["growth"]  # a pack added live, timed after the queries
+    assert growth["stickers"] == GROWTH_PACK and growth["seconds"] > 0
+    assert growth["peak_rss_mb"] >= growth["rss_after_mb"] > 0
     assert results["memory"]["structures_mb"]["mapped_text"] > 0  # served from disk
     assert results["observe_ms"]["events"] > 0
     assert {"dense_hnsw", "meaning_neighbours", "lexical_emoji"} <= set(results["build"])
