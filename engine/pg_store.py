@@ -21,11 +21,11 @@ from engine.storage import UserChange, UserChanged
 from engine.store import (
     COUNT_QUERIES,
     EVENT_COLUMNS,
-    ROWS_PER_READ,
     SERVED_COLUMNS,
     STICKER_COLUMNS,
     STORED_EVENT_COLUMNS,
     USER_TABLES,
+    chunks,
     event_row,
     profile_doc,
     sticker_columns,
@@ -180,16 +180,13 @@ class PgStore:
             cursor = await conn.execute(
                 f"SELECT {sticker_columns(with_paths)} FROM stickers ORDER BY seq"
             )
-            records: list[StickerRecord] = []
-            while chunk := await cursor.fetchmany(ROWS_PER_READ):
-                records += map(sticker_record, chunk)
-            return records
+            return [sticker_record(row) async for chunk in chunks(cursor) for row in chunk]
 
     async def sticker_rows(self) -> StickerRows:
         rows = StickerRows()
         async with self._pool.connection() as conn, conn.cursor() as cursor:
             await cursor.execute(f"SELECT {SERVED_COLUMNS} FROM stickers ORDER BY seq")
-            while chunk := await cursor.fetchmany(ROWS_PER_READ):
+            async for chunk in chunks(cursor):
                 rows.extend(chunk)
         return rows
 

@@ -124,17 +124,14 @@ class Store:
         async with self._db.execute(
             f"SELECT {sticker_columns(with_paths)} FROM stickers ORDER BY rowid"
         ) as cursor:
-            records: list[StickerRecord] = []
-            while chunk := await cursor.fetchmany(ROWS_PER_READ):
-                records += map(sticker_record, chunk)
-        return records
+            return [sticker_record(row) async for chunk in chunks(cursor) for row in chunk]
 
     async def sticker_rows(self) -> StickerRows:
         rows = StickerRows()
         async with self._db.execute(
             f"SELECT {SERVED_COLUMNS} FROM stickers ORDER BY rowid"
         ) as cursor:
-            while chunk := await cursor.fetchmany(ROWS_PER_READ):
+            async for chunk in chunks(cursor):
                 rows.extend(chunk)
         return rows
 
@@ -295,6 +292,13 @@ def stored_event(row: Sequence[Any]) -> StoredEvent:
 def profile_doc(profile: dict[str, Any]) -> str:
     """A profile as stored: compact JSON."""
     return json.dumps(profile, separators=(",", ":"))
+
+
+async def chunks(cursor: Any) -> AsyncIterator[Sequence[Any]]:
+    """The rest of a query's result (an aiosqlite or psycopg cursor), ROWS_PER_READ rows at a
+    time."""
+    while chunk := await cursor.fetchmany(ROWS_PER_READ):
+        yield chunk
 
 
 def sticker_columns(with_paths: bool) -> str:

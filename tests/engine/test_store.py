@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine import pg_store as pg_store_module
 from engine import store as store_module
 from engine.errors import StoreTooNew
 from engine.pg_store import PgStore
@@ -243,7 +242,6 @@ async def test_sticker_rows_hold_what_serving_reads_in_insertion_order(
     state: StateStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(store_module, "ROWS_PER_READ", 2)  # several reads, as at scale
-    monkeypatch.setattr(pg_store_module, "ROWS_PER_READ", 2)
     await state.upsert_stickers(
         [
             StickerRecord("b", "pk", caption="x", file_id="F1", nsfw=0.7),
