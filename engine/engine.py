@@ -244,14 +244,10 @@ class Engine:
 
     async def _indexed_records(self, index: CatalogIndex) -> list[StickerRecord]:
         """The stored records of `index`'s rows, in row order: live growth counts and searches
-        their texts again, which the index does not keep."""
+        their texts again, which the index does not keep. A row the store lacks is left out,
+        and extend_index refuses the list."""
         by_id = {r.sticker_id: r for r in await self._store.stickers(with_paths=False)}
-        missing = sum(s not in by_id for s in index.rows.sticker_ids)
-        if missing:
-            raise IndexMismatch(
-                f"the index holds {missing} stickers the database lacks; run `stickerbot build`"
-            )
-        return [by_id[s] for s in index.rows.sticker_ids]
+        return [by_id[s] for s in index.rows.sticker_ids if s in by_id]
 
     # -- hot reload -----------------------------------------------------------------------------
 

@@ -577,13 +577,16 @@ def extend_index(
     """A new index with `records` appended (live growth); the dense graphs are shared.
     `indexed` are the records of the index's rows, in row order (their texts are counted and
     searched again); the result's records are the ones added."""
+    if [r.sticker_id for r in indexed] != index.rows.sticker_ids:
+        raise IndexMismatch(
+            f"the {len(indexed)} stored stickers read are not the index's {len(index)}; "
+            "run `stickerbot build`"
+        )
     # New ids only, each once (grown batches may repeat a sticker two packs share).
     fresh = list({r.sticker_id: r for r in records if r.sticker_id not in index.row_of}.values())
     decoded = _decode_all(fresh, report, None, want_images=index.image is not None)
     kept, raw = decoded.records, decoded.style_raw
     first, known = len(index), len(index.meanings)
-    if [r.sticker_id for r in indexed] != index.rows.sticker_ids:
-        raise IndexMismatch("the stored stickers differ from the index's; run `stickerbot build`")
     all_records = [*indexed, *kept]
     # Meanings are numbered in order of first appearance: numbering every record again gives
     # the old rows their old numbers and the new texts the next ones.

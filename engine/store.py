@@ -303,8 +303,8 @@ async def chunks(cursor: Any) -> AsyncIterator[Sequence[Any]]:
 
 def sticker_columns(with_paths: bool) -> str:
     """The stickers columns to select, in sticker_record's order; without paths, NULL in their
-    place. Serving keeps no path (only a build reads a file): at 543,098 stickers, paths as long
-    as the bot's own took 70 MB."""
+    place. Only a build reads files; live growth reads the texts alone (at 543,098 stickers,
+    paths as long as the bot's own took 70 MB)."""
     return ", ".join(c if with_paths or c != "path" else "NULL AS path" for c in STICKER_COLUMNS)
 
 

@@ -10,6 +10,7 @@ import asyncio
 import gc
 import json
 import shutil
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -442,6 +443,18 @@ async def test_add_stickers_makes_them_suggestible_at_once(
         assert _ids(await engine.suggest("bob", "to the moon"))[0] == "rocket"
     finally:
         await engine.close()
+
+
+async def test_growth_refuses_an_index_whose_stickers_the_store_lost(
+    engine: Engine, data: Path, png: PngMaker
+) -> None:
+    lost = engine._index.rows.sticker_ids[0]
+    with sqlite3.connect(data / DB_NAME) as db:  # another program deleted one row
+        db.execute("DELETE FROM stickers WHERE sticker_id = ?", (lost,))
+    comet = StickerRecord("comet", "space", caption="a comet", path=str(png("soft", 6, 4)))
+    with pytest.raises(IndexMismatch, match="stickerbot build"):
+        await engine.add_stickers([comet])
+    assert lost in engine._index.row_of and "comet" not in engine._index.row_of
 
 
 async def test_packs_added_at_once_are_grown_together(
