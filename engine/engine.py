@@ -12,6 +12,7 @@ import asyncio
 import gc
 import logging
 import os
+import tempfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from functools import lru_cache, partial
@@ -234,12 +235,14 @@ class Engine:
         """One live growth, under the write lock: the records it added."""
         index = self._index
         indexed = await self._indexed_records(index)
-        grown = await asyncio.to_thread(
-            extend_index, index, indexed, records, self._encoders, BuildReport()
-        )
-        if grown.records:
-            await self._store.upsert_stickers(grown.records)
-            await self._write(grown.index)
+        # The grown per-row arrays are written here, then linked into the saved index folder.
+        with tempfile.TemporaryDirectory(prefix=".growing-", dir=self._index_dir.parent) as rows:
+            grown = await asyncio.to_thread(
+                extend_index, index, indexed, records, self._encoders, BuildReport(), Path(rows)
+            )
+            if grown.records:
+                await self._store.upsert_stickers(grown.records)
+                await self._write(grown.index)
         return grown.records
 
     async def _indexed_records(self, index: CatalogIndex) -> list[StickerRecord]:

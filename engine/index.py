@@ -51,6 +51,7 @@ from engine.errors import IndexMismatch
 from engine.groups import RowGroups, number_texts
 from engine.lexical import FieldIndex
 from engine.media import MediaError, load_sticker_image
+from engine.row_files import appended, read_rows
 from engine.sticker_rows import StickerRows
 from engine.style import STYLE_DIM, StyleScaler, style_features
 from engine.timing import StepTimer, untimed
@@ -573,10 +574,13 @@ def extend_index(
     records: Sequence[StickerRecord],
     encoders: Encoders,
     report: BuildReport,
+    rows_folder: Path | None = None,
 ) -> BuiltIndex:
     """A new index with `records` appended (live growth); the dense graphs are shared.
     `indexed` are the records of the index's rows, in row order (their texts are counted and
-    searched again); the result's records are the ones added."""
+    searched again); the result's records are the ones added. The grown per-row arrays of an
+    index whose arrays are mapped from files are written as files to `rows_folder` (see
+    engine.row_files); without one they are concatenated in memory."""
     if [r.sticker_id for r in indexed] != index.rows.sticker_ids:
         raise IndexMismatch(
             f"the {len(indexed)} stored stickers read are not the index's {len(index)}; "
@@ -611,8 +615,8 @@ def extend_index(
     fresh_trust = emoji_trust(kept, text, encoders.emoji, encoders.text, reference)
     grown = CatalogIndex(
         rows=index.rows + StickerRows.of(kept),
-        text=np.concatenate([index.text, text]),
-        style_raw=np.concatenate([index.style_raw, raw]),
+        text=_grown_rows(index.text, text, rows_folder, "text"),
+        style_raw=_grown_rows(index.style_raw, raw, rows_folder, "style_raw"),
         scaler=index.scaler,
         trust=np.concatenate([index.trust, fresh_trust]),
         meaning_of_row=meaning_of_row,
@@ -629,10 +633,17 @@ def extend_index(
     if index.image is not None and index.image_dense is not None and encoders.clip is not None:
         image = _encode_images(decoded, encoders.clip, BuildHooks())
         _add_dense(index.image_dense, image, first)
-        grown.image = np.concatenate([index.image, image])
+        grown.image = _grown_rows(index.image, image, rows_folder, "image")
     grown.fields = build_fields(all_records, encoders.emoji, grown.trust)
     report.indexed += len(kept)
     return BuiltIndex(grown, kept)
+
+
+def _grown_rows(array: np.ndarray, rows: np.ndarray, folder: Path | None, name: str) -> np.ndarray:
+    """A per-row array with `rows` appended: as a file `name`.npy in `folder` when given."""
+    if folder is None:
+        return np.concatenate([array, rows])
+    return appended(array, rows, folder / f"{name}.npy")
 
 
 def _grown_recall_vectors(
@@ -666,8 +677,7 @@ def _meaning_vectors(index: CatalogIndex, meanings: np.ndarray) -> np.ndarray:
     """The vectors of `meanings` (from the first row of each): only these rows are read from
     the memory-mapped vectors, not the whole catalog's."""
     groups = index.meanings
-    first_rows = groups.members[groups.starts[meanings]]
-    return np.asarray(index.text[first_rows], np.float32)
+    return read_rows(index.text, groups.members[groups.starts[meanings]]).astype(np.float32)
 
 
 def _grown_mean(mean: np.ndarray, count: int, added: np.ndarray) -> np.ndarray:

@@ -17,6 +17,7 @@ from engine.dense import DenseIndex
 from engine.errors import IndexMismatch
 from engine.index import FIELDS, CatalogIndex, Encoders
 from engine.lexical import FieldIndex
+from engine.row_files import save_rows
 from engine.sticker_rows import StickerRows
 from engine.style import STYLE_DIM, StyleScaler
 
@@ -46,8 +47,9 @@ def _mapped(folder: Path, name: str) -> np.ndarray:
 
 
 def _write_files(index: CatalogIndex, folder: Path) -> None:
-    np.save(folder / "text.npy", index.text)
-    np.save(folder / "style_raw.npy", index.style_raw)
+    # The per-row arrays of a loaded or grown index are files already: linked, not rewritten.
+    save_rows(index.text, folder / "text.npy")
+    save_rows(index.style_raw, folder / "style_raw.npy")
     np.save(folder / "trust.npy", index.trust)
     np.save(folder / "meaning_of_row.npy", index.meaning_of_row)
     np.save(folder / "pack_vectors.npy", index.pack_vectors)
@@ -59,7 +61,7 @@ def _write_files(index: CatalogIndex, folder: Path) -> None:
     for name, field_index in index.fields.items():
         field_index.save(_field_stem(folder, name))
     if index.image is not None and index.image_dense is not None:
-        np.save(folder / "image.npy", index.image)
+        save_rows(index.image, folder / "image.npy")
         index.image_dense.save(folder / "image.hnsw")
     index.generation = new_generation()
     manifest = {

@@ -336,6 +336,28 @@ def test_extend_index_makes_new_stickers_searchable(
     np.testing.assert_allclose(grown.meaning_mean, _graph_mean(grown), atol=1e-6)
 
 
+def test_a_saved_index_grows_its_vectors_on_disk_and_links_them_into_the_next_save(
+    folder: Path, encoders: Encoders, png: PngMaker, tmp_path: Path
+) -> None:
+    first = build_index(read_catalog(folder), encoders)
+    save_index(first.index, tmp_path / "index")
+    base = load_index(tmp_path / "index", first.index.rows, encoders)
+    comet = StickerRecord("comet", "space", caption="a comet", path=str(png("flat", 6, 2)))
+    rows_folder = tmp_path / "growing"
+    rows_folder.mkdir()
+    grown = extend_index(base, first.records, [comet], encoders, BuildReport(), rows_folder).index
+    for name in ("text", "style_raw"):
+        array = getattr(grown, name)
+        assert isinstance(array, np.memmap) and Path(array.filename) == rows_folder / f"{name}.npy"
+        np.testing.assert_array_equal(array[: len(base)], getattr(base, name))
+    assert np.any(grown.text[grown.row_of["comet"]])
+    text = np.array(grown.text)
+    save_index(grown, tmp_path / "index")
+    saved = tmp_path / "index" / "text.npy"
+    assert saved.stat().st_ino == (rows_folder / "text.npy").stat().st_ino  # linked, not copied
+    np.testing.assert_array_equal(np.load(saved), text)
+
+
 def test_a_new_sticker_with_a_known_caption_joins_its_meaning(
     folder: Path, encoders: Encoders, png: PngMaker
 ) -> None:
