@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from scipy import sparse
 
 from engine import media, style
 from engine.dense import DenseIndex
@@ -51,7 +52,7 @@ from engine.errors import IndexMismatch
 from engine.groups import RowGroups, number_texts
 from engine.lexical import FieldIndex
 from engine.media import MediaError, load_sticker_image
-from engine.row_files import appended, read_rows
+from engine.row_files import appended, read_rows, row_chunks
 from engine.sticker_rows import StickerRows
 from engine.style import STYLE_DIM, StyleScaler, style_features
 from engine.timing import StepTimer, untimed
@@ -68,6 +69,7 @@ NEIGHBOURS = 16  # meaning neighbours kept per sticker
 SAME_WORDING = 0.99
 SAME_MEANING = 0.85  # the same for meaning vectors, for stickers added live (_grown_neighbours)
 FIELDS = ("meaning", "emoji", "title")
+ROWS_PER_READ = 65536  # pixel statistics read at a time when every pack's style is recomputed
 # The build report counts index_records' steps under coarser stages: these, else "index".
 BUILD_STAGE_OF_STEP = {
     "meaning_encode": "embed text",
@@ -198,11 +200,13 @@ class CatalogIndex:
         for i, set_name in enumerate(self.rows.set_names):
             by_set.setdefault(set_name, []).append(i)
         self.set_rows = {k: np.asarray(v, dtype=np.int64) for k, v in by_set.items()}
-        if len(self.pack_vectors) != len(self.set_rows):
-            self.pack_vectors = pack_styles(self.style_raw, self.scaler, self.set_rows)
         self.pack_of_row = np.zeros(len(self.rows), np.int32)
         for pack, rows in enumerate(self.set_rows.values()):
             self.pack_of_row[rows] = pack
+        if len(self.pack_vectors) != len(self.set_rows):
+            self.pack_vectors = pack_styles(
+                self.style_raw, self.scaler, self.pack_of_row, len(self.set_rows)
+            )
 
     @property
     def style(self) -> np.ndarray:
@@ -244,18 +248,28 @@ class CatalogIndex:
 
 
 def pack_styles(
-    style_raw: np.ndarray, scaler: StyleScaler, set_rows: dict[str, np.ndarray]
+    style_raw: np.ndarray, scaler: StyleScaler, pack_of_row: np.ndarray, packs: int
 ) -> np.ndarray:
-    """Each pack's style, in `set_rows` order: the mean of its stickers' scaled style vectors,
-    centred on the mean pack.
+    """Each of `packs` packs' style (row i is in pack `pack_of_row[i]`): the mean of its
+    stickers' scaled style vectors, centred on the mean pack.
 
     A pack is drawn in one art style, so averaging over it removes what single stickers add
     by their content (a red heart is red in every style); centring removes what all packs
-    share, so styles that differ point apart.
+    share, so styles that differ point apart. The rows are read in order, a chunk at a time:
+    a live growth recomputes every pack's style, and a 543k catalog's statistics are 348 MB.
     """
-    if not set_rows:
+    if packs == 0:
         return np.zeros((0, style_raw.shape[1]), np.float32)
-    means = np.stack([scaler.transform(style_raw[rows]).mean(axis=0) for rows in set_rows.values()])
+    sums = np.zeros((packs, style_raw.shape[1]), np.float64)
+    start = 0
+    for chunk in row_chunks(style_raw, ROWS_PER_READ):
+        owners = pack_of_row[start : start + len(chunk)]
+        membership = sparse.csr_matrix(
+            (np.ones(len(chunk)), (owners, np.arange(len(chunk)))), shape=(packs, len(chunk))
+        )
+        sums += membership @ scaler.transform(chunk)
+        start += len(chunk)
+    means = sums / np.bincount(pack_of_row, minlength=packs)[:, None]
     if len(means) > 1:
         means = means - means.mean(axis=0)
     return l2_normalise(means).astype(np.float32)

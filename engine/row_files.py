@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -73,6 +74,24 @@ def read_rows(array: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return out
 
 
+def row_chunks(array: np.ndarray, rows_per_chunk: int) -> Iterator[np.ndarray]:
+    """`array`'s rows in order, `rows_per_chunk` at a time. A mapped file's are read from the
+    file, so reading all of them does not leave the whole file resident in the process."""
+    behind = file_behind(array)
+    if behind is None:
+        for start in range(0, len(array), rows_per_chunk):
+            yield np.asarray(array[start : start + rows_per_chunk])
+        return
+    path, offset = behind
+    values_per_row = int(np.prod(array.shape[1:]))
+    with path.open("rb") as file:
+        file.seek(offset)
+        for start in range(0, len(array), rows_per_chunk):
+            count = min(rows_per_chunk, len(array) - start)
+            values = np.fromfile(file, array.dtype, count * values_per_row)
+            yield values.reshape(count, *array.shape[1:])
+
+
 def appended(array: np.ndarray, rows: np.ndarray, path: Path) -> np.ndarray:
     """`array` with `rows` after it. When `array` maps a whole .npy file, the result is written
     to `path` (a new file) and returned mapped; otherwise it is concatenated in memory."""
@@ -85,10 +104,26 @@ def appended(array: np.ndarray, rows: np.ndarray, path: Path) -> np.ndarray:
     header["shape"] = (array.shape[0] + len(rows), *array.shape[1:])
     with source.open("rb") as old, path.open("wb") as new:
         np.lib.format.write_array_header_2_0(new, header)
-        old.seek(offset)
-        shutil.copyfileobj(old, new, COPY_BUFFER)
+        new.flush()
+        _copy_from(old, offset, new)
         new.write(rows.tobytes())
     return np.load(path, mmap_mode="r")
+
+
+def _copy_from(source: BinaryIO, offset: int, target: BinaryIO) -> None:
+    """The bytes of `source` from `offset` on, appended to `target`: by the kernel where it can
+    (sendfile, no copy through this process), else read and written a buffer at a time."""
+    size = os.fstat(source.fileno()).st_size
+    try:
+        while offset < size:
+            sent = os.sendfile(target.fileno(), source.fileno(), offset, size - offset)
+            if sent == 0:
+                break
+            offset += sent
+    except OSError:  # no sendfile between these files: copy what is left by hand
+        target.seek(0, os.SEEK_END)
+    source.seek(offset)
+    shutil.copyfileobj(source, target, COPY_BUFFER)
 
 
 def save_rows(array: np.ndarray, path: Path) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from engine import index as index_module
 from engine.catalog import read_catalog
 from engine.documents import meaning_text
 from engine.emoji import EmojiKeywords
@@ -176,10 +177,27 @@ def test_pack_styles_of_a_single_pack_and_of_none() -> None:
     rng = np.random.default_rng(0)
     raw = rng.random(size=(5, STYLE_DIM)).astype(np.float32)
     scaler = StyleScaler().fit(raw)
-    one = pack_styles(raw, scaler, {"only": np.arange(5)})
+    one = pack_styles(raw, scaler, np.zeros(5, np.int32), 1)
     mean = scaler.transform(raw).mean(axis=0)
     np.testing.assert_allclose(one, (mean / np.linalg.norm(mean))[None, :], atol=1e-6)
-    assert pack_styles(raw[:0], scaler, {}).shape == (0, STYLE_DIM)
+    assert pack_styles(raw[:0], scaler, np.zeros(0, np.int32), 0).shape == (0, STYLE_DIM)
+
+
+def test_pack_styles_read_from_a_file_in_chunks_equal_those_of_the_whole_array(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = np.random.default_rng(1)
+    raw = rng.random(size=(11, STYLE_DIM)).astype(np.float32)
+    scaler = StyleScaler().fit(raw)
+    pack_of_row = np.array([0, 1, 2, 0, 1, 2, 2, 2, 0, 1, 0], np.int32)
+    np.save(tmp_path / "style_raw.npy", raw)
+    mapped = np.load(tmp_path / "style_raw.npy", mmap_mode="r")
+    monkeypatch.setattr(index_module, "ROWS_PER_READ", 4)  # chunks split packs apart
+    chunked = pack_styles(mapped, scaler, pack_of_row, 3)
+    means = np.stack([scaler.transform(raw[pack_of_row == p]).mean(axis=0) for p in range(3)])
+    means -= means.mean(axis=0)
+    expected = means / np.linalg.norm(means, axis=1, keepdims=True)
+    np.testing.assert_allclose(chunked, expected, atol=1e-6)
 
 
 def test_save_and_load_round_trip(

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.row_files import appended, file_behind, read_rows, save_rows
+from engine.row_files import appended, file_behind, read_rows, row_chunks, save_rows
 
 
 @pytest.fixture
@@ -25,9 +25,16 @@ def test_only_a_whole_mapped_file_counts_as_one(mapped: np.ndarray, tmp_path: Pa
     assert file_behind(np.array(mapped)) is None  # a copy in memory
 
 
+@pytest.mark.parametrize("sendfile", [True, False], ids=["by the kernel", "by hand"])
 def test_rows_appended_to_a_mapped_file_go_to_a_new_file(
-    mapped: np.ndarray, tmp_path: Path
+    mapped: np.ndarray, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sendfile: bool
 ) -> None:
+    if not sendfile:
+
+        def refuse(*args: object) -> int:
+            raise OSError("no sendfile between these files")
+
+        monkeypatch.setattr(os, "sendfile", refuse)
     before = (tmp_path / "rows.npy").read_bytes()
     extra = np.full((3, 4), -1.0, np.float32)
     grown = appended(mapped, extra, tmp_path / "grown.npy")
@@ -59,3 +66,10 @@ def test_a_mapped_file_is_saved_as_a_link_and_anything_else_written(
     save_rows(mapped[2:], tmp_path / "part.npy")
     np.testing.assert_array_equal(np.load(tmp_path / "part.npy"), mapped[2:])
     assert os.stat(tmp_path / "part.npy").st_ino != os.stat(tmp_path / "rows.npy").st_ino
+
+
+def test_rows_are_read_in_chunks_from_a_file_or_from_memory(mapped: np.ndarray) -> None:
+    for array in (mapped, np.array(mapped)):
+        chunks = list(row_chunks(array, 4))
+        assert [len(chunk) for chunk in chunks] == [4, 4, 2]
+        np.testing.assert_array_equal(np.concatenate(chunks), mapped)
