@@ -49,6 +49,7 @@ from engine.encoders import (
     per_row,
 )
 from engine.errors import IndexMismatch
+from engine.field_segments import TAIL_SHARE, SegmentedField
 from engine.groups import RowGroups, number_texts
 from engine.lexical import FieldIndex
 from engine.media import MediaError, load_sticker_image
@@ -180,7 +181,7 @@ class CatalogIndex:
     image: np.ndarray | None = None  # (n, d_clip) CLIP image vectors when configured
     generation: str = ""  # set when saved: tells a running engine that the files changed
     image_dense: DenseIndex | None = None
-    fields: dict[str, FieldIndex] = field(default_factory=dict)
+    fields: dict[str, SegmentedField] = field(default_factory=dict)
     meanings: RowGroups = field(init=False, repr=False)  # the rows of each meaning
     row_of: dict[str, int] = field(default_factory=dict)
     set_rows: dict[str, np.ndarray] = field(default_factory=dict)
@@ -381,7 +382,7 @@ def index_records(
     del words
     for name in FIELDS:
         with timer(f"lexical_{name}"):
-            index.fields[name] = build_field(name, records, encoders.emoji, trust)
+            index.fields[name] = SegmentedField(build_field(name, records, encoders.emoji, trust))
     return index
 
 
@@ -550,10 +551,23 @@ def _fill_neighbours(
         sims[meaning, : len(members)] = near_sims[source]
 
 
-def build_fields(
-    records: Sequence[StickerRecord], emoji: EmojiKeywords, trust: np.ndarray
-) -> dict[str, FieldIndex]:
-    return {name: build_field(name, records, emoji, trust) for name in FIELDS}
+def grown_fields(
+    index: CatalogIndex,
+    records: Sequence[StickerRecord],
+    emoji: EmojiKeywords,
+    trust: np.ndarray,
+) -> dict[str, SegmentedField]:
+    """The lexical fields of `index` grown to `records` (every row's, `trust` likewise): the
+    live segments rebuilt over the rows added since the build, or each field rebuilt whole
+    when those would outnumber TAIL_SHARE of the built ones (engine.field_segments)."""
+    built = len(index.fields["meaning"].built)
+    if len(records) - built > TAIL_SHARE * built:
+        return {name: SegmentedField(build_field(name, records, emoji, trust)) for name in FIELDS}
+    live, live_trust = records[built:], trust[built:]
+    return {
+        name: SegmentedField(index.fields[name].built, build_field(name, live, emoji, live_trust))
+        for name in FIELDS
+    }
 
 
 def build_field(
@@ -648,7 +662,7 @@ def extend_index(
         image = _encode_images(decoded, encoders.clip, BuildHooks())
         _add_dense(index.image_dense, image, first)
         grown.image = _grown_rows(index.image, image, rows_folder, "image")
-    grown.fields = build_fields(all_records, encoders.emoji, grown.trust)
+    grown.fields = grown_fields(index, all_records, encoders.emoji, grown.trust)
     report.indexed += len(kept)
     return BuiltIndex(grown, kept)
 

@@ -15,8 +15,8 @@ import numpy as np
 
 from engine.dense import DenseIndex
 from engine.errors import IndexMismatch
+from engine.field_segments import SegmentedField
 from engine.index import FIELDS, CatalogIndex, Encoders
-from engine.lexical import FieldIndex
 from engine.row_files import save_rows
 from engine.sticker_rows import StickerRows
 from engine.style import STYLE_DIM, StyleScaler
@@ -122,7 +122,7 @@ def load_index(folder: Path, stored: StickerRows, encoders: Encoders) -> Catalog
         index.image_dense = DenseIndex.load(folder / "image.hnsw", int(manifest["image_dim"]))
     # Read, not rebuilt: tokenising every text again took half a minute at 543k stickers and
     # left its garbage scattered through the heap.
-    index.fields = {name: FieldIndex.load(_field_stem(folder, name)) for name in FIELDS}
+    index.fields = {name: SegmentedField.load(_field_stem(folder, name)) for name in FIELDS}
     return index
 
 

@@ -74,7 +74,6 @@ class FieldIndex:
             self._scores = {part: bm25.scores[part] for part in POSTING_PARTS}
             self._vocab = bm25.vocab_dict
         self._size = len(texts)
-        self._unseen_idf = _idf(max(1, self._size), 0)
         self._sorted_vocab = sorted(self._vocab)
 
     def save(self, stem: Path) -> None:
@@ -101,7 +100,6 @@ class FieldIndex:
             field._scores = {part: arrays[part] for part in POSTING_PARTS}
         tokens = json.loads(stem.with_suffix(".vocab.json").read_text(encoding="utf-8"))
         field._vocab = {token: i for i, token in enumerate(tokens)}
-        field._unseen_idf = _idf(max(1, field._size), 0)
         field._sorted_vocab = sorted(tokens)
         return field
 
@@ -119,29 +117,42 @@ class FieldIndex:
         """Distinct texts indexed (at most the number of rows)."""
         return len(self._rows)
 
-    def search(self, query: str, k: int) -> LexicalHits:
+    def search(self, query: str, k: int, others: Sequence[FieldIndex] = ()) -> LexicalHits:
         """Up to k rows sharing at least one token with the query, best BM25 first. A last
         word still being typed that is no token here counts as the tokens it starts
-        (engine.completion), each at COMPLETION_CREDIT."""
+        (engine.completion), each at COMPLETION_CREDIT. `others` are the other segments of
+        one field (engine.field_segments): their rows count in the words' idf, so coverage
+        weighs words alike in every segment."""
         words = list(dict.fromkeys(tokenize(query)))
-        typed = [self._vocab[t] for t in words if t in self._vocab]
-        completed = self._completed(query)
-        token_ids = np.array(typed + completed, dtype=np.int64)
-        if len(token_ids) == 0 or k <= 0:
+        typed = [word for word in words if word in self._vocab]
+        partial = partial_word(query)
+        if partial is not None and any(field.knows(partial) for field in (self, *others)):
+            partial = None  # a whole word somewhere: no segment completes it
+        completed = self.completions_of(partial)
+        if not typed + completed or k <= 0:
             return NO_HITS
+        token_ids = np.array([self._vocab[t] for t in typed + completed], dtype=np.int64)
         matrix = self._scores
         starts, ends = matrix["indptr"][token_ids], matrix["indptr"][token_ids + 1]
         docs = np.concatenate([matrix["indices"][a:b] for a, b in zip(starts, ends, strict=True)])
         values = np.concatenate([matrix["data"][a:b] for a, b in zip(starts, ends, strict=True)])
         posting = np.repeat(np.arange(len(token_ids)), ends - starts)
-        idf = _idf(self._size, np.bincount(posting, weights=self._rows.sizes[docs]))
+        size = self._size + sum(len(other) for other in others)
+        idf = self._idf_over(size, typed + completed, others)
+        absent = [word for word in words if word not in self._vocab]
+        absent_idf = dict(zip(absent, self._idf_over(size, absent, others), strict=True))
+        # The partial word weighs as its commonest completion, in whichever segment it is.
+        everywhere = [*completed, *(t for other in others for t in other.completions_of(partial))]
+        partial_idf = float(self._idf_over(size, everywhere, others).min()) if everywhere else None
         if len(token_ids) == 1:  # one posting list: distinct, sorted documents (CSC order)
             found, position = docs, np.arange(len(docs))
         else:
             found, position = np.unique(docs, return_inverse=True)
         credit = np.where(posting < len(typed), 1.0, COMPLETION_CREDIT)
         bm25 = np.bincount(position, weights=values * credit)
-        coverage = self._coverage(idf, posting, position, len(found), len(typed), len(words))
+        coverage = _coverage(
+            idf[: len(typed)], posting, position, len(found), absent_idf, partial, partial_idf
+        )
         order = best_first(bm25, k)  # each document holds at least one row
         rows, document_of_row = self._rows.of_many(found[order], k)
         return LexicalHits(
@@ -151,9 +162,30 @@ class FieldIndex:
             completed=bool(completed),
         )
 
-    def _completed(self, query: str) -> list[int]:
-        """Token ids the query's partial last word may become, if it is no token itself."""
-        prefix = partial_word(query)
+    def knows(self, token: str) -> bool:
+        return token in self._vocab
+
+    def row_frequency(self, tokens: Sequence[str]) -> np.ndarray:
+        """How many rows hold each of `tokens` (0 for a token not in this field)."""
+        indptr, indices, sizes = self._scores["indptr"], self._scores["indices"], self._rows.sizes
+        counts = np.zeros(len(tokens))
+        for i, token in enumerate(tokens):
+            token_id = self._vocab.get(token)
+            if token_id is not None:
+                counts[i] = sizes[indices[indptr[token_id] : indptr[token_id + 1]]].sum()
+        return counts
+
+    def _idf_over(
+        self, size: int, tokens: Sequence[str], others: Sequence[FieldIndex]
+    ) -> np.ndarray:
+        """Each token's idf over `size` rows: those of this field and of `others`."""
+        frequency = self.row_frequency(tokens)
+        for other in others:
+            frequency += other.row_frequency(tokens)
+        return _idf(size, frequency)
+
+    def completions_of(self, prefix: str | None) -> list[str]:
+        """The tokens a partial last word may become, if it is no token itself."""
         if prefix is None or prefix in self._vocab:
             return []
         indptr = self._scores["indptr"]
@@ -162,29 +194,34 @@ class FieldIndex:
             token_id = self._vocab[token]
             return int(indptr[token_id + 1] - indptr[token_id])
 
-        return [self._vocab[t] for t in completions(self._sorted_vocab, prefix, postings)]
+        return completions(self._sorted_vocab, prefix, postings)
 
-    def _coverage(
-        self,
-        idf: np.ndarray,
-        posting: np.ndarray,
-        position: np.ndarray,
-        documents: int,
-        typed: int,
-        words: int,
-    ) -> np.ndarray:
-        """Idf-weighted share of the query's words each document holds. A completed word
-        weighs as its commonest completion (the likeliest meant), once however many of its
-        completions a document holds, at COMPLETION_CREDIT."""
-        is_typed = posting < typed
-        held = np.bincount(position[is_typed], weights=idf[posting[is_typed]], minlength=documents)
-        total = float(idf[:typed].sum()) + self._unseen_idf * (words - typed)
-        if len(idf) > typed:
-            partial_idf = float(idf[typed:].min())
-            total += partial_idf - self._unseen_idf  # the partial word is one of `words`
-            completed = np.bincount(position[~is_typed], minlength=documents) > 0
-            held = held + COMPLETION_CREDIT * partial_idf * completed
-        return held / total
+
+def _coverage(
+    typed_idf: np.ndarray,
+    posting: np.ndarray,
+    position: np.ndarray,
+    documents: int,
+    absent_idf: dict[str, float],
+    partial: str | None,
+    partial_idf: float | None,
+) -> np.ndarray:
+    """Idf-weighted share of the query's words each document holds: the typed words it holds
+    (postings below len(typed_idf)) over all of them, the words no token here weighing
+    `absent_idf`. A partial word with completions weighs `partial_idf` (its commonest
+    completion's: the likeliest meant), once however many of its completions a document
+    holds (the other postings), at COMPLETION_CREDIT."""
+    typed = len(typed_idf)
+    is_typed = posting < typed
+    held = np.bincount(
+        position[is_typed], weights=typed_idf[posting[is_typed]], minlength=documents
+    )
+    total = float(typed_idf.sum()) + sum(absent_idf.values())
+    if partial is not None and partial_idf is not None:
+        total += partial_idf - absent_idf[partial]  # the partial word is no token here
+        completed = np.bincount(position[~is_typed], minlength=documents) > 0
+        held = held + COMPLETION_CREDIT * partial_idf * completed
+    return held / total
 
 
 def _documents(texts: Sequence[str], priority: np.ndarray | None) -> tuple[list[str], RowGroups]:

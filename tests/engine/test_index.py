@@ -376,6 +376,32 @@ def test_a_saved_index_grows_its_vectors_on_disk_and_links_them_into_the_next_sa
     np.testing.assert_array_equal(np.load(saved), text)
 
 
+def test_growth_rebuilds_only_the_live_segments_until_they_outgrow_their_share(
+    folder: Path, encoders: Encoders, png: PngMaker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = build_index(read_catalog(folder), encoders)
+    base = first.index
+    comet = StickerRecord("comet", "space", caption="a comet", path=str(png("flat", 6, 2)))
+    moon = StickerRecord("moon", "space", caption="the moon", path=str(png("flat", 7, 2)))
+    monkeypatch.setattr(index_module, "TAIL_SHARE", 1.0)  # live rows up to as many as built
+    once = extend_index(base, first.records, [comet], encoders, BuildReport())
+    twice = extend_index(once.index, [*first.records, comet], [moon], encoders, BuildReport())
+    for name in ("meaning", "title"):
+        field = twice.index.fields[name]
+        assert field.built is base.fields[name].built  # kept as built, not rebuilt
+        assert field.live is not None and len(field.live) == 2  # both live rows, rebuilt
+    assert twice.index.fields["meaning"].search("moon", 5).rows.tolist() == [len(base) + 1]
+    save_index(twice.index, tmp_path / "index")
+    loaded = load_index(tmp_path / "index", twice.index.rows, encoders)
+    assert loaded.fields["meaning"].search("comet", 5).rows.tolist() == [len(base)]
+    monkeypatch.setattr(index_module, "TAIL_SHARE", 0.0)  # any live row is too many
+    fresh = build_index(read_catalog(folder), encoders)  # a growth extends the graph it shares
+    folded = extend_index(fresh.index, fresh.records, [comet], encoders, BuildReport()).index
+    assert all(
+        field.live is None and len(field) == len(base) + 1 for field in folded.fields.values()
+    )
+
+
 def test_a_new_sticker_with_a_known_caption_joins_its_meaning(
     folder: Path, encoders: Encoders, png: PngMaker
 ) -> None:
