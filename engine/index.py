@@ -70,7 +70,7 @@ NEIGHBOURS = 16  # meaning neighbours kept per sticker
 SAME_WORDING = 0.99
 SAME_MEANING = 0.85  # the same for meaning vectors, for stickers added live (_grown_neighbours)
 FIELDS = ("meaning", "emoji", "title")
-ROWS_PER_READ = 65536  # pixel statistics read at a time when every pack's style is recomputed
+ROWS_PER_READ = 16384  # pixel statistics read at a time when every pack's style is computed
 # The build report counts index_records' steps under coarser stages: these, else "index".
 BUILD_STAGE_OF_STEP = {
     "meaning_encode": "embed text",
@@ -191,6 +191,9 @@ class CatalogIndex:
     # one does not read every sticker's statistics off the disk).
     pack_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, STYLE_DIM), np.float32))
     pack_of_row: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    # Per pack, the mean of its scaled style vectors before centring (see pack_means): a live
+    # growth recomputes only the packs it adds to. No rows when not known (older folders).
+    pack_means: np.ndarray = field(default_factory=lambda: np.zeros((0, STYLE_DIM), np.float32))
     _safe: tuple[float, np.ndarray] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -205,9 +208,10 @@ class CatalogIndex:
         for pack, rows in enumerate(self.set_rows.values()):
             self.pack_of_row[rows] = pack
         if len(self.pack_vectors) != len(self.set_rows):
-            self.pack_vectors = pack_styles(
+            self.pack_means = pack_means(
                 self.style_raw, self.scaler, self.pack_of_row, len(self.set_rows)
             )
+            self.pack_vectors = centred_pack_styles(self.pack_means)
 
     @property
     def style(self) -> np.ndarray:
@@ -256,11 +260,16 @@ def pack_styles(
 
     A pack is drawn in one art style, so averaging over it removes what single stickers add
     by their content (a red heart is red in every style); centring removes what all packs
-    share, so styles that differ point apart. The rows are read in order, a chunk at a time:
-    a live growth recomputes every pack's style, and a 543k catalog's statistics are 348 MB.
+    share, so styles that differ point apart.
     """
-    if packs == 0:
-        return np.zeros((0, style_raw.shape[1]), np.float32)
+    return centred_pack_styles(pack_means(style_raw, scaler, pack_of_row, packs))
+
+
+def pack_means(
+    style_raw: np.ndarray, scaler: StyleScaler, pack_of_row: np.ndarray, packs: int
+) -> np.ndarray:
+    """(packs, STYLE_DIM) float32: each pack's mean scaled style vector. The rows are read in
+    order, a chunk at a time: a 543k catalog's statistics are 348 MB."""
     sums = np.zeros((packs, style_raw.shape[1]), np.float64)
     start = 0
     for chunk in row_chunks(style_raw, ROWS_PER_READ):
@@ -270,10 +279,18 @@ def pack_styles(
         )
         sums += membership @ scaler.transform(chunk)
         start += len(chunk)
-    means = sums / np.bincount(pack_of_row, minlength=packs)[:, None]
-    if len(means) > 1:
-        means = means - means.mean(axis=0)
-    return l2_normalise(means).astype(np.float32)
+    sizes = np.maximum(np.bincount(pack_of_row, minlength=packs), 1)[:, None]
+    return (sums / sizes).astype(np.float32)
+
+
+def centred_pack_styles(means: np.ndarray) -> np.ndarray:
+    """Pack means (see pack_means) centred on the mean pack, as unit vectors."""
+    if len(means) == 0:
+        return np.zeros((0, means.shape[1]), np.float32)
+    centred = np.asarray(means, np.float64)
+    if len(centred) > 1:
+        centred = centred - centred.mean(axis=0)
+    return l2_normalise(centred).astype(np.float32)
 
 
 @dataclass
@@ -641,6 +658,7 @@ def extend_index(
     text = per_row(vectors, np.where(of_fresh >= 0, np.searchsorted(touched, of_fresh), -1))
     reference = _grown_reference(index, new_vectors, len(distinct))
     fresh_trust = emoji_trust(kept, text, encoders.emoji, encoders.text, reference)
+    means = _grown_pack_means(index, kept, raw)
     grown = CatalogIndex(
         rows=index.rows + StickerRows.of(kept),
         text=_grown_rows(index.text, text, rows_folder, "text"),
@@ -656,6 +674,8 @@ def extend_index(
         image_dense=index.image_dense,
         meaning_mean=_grown_mean(index.meaning_mean, known, searched),
         common_wording=common_wording,
+        pack_vectors=centred_pack_styles(means),
+        pack_means=means,
     )
     _grown_neighbours(grown, vectors, touched, grown.neighbour_rows, grown.neighbour_sims)
     if index.image is not None and index.image_dense is not None and encoders.clip is not None:
@@ -665,6 +685,30 @@ def extend_index(
     grown.fields = grown_fields(index, all_records, encoders.emoji, grown.trust)
     report.indexed += len(kept)
     return BuiltIndex(grown, kept)
+
+
+def _grown_pack_means(
+    index: CatalogIndex, kept: Sequence[StickerRecord], raw: np.ndarray
+) -> np.ndarray:
+    """The pack means (see pack_means) of `index` grown by `kept` (pixel statistics `raw`):
+    its packs in their order, then the new ones as their first rows come. Only the packs the
+    new rows join are computed, from their rows' statistics."""
+    if len(index.pack_means) != len(index.set_rows):
+        index.pack_means = pack_means(
+            index.style_raw, index.scaler, index.pack_of_row, len(index.set_rows)
+        )
+    joined = list(dict.fromkeys(record.set_name for record in kept))
+    added = [name for name in joined if name not in index.set_rows]
+    means = np.concatenate([index.pack_means, np.zeros((len(added), STYLE_DIM), np.float32)])
+    number = {name: len(index.set_rows) + i for i, name in enumerate(added)}
+    no_rows = np.zeros(0, np.int64)
+    for name in joined:
+        new_rows = [i for i, record in enumerate(kept) if record.set_name == name]
+        old_rows = index.set_rows.get(name, no_rows)
+        styles = np.concatenate([read_rows(index.style_raw, old_rows), raw[new_rows]])
+        pack = number[name] if name in number else int(index.pack_of_row[old_rows[0]])
+        means[pack] = index.scaler.transform(styles).mean(axis=0)
+    return means
 
 
 def _grown_rows(array: np.ndarray, rows: np.ndarray, folder: Path | None, name: str) -> np.ndarray:

@@ -53,6 +53,7 @@ def _write_files(index: CatalogIndex, folder: Path) -> None:
     np.save(folder / "trust.npy", index.trust)
     np.save(folder / "meaning_of_row.npy", index.meaning_of_row)
     np.save(folder / "pack_vectors.npy", index.pack_vectors)
+    np.save(folder / "pack_means.npy", index.pack_means)
     np.save(folder / "neighbour_rows.npy", index.neighbour_rows)
     np.save(folder / "neighbour_sims.npy", index.neighbour_sims)
     np.save(folder / "meaning_mean.npy", index.meaning_mean)
@@ -114,6 +115,7 @@ def load_index(folder: Path, stored: StickerRows, encoders: Encoders) -> Catalog
         text_model=manifest["text_model"],
         generation=str(manifest.get("generation", "")),
         pack_vectors=_load_if_present(folder / "pack_vectors.npy"),
+        pack_means=_load_if_present(folder / "pack_means.npy"),
         meaning_mean=np.load(folder / "meaning_mean.npy"),
         common_wording=np.load(folder / "common_wording.npy"),
     )
@@ -131,7 +133,7 @@ def _field_stem(folder: Path, name: str) -> Path:
 
 
 def _load_if_present(path: Path) -> np.ndarray:
-    """The array at `path`, or no rows (folders saved before the file existed)."""
+    """The per-pack array at `path`, or no rows (folders saved before the file existed)."""
     if path.is_file():
         return np.load(path)
     return np.zeros((0, STYLE_DIM), np.float32)

@@ -402,6 +402,25 @@ def test_growth_rebuilds_only_the_live_segments_until_they_outgrow_their_share(
     )
 
 
+def test_growth_recomputes_the_style_of_the_packs_it_adds_to_alone(
+    folder: Path, encoders: Encoders, png: PngMaker, tmp_path: Path
+) -> None:
+    first = build_index(read_catalog(folder), encoders)
+    save_index(first.index, tmp_path / "index")
+    base = load_index(tmp_path / "index", first.index.rows, encoders)  # means read, not redone
+    np.testing.assert_array_equal(base.pack_means, first.index.pack_means)
+    joining = StickerRecord("flat9", FLAT, caption="a bell", path=str(png("flat", 6, 2)))
+    new_pack = StickerRecord("comet", "space", caption="a comet", path=str(png("soft", 7, 3)))
+    grown = extend_index(base, first.records, [joining, new_pack], encoders, BuildReport()).index
+    packs = len(grown.set_rows)
+    assert packs == len(base.set_rows) + 1
+    from_scratch = pack_styles(grown.style_raw, grown.scaler, grown.pack_of_row, packs)
+    np.testing.assert_allclose(grown.pack_vectors, from_scratch, atol=1e-5)
+    flat = int(grown.pack_of_row[grown.row_of["flat9"]])
+    changed = np.any(grown.pack_means[: len(base.set_rows)] != base.pack_means, axis=1)
+    assert changed.nonzero()[0].tolist() == [flat]  # the other packs' means were kept
+
+
 def test_a_new_sticker_with_a_known_caption_joins_its_meaning(
     folder: Path, encoders: Encoders, png: PngMaker
 ) -> None:
