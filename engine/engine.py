@@ -36,6 +36,7 @@ from engine.index import (
     Encoders,
     build_index,
     extend_index,
+    growth_reads_from,
 )
 from engine.index_files import load_index
 from engine.index_files import save_index as write_index
@@ -234,7 +235,7 @@ class Engine:
     async def _grow(self, records: list[StickerRecord]) -> list[StickerRecord]:
         """One live growth, under the write lock: the records it added."""
         index = self._index
-        indexed = await self._indexed_records(index)
+        indexed = await self._indexed_records(index, growth_reads_from(index, len(records)))
         # The grown per-row arrays are written here, then linked into the saved index folder.
         with tempfile.TemporaryDirectory(prefix=".growing-", dir=self._index_dir.parent) as rows:
             grown = await asyncio.to_thread(
@@ -245,12 +246,14 @@ class Engine:
                 await self._write(grown.index)
         return grown.records
 
-    async def _indexed_records(self, index: CatalogIndex) -> list[StickerRecord]:
-        """The stored records of `index`'s rows, in row order: live growth counts and searches
-        their texts again, which the index does not keep. A row the store lacks is left out,
-        and extend_index refuses the list."""
-        by_id = {r.sticker_id: r for r in await self._store.stickers(with_paths=False)}
-        return [by_id[s] for s in index.rows.sticker_ids if s in by_id]
+    async def _indexed_records(self, index: CatalogIndex, start: int) -> list[StickerRecord]:
+        """The stored records of `index`'s rows from `start` on, in row order: live growth
+        reads the texts of the rows it indexes again, which the index does not keep. A row the
+        store lacks is left out, and extend_index refuses the list."""
+        ids = index.rows.sticker_ids[start:]
+        stored = await self._store.stickers(with_paths=False, ids=None if start == 0 else ids)
+        by_id = {r.sticker_id: r for r in stored}
+        return [by_id[s] for s in ids if s in by_id]
 
     # -- hot reload -----------------------------------------------------------------------------
 

@@ -52,13 +52,14 @@ from engine.errors import IndexMismatch
 from engine.field_segments import TAIL_SHARE, SegmentedField
 from engine.groups import RowGroups, number_texts
 from engine.lexical import FieldIndex
+from engine.meaning_book import MeaningBook
 from engine.media import MediaError, load_sticker_image
 from engine.row_files import appended, read_rows, row_chunks
 from engine.sticker_rows import StickerRows
 from engine.style import STYLE_DIM, StyleScaler, style_features
 from engine.timing import StepTimer, untimed
 from engine.types import StickerRecord
-from engine.word_meaning import recall_vectors, word_meaning_vectors
+from engine.word_meaning import WordCounts, recall_vectors, word_meaning_vectors
 
 log = logging.getLogger(__name__)
 
@@ -194,6 +195,10 @@ class CatalogIndex:
     # Per pack, the mean of its scaled style vectors before centring (see pack_means): a live
     # growth recomputes only the packs it adds to. No rows when not known (older folders).
     pack_means: np.ndarray = field(default_factory=lambda: np.zeros((0, STYLE_DIM), np.float32))
+    # The distinct meaning texts and their words (engine.meaning_book), which only a growth
+    # reads: held by an index built or grown here until it is saved, then read from its file.
+    book: MeaningBook | None = field(default=None, repr=False)
+    book_file: Path | None = None
     _safe: tuple[float, np.ndarray] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -212,6 +217,16 @@ class CatalogIndex:
                 self.style_raw, self.scaler, self.pack_of_row, len(self.set_rows)
             )
             self.pack_vectors = centred_pack_styles(self.pack_means)
+
+    @property
+    def has_meaning_book(self) -> bool:
+        return self.book is not None or (self.book_file is not None and self.book_file.is_file())
+
+    def meaning_book(self) -> MeaningBook | None:
+        """The index's meaning book, read from its file if it is not held; None if neither."""
+        if self.book is None and self.book_file is not None and self.book_file.is_file():
+            return MeaningBook.load(self.book_file)
+        return self.book
 
     @property
     def style(self) -> np.ndarray:
@@ -372,7 +387,8 @@ def index_records(
         reference = meanings[reference_meanings(len(meanings))]
         trust = emoji_trust(records, text, encoders.emoji, encoders.text, reference)
     with timer("word_meaning"):
-        words, common_wording = word_meaning_vectors(texts, encoders.text)
+        book = MeaningBook.of(texts)
+        words, common_wording = word_meaning_vectors(texts, encoders.text, counts=book.words)
     with timer("dense_hnsw"):
         dense = DenseIndex(encoders.text.dim, capacity=len(meanings))
         searched = recall_vectors(meanings, words)  # in place: the sentences are not read again
@@ -393,6 +409,7 @@ def index_records(
             text_model=encoders.text.name,
             meaning_mean=mean.astype(np.float32),
             common_wording=common_wording,
+            book=book,
         )
     with timer("meaning_neighbours"):
         index.neighbour_rows, index.neighbour_sims = _meaning_neighbours(index, words)
@@ -571,18 +588,20 @@ def _fill_neighbours(
 def grown_fields(
     index: CatalogIndex,
     records: Sequence[StickerRecord],
+    whole: bool,
     emoji: EmojiKeywords,
     trust: np.ndarray,
 ) -> dict[str, SegmentedField]:
-    """The lexical fields of `index` grown to `records` (every row's, `trust` likewise): the
-    live segments rebuilt over the rows added since the build, or each field rebuilt whole
-    when those would outnumber TAIL_SHARE of the built ones (engine.field_segments)."""
-    built = len(index.fields["meaning"].built)
-    if len(records) - built > TAIL_SHARE * built:
+    """The lexical fields of `index` grown: rebuilt `whole` over `records` (every row's), or
+    their live segments rebuilt over `records` (the rows added since the build). `trust`
+    holds every row's emoji weight (engine.field_segments)."""
+    if whole:
         return {name: SegmentedField(build_field(name, records, emoji, trust)) for name in FIELDS}
-    live, live_trust = records[built:], trust[built:]
+    live_trust = trust[len(trust) - len(records) :]
     return {
-        name: SegmentedField(index.fields[name].built, build_field(name, live, emoji, live_trust))
+        name: SegmentedField(
+            index.fields[name].built, build_field(name, records, emoji, live_trust)
+        )
         for name in FIELDS
     }
 
@@ -622,41 +641,35 @@ def extend_index(
     rows_folder: Path | None = None,
 ) -> BuiltIndex:
     """A new index with `records` appended (live growth); the dense graphs are shared.
-    `indexed` are the records of the index's rows, in row order (their texts are counted and
-    searched again); the result's records are the ones added. The grown per-row arrays of an
-    index whose arrays are mapped from files are written as files to `rows_folder` (see
-    engine.row_files); without one they are concatenated in memory."""
-    if [r.sticker_id for r in indexed] != index.rows.sticker_ids:
-        raise IndexMismatch(
-            f"the {len(indexed)} stored stickers read are not the index's {len(index)}; "
-            "run `stickerbot build`"
-        )
+    `indexed` are the stored records of the index's last rows, in row order: of every row,
+    and the lexical fields and meaning book are rebuilt from them, or of the rows added since
+    the build, and only the live segments are (see growth_reads_from). The result's records
+    are the ones added. The grown per-row arrays of an index whose arrays are mapped from
+    files are written as files to `rows_folder` (engine.row_files); without one they are
+    concatenated in memory."""
+    whole = _check_indexed(index, indexed)
+    book = _book_from_records(index, indexed, encoders) if whole else index.meaning_book()
+    if book is None or len(book) != len(index.meanings):
+        raise IndexMismatch("the index's meaning book is missing; run `stickerbot build`")
     # New ids only, each once (grown batches may repeat a sticker two packs share).
     fresh = list({r.sticker_id: r for r in records if r.sticker_id not in index.row_of}.values())
     decoded = _decode_all(fresh, report, None, want_images=index.image is not None)
     kept, raw = decoded.records, decoded.style_raw
     first, known = len(index), len(index.meanings)
-    all_records = [*indexed, *kept]
-    # Meanings are numbered in order of first appearance: numbering every record again gives
-    # the old rows their old numbers and the new texts the next ones.
-    distinct, meaning_of_row = number_texts(
-        [meaning_text(r, encoders.emoji) for r in all_records], empty=False
-    )
-    if not np.array_equal(meaning_of_row[:first], index.meaning_of_row):
-        raise IndexMismatch(
-            "the emoji keywords changed since the index was built; run `stickerbot build` again"
-        )
-    new = distinct[known:]
+    grown_book, of_fresh = book.grown([meaning_text(r, encoders.emoji) for r in kept])
+    meaning_of_row = np.concatenate([index.meaning_of_row, of_fresh])
+    new = grown_book.texts[known:]
     new_vectors = encoders.text.encode_text(new) if new else np.zeros((0, index.text.shape[1]))
-    searched, common_wording = _grown_recall_vectors(index, new_vectors, new, distinct, encoders)
-    index.dense.add(searched, np.arange(known, len(distinct)))
+    searched, common_wording = _grown_recall_vectors(
+        index, new_vectors, new, grown_book.words, encoders
+    )
+    index.dense.add(searched, np.arange(known, len(grown_book)))
     # The meanings the new rows carry: old ones (read from their first row) then every new one.
-    of_fresh = meaning_of_row[first:]
     touched = np.unique(of_fresh[of_fresh >= 0])
     vectors = np.concatenate([_meaning_vectors(index, touched[touched < known]), new_vectors])
     vectors = vectors.astype(np.float32)
     text = per_row(vectors, np.where(of_fresh >= 0, np.searchsorted(touched, of_fresh), -1))
-    reference = _grown_reference(index, new_vectors, len(distinct))
+    reference = _grown_reference(index, new_vectors, len(grown_book))
     fresh_trust = emoji_trust(kept, text, encoders.emoji, encoders.text, reference)
     means = _grown_pack_means(index, kept, raw)
     grown = CatalogIndex(
@@ -666,8 +679,8 @@ def extend_index(
         scaler=index.scaler,
         trust=np.concatenate([index.trust, fresh_trust]),
         meaning_of_row=meaning_of_row,
-        neighbour_rows=_padded(index.neighbour_rows, len(distinct) - known, -1),
-        neighbour_sims=_padded(index.neighbour_sims, len(distinct) - known, 0),
+        neighbour_rows=_padded(index.neighbour_rows, len(grown_book) - known, -1),
+        neighbour_sims=_padded(index.neighbour_sims, len(grown_book) - known, 0),
         dense=index.dense,
         text_model=index.text_model,
         image=index.image,
@@ -676,15 +689,56 @@ def extend_index(
         common_wording=common_wording,
         pack_vectors=centred_pack_styles(means),
         pack_means=means,
+        book=grown_book,
     )
     _grown_neighbours(grown, vectors, touched, grown.neighbour_rows, grown.neighbour_sims)
     if index.image is not None and index.image_dense is not None and encoders.clip is not None:
         image = _encode_images(decoded, encoders.clip, BuildHooks())
         _add_dense(index.image_dense, image, first)
         grown.image = _grown_rows(index.image, image, rows_folder, "image")
-    grown.fields = grown_fields(index, all_records, encoders.emoji, grown.trust)
+    grown.fields = grown_fields(index, [*indexed, *kept], whole, encoders.emoji, grown.trust)
     report.indexed += len(kept)
     return BuiltIndex(grown, kept)
+
+
+def growth_reads_from(index: CatalogIndex, adding: int) -> int:
+    """The first row whose stored record a growth by up to `adding` stickers reads (see
+    extend_index): the first row added live since the build, or 0 when the lexical fields
+    are to be rebuilt whole, because the live rows would pass TAIL_SHARE of the built ones or
+    the index keeps no meaning book (folders saved before it existed)."""
+    built = len(index.fields["meaning"].built)
+    if not index.has_meaning_book or len(index) + adding - built > TAIL_SHARE * built:
+        return 0
+    return built
+
+
+def _check_indexed(index: CatalogIndex, indexed: Sequence[StickerRecord]) -> bool:
+    """Whether `indexed` holds every row's record (else those of the live rows), or
+    IndexMismatch if the records read are neither."""
+    start = len(index) - len(indexed)
+    if (
+        start not in (0, len(index.fields["meaning"].built))
+        or [r.sticker_id for r in indexed] != index.rows.sticker_ids[start:]
+    ):
+        raise IndexMismatch(
+            f"the {len(indexed)} stored stickers read are not the index's last ones; "
+            "run `stickerbot build`"
+        )
+    return start == 0
+
+
+def _book_from_records(
+    index: CatalogIndex, indexed: Sequence[StickerRecord], encoders: Encoders
+) -> MeaningBook:
+    """The meaning book of every row's record, numbered as the index numbers them."""
+    distinct, numbers = number_texts(
+        [meaning_text(r, encoders.emoji) for r in indexed], empty=False
+    )
+    if not np.array_equal(numbers, index.meaning_of_row):
+        raise IndexMismatch(
+            "the emoji keywords changed since the index was built; run `stickerbot build` again"
+        )
+    return MeaningBook.of(distinct)
 
 
 def _grown_pack_means(
@@ -722,19 +776,19 @@ def _grown_recall_vectors(
     index: CatalogIndex,
     new_vectors: np.ndarray,
     new: list[str],
-    distinct: list[str],
+    words: WordCounts,
     encoders: Encoders,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The dense graph's vectors of the `new` meanings (sentence vectors `new_vectors`), with
-    words weighted over every meaning of the grown catalog (`distinct`), and the common wording
-    removed from them (the index's, or fitted now if it had none)."""
+    words weighted by `words` (counted over every meaning of the grown catalog), and the common
+    wording removed from them (the index's, or fitted now if it had none)."""
     if not new:
         return new_vectors.astype(np.float32), index.common_wording
-    words, common = word_meaning_vectors(
-        new, encoders.text, counted_in=distinct, common=index.common_wording
+    word_vectors, common = word_meaning_vectors(
+        new, encoders.text, counts=words, common=index.common_wording
     )
     # A copy: the sentence vectors are kept as the rows' `text`.
-    return recall_vectors(np.array(new_vectors, np.float32), words), common
+    return recall_vectors(np.array(new_vectors, np.float32), word_vectors), common
 
 
 def _grown_reference(index: CatalogIndex, new_vectors: np.ndarray, count: int) -> np.ndarray:

@@ -175,11 +175,18 @@ class PgStore:
                 [tuple(getattr(r, c) for c in STICKER_COLUMNS) for r in records],
             )
 
-    async def stickers(self, *, with_paths: bool = True) -> list[StickerRecord]:
+    async def stickers(
+        self, *, with_paths: bool = True, ids: Sequence[str] | None = None
+    ) -> list[StickerRecord]:
+        columns = sticker_columns(with_paths)
         async with self._pool.connection() as conn:
-            cursor = await conn.execute(
-                f"SELECT {sticker_columns(with_paths)} FROM stickers ORDER BY seq"
-            )
+            if ids is None:
+                cursor = await conn.execute(f"SELECT {columns} FROM stickers ORDER BY seq")
+            else:
+                cursor = await conn.execute(
+                    f"SELECT {columns} FROM stickers WHERE sticker_id = ANY(%s) ORDER BY seq",
+                    (list(ids),),
+                )
             return [sticker_record(row) async for chunk in chunks(cursor) for row in chunk]
 
     async def sticker_rows(self) -> StickerRows:

@@ -133,8 +133,13 @@ def save_rows(array: np.ndarray, path: Path) -> None:
     if behind is None:
         np.save(path, array)
         return
-    source = behind[0]
+    link_or_copy(behind[0], path)
+
+
+def link_or_copy(source: Path, path: Path) -> None:
+    """`path` made the same file as `source`: a hard link, or a copy where links are not
+    possible (another file system, or one without them)."""
     try:
         os.link(source, path)
-    except OSError:  # another file system, or one without hard links
+    except OSError:
         shutil.copyfile(source, path)

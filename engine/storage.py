@@ -45,9 +45,12 @@ class StateStore(Protocol):
         """Insert or replace stickers by id, every field."""
         ...
 
-    async def stickers(self, *, with_paths: bool = True) -> list[StickerRecord]:
-        """Every sticker, in the order first inserted; with `with_paths` False, without the
-        image paths (what live growth reads: only a build decodes files)."""
+    async def stickers(
+        self, *, with_paths: bool = True, ids: Sequence[str] | None = None
+    ) -> list[StickerRecord]:
+        """Every sticker, or those of `ids` that are stored, in the order first inserted; with
+        `with_paths` False, without the image paths (what live growth reads: only a build
+        decodes files)."""
         ...
 
     async def sticker_rows(self) -> StickerRows:

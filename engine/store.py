@@ -64,6 +64,7 @@ STICKER_COLUMNS = (
     "nsfw",
 )
 SERVED_COLUMNS = "sticker_id, set_name, file_id, nsfw"  # StickerRows.extend's order
+IDS_PER_SELECT = 500  # sticker ids named in one SELECT (SQLite caps a statement's parameters)
 ROWS_PER_READ = 10_000  # rows fetched at a time when reading a whole table (their tuples are
 # temporary: fetched all at once, 543,098 of them would scatter the memory the kept rows use)
 SHARED_COLUMNS = ("set_name", "set_title", "emoji")  # values many stickers repeat
@@ -120,11 +121,21 @@ class Store:
         )
         await self._db.commit()
 
-    async def stickers(self, *, with_paths: bool = True) -> list[StickerRecord]:
-        async with self._db.execute(
-            f"SELECT {sticker_columns(with_paths)} FROM stickers ORDER BY rowid"
-        ) as cursor:
-            return [sticker_record(row) async for chunk in chunks(cursor) for row in chunk]
+    async def stickers(
+        self, *, with_paths: bool = True, ids: Sequence[str] | None = None
+    ) -> list[StickerRecord]:
+        columns = sticker_columns(with_paths)
+        if ids is None:
+            async with self._db.execute(f"SELECT {columns} FROM stickers ORDER BY rowid") as cursor:
+                return [sticker_record(row) async for chunk in chunks(cursor) for row in chunk]
+        found: list[tuple[int, StickerRecord]] = []
+        for start in range(0, len(ids), IDS_PER_SELECT):
+            batch = ids[start : start + IDS_PER_SELECT]
+            marks = ", ".join("?" for _ in batch)
+            query = f"SELECT rowid, {columns} FROM stickers WHERE sticker_id IN ({marks})"
+            async with self._db.execute(query, tuple(batch)) as cursor:
+                found += [(row[0], sticker_record(row[1:])) async for row in cursor]
+        return [record for _, record in sorted(found, key=lambda pair: pair[0])]
 
     async def sticker_rows(self) -> StickerRows:
         rows = StickerRows()

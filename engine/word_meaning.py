@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
@@ -40,25 +41,43 @@ SAMPLE_SEED = 0
 WORD_SHARE = 0.5
 
 
+@dataclass
+class WordCounts:
+    """How many of a catalog's distinct captions hold each word, and how many there are."""
+
+    holding: Counter[str] = field(default_factory=Counter)
+    captions: int = 0
+
+    @classmethod
+    def of(cls, captions: Sequence[str]) -> WordCounts:
+        counts = cls()
+        counts.add(captions)
+        return counts
+
+    def add(self, captions: Sequence[str]) -> None:
+        """Count more distinct captions."""
+        self.holding.update(word for caption in captions for word in set(tokens_of(caption)))
+        self.captions += len(captions)
+
+
 def word_meaning_vectors(
     texts: Sequence[str],
     encoder: TextEncoder,
     *,
-    counted_in: Sequence[str] | None = None,
+    counts: WordCounts | None = None,
     common: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(vectors, common): (len(texts), encoder.dim) unit vectors from the words of each of
     `texts`, a zero row for a text without words; and the (2, dim) mean and direction removed
-    from them. Word weights count the captions of `counted_in` (default: `texts`), the distinct
+    from them. Word weights follow `counts` (default: counted over `texts`), the distinct
     captions of one catalog. `common` (from an earlier call) is removed as it is, so vectors
     added to a catalog later match its first ones; when absent or zero it is fitted here."""
     tokens = [tokens_of(text) for text in texts]
-    catalog = tokens if counted_in is None else [tokens_of(text) for text in counted_in]
-    captions_with = Counter(word for words in catalog for word in set(words))
+    counts = counts or WordCounts.of(texts)
     vocabulary = {word: i for i, word in enumerate(dict.fromkeys(w for ws in tokens for w in ws))}
     shares = np.fromiter(
-        (captions_with[word] for word in vocabulary), np.float64, len(vocabulary)
-    ) / max(len(catalog), 1)
+        (counts.holding[word] for word in vocabulary), np.float64, len(vocabulary)
+    ) / max(counts.captions, 1)
     weights = SMOOTHING / (SMOOTHING + shares)
     word_vectors = encode_in_chunks(encoder, list(vocabulary), WORDS_PER_CALL)
     counts = _word_counts(tokens, vocabulary)

@@ -25,6 +25,7 @@ from engine.config import EngineConfig
 from engine.encoders import TextEncoder
 from engine.engine import DB_NAME, Engine
 from engine.errors import BadQuery, IndexMismatch, UnknownSticker
+from engine.index import growth_reads_from
 from engine.pack_neighbours import PackNeighbours
 from engine.protocol import MAX_PAGE, MAX_QUERY_CHARS
 from engine.store import Store
@@ -450,15 +451,19 @@ async def test_add_stickers_makes_them_suggestible_at_once(
 
 
 async def test_growth_refuses_an_index_whose_stickers_the_store_lost(
-    engine: Engine, data: Path, png: PngMaker
+    engine: Engine, data: Path, png: PngMaker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    lost = engine._index.rows.sticker_ids[0]
-    with sqlite3.connect(data / DB_NAME) as db:  # another program deleted one row
-        db.execute("DELETE FROM stickers WHERE sticker_id = ?", (lost,))
+    monkeypatch.setattr("engine.index.TAIL_SHARE", 1.0)  # growths rebuild only the live rows
     comet = StickerRecord("comet", "space", caption="a comet", path=str(png("soft", 6, 4)))
+    planet = StickerRecord("planet", "space", caption="a planet", path=str(png("soft", 7, 4)))
+    assert await engine.add_stickers([comet]) == 1
+    with sqlite3.connect(data / DB_NAME) as db:  # another program deleted one row
+        db.execute("DELETE FROM stickers WHERE sticker_id = 'comet'")
+    # The next growth reads the texts of the rows added live, comet's among them.
+    assert growth_reads_from(engine._index, 1) == len(engine._index) - 1
     with pytest.raises(IndexMismatch, match="stickerbot build"):
-        await engine.add_stickers([comet])
-    assert lost in engine._index.row_of and "comet" not in engine._index.row_of
+        await engine.add_stickers([planet])
+    assert "comet" in engine._index.row_of and "planet" not in engine._index.row_of
 
 
 async def test_packs_added_at_once_are_grown_together(

@@ -29,6 +29,7 @@ from engine.index import (
     build_field,
     build_index,
     extend_index,
+    growth_reads_from,
     pack_styles,
 )
 from engine.index_files import INDEX_VERSION, load_index, save_index
@@ -384,8 +385,10 @@ def test_growth_rebuilds_only_the_live_segments_until_they_outgrow_their_share(
     comet = StickerRecord("comet", "space", caption="a comet", path=str(png("flat", 6, 2)))
     moon = StickerRecord("moon", "space", caption="the moon", path=str(png("flat", 7, 2)))
     monkeypatch.setattr(index_module, "TAIL_SHARE", 1.0)  # live rows up to as many as built
-    once = extend_index(base, first.records, [comet], encoders, BuildReport())
-    twice = extend_index(once.index, [*first.records, comet], [moon], encoders, BuildReport())
+    assert growth_reads_from(base, 1) == len(base)  # no stored record is read
+    once = extend_index(base, [], [comet], encoders, BuildReport())
+    assert growth_reads_from(once.index, 1) == len(base)  # the live row's
+    twice = extend_index(once.index, once.records, [moon], encoders, BuildReport())
     for name in ("meaning", "title"):
         field = twice.index.fields[name]
         assert field.built is base.fields[name].built  # kept as built, not rebuilt
@@ -395,11 +398,43 @@ def test_growth_rebuilds_only_the_live_segments_until_they_outgrow_their_share(
     loaded = load_index(tmp_path / "index", twice.index.rows, encoders)
     assert loaded.fields["meaning"].search("comet", 5).rows.tolist() == [len(base)]
     monkeypatch.setattr(index_module, "TAIL_SHARE", 0.0)  # any live row is too many
-    fresh = build_index(read_catalog(folder), encoders)  # a growth extends the graph it shares
-    folded = extend_index(fresh.index, fresh.records, [comet], encoders, BuildReport()).index
+    assert growth_reads_from(loaded, 1) == 0  # every stored record, to rebuild all
+    stored = [*first.records, *once.records, *twice.records]
+    comet_tail = StickerRecord("tail", "space", caption="a tail", path=str(png("flat", 5, 2)))
+    folded = extend_index(loaded, stored, [comet_tail], encoders, BuildReport()).index
     assert all(
-        field.live is None and len(field) == len(base) + 1 for field in folded.fields.values()
+        field.live is None and len(field) == len(base) + 3 for field in folded.fields.values()
     )
+
+
+def test_growth_reads_no_stored_text_and_numbers_meanings_as_a_whole_rebuild_does(
+    folder: Path, encoders: Encoders, png: PngMaker, tmp_path: Path
+) -> None:
+    first = build_index(read_catalog(folder), encoders)
+    save_index(first.index, tmp_path / "index")
+    saved = load_index(tmp_path / "index", first.index.rows, encoders)  # its book on disk
+    source = first.records[saved.row_of["flat1"]]
+    twin = StickerRecord("twin", "twin_pack", caption=source.caption, path=str(png("soft", 1, 3)))
+    comet = StickerRecord("comet", "twin_pack", caption="a comet", path=str(png("soft", 2, 3)))
+    from_book = extend_index(saved, [], [comet, twin], encoders, BuildReport()).index
+    fresh = build_index(read_catalog(folder), encoders)
+    from_records = extend_index(
+        fresh.index, fresh.records, [comet, twin], encoders, BuildReport()
+    ).index
+    np.testing.assert_array_equal(from_book.meaning_of_row, from_records.meaning_of_row)
+    np.testing.assert_allclose(from_book.text, from_records.text, atol=1e-6)
+    newest = np.array([len(from_book.meanings) - 1])  # its words weighed by the same counts
+    np.testing.assert_allclose(
+        from_book.dense.vectors(newest), from_records.dense.vectors(newest), atol=1e-6
+    )
+    book = from_book.meaning_book()
+    assert book is not None and book.texts[-1] == "a comet"
+    assert book.words.holding["comet"] == 1 and book.words.captions == len(from_book.meanings)
+    save_index(from_book, tmp_path / "grown")
+    assert (tmp_path / "grown" / "meanings.json").is_file()
+    # records read that are neither all the index's nor those of its live rows
+    with pytest.raises(IndexMismatch, match="stickerbot build"):
+        extend_index(saved, first.records[1:], [comet], encoders, BuildReport())
 
 
 def test_growth_recomputes_the_style_of_the_packs_it_adds_to_alone(

@@ -238,6 +238,19 @@ async def test_stickers_read_for_growth_come_without_paths(state: StateStore) ->
     assert (await state.stickers())[0].path == "/x/a.png"  # kept for a rebuild
 
 
+async def test_stickers_named_by_id_come_in_insertion_order(
+    state: StateStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "IDS_PER_SELECT", 2)  # several selects, as at scale
+    await state.upsert_stickers([StickerRecord(s, "pk", caption=s) for s in "dcbae"])
+
+    named = await state.stickers(with_paths=False, ids=["a", "zz", "c", "d", "e"])
+
+    assert [r.sticker_id for r in named] == ["d", "c", "a", "e"]  # as inserted; zz is unknown
+    assert named[0] == StickerRecord("d", "pk", caption="d")
+    assert await state.stickers(ids=[]) == []
+
+
 async def test_sticker_rows_hold_what_serving_reads_in_insertion_order(
     state: StateStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -14,7 +14,7 @@ from engine.emoji import EmojiKeywords
 from engine.encoders import UniversalSentenceEncoder
 from engine.index import SAME_WORDING, Encoders, build_index
 from engine.types import StickerRecord
-from engine.word_meaning import WORD_SHARE, recall_vectors, word_meaning_vectors
+from engine.word_meaning import WORD_SHARE, WordCounts, recall_vectors, word_meaning_vectors
 
 PngMaker = Callable[[str, int, int], Path]  # the `png` fixture of conftest.py
 MEANINGS = [
@@ -100,7 +100,8 @@ def test_captions_added_later_get_the_vectors_they_would_have_got_at_first(
     at_once, common = word_meaning_vectors(texts, encoder)
     assert common.shape == (2, encoder.dim) and common.any()
 
-    later, kept = word_meaning_vectors(texts[-3:], encoder, counted_in=texts, common=common)
+    counts = WordCounts.of(texts)
+    later, kept = word_meaning_vectors(texts[-3:], encoder, counts=counts, common=common)
 
     np.testing.assert_allclose(later, at_once[-3:], atol=1e-5)
     assert kept is common
