@@ -52,7 +52,7 @@ from engine.errors import IndexMismatch
 from engine.field_segments import TAIL_SHARE, SegmentedField
 from engine.groups import RowGroups, number_texts
 from engine.lexical import FieldIndex
-from engine.meaning_book import MeaningBook
+from engine.meaning_book import MeaningBook, has_meaning_book
 from engine.media import MediaError, load_sticker_image
 from engine.row_files import appended, read_rows, row_chunks
 from engine.sticker_rows import StickerRows
@@ -198,7 +198,7 @@ class CatalogIndex:
     # The distinct meaning texts and their words (engine.meaning_book), which only a growth
     # reads: held by an index built or grown here until it is saved, then read from its file.
     book: MeaningBook | None = field(default=None, repr=False)
-    book_file: Path | None = None
+    folder: Path | None = None  # where the index was last saved or loaded from
     _safe: tuple[float, np.ndarray] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -218,14 +218,11 @@ class CatalogIndex:
             )
             self.pack_vectors = centred_pack_styles(self.pack_means)
 
-    @property
-    def has_meaning_book(self) -> bool:
-        return self.book is not None or (self.book_file is not None and self.book_file.is_file())
-
     def meaning_book(self) -> MeaningBook | None:
-        """The index's meaning book, read from its file if it is not held; None if neither."""
-        if self.book is None and self.book_file is not None and self.book_file.is_file():
-            return MeaningBook.load(self.book_file)
+        """The index's meaning book: held, or opened from its folder; None if neither has one
+        (folders saved before it existed)."""
+        if self.book is None and self.folder is not None:
+            return MeaningBook.open(self.folder)
         return self.book
 
     @property
@@ -656,9 +653,8 @@ def extend_index(
     decoded = _decode_all(fresh, report, None, want_images=index.image is not None)
     kept, raw = decoded.records, decoded.style_raw
     first, known = len(index), len(index.meanings)
-    grown_book, of_fresh = book.grown([meaning_text(r, encoders.emoji) for r in kept])
+    grown_book, of_fresh, new = book.grown([meaning_text(r, encoders.emoji) for r in kept])
     meaning_of_row = np.concatenate([index.meaning_of_row, of_fresh])
-    new = grown_book.texts[known:]
     new_vectors = encoders.text.encode_text(new) if new else np.zeros((0, index.text.shape[1]))
     searched, common_wording = _grown_recall_vectors(
         index, new_vectors, new, grown_book.words, encoders
@@ -707,7 +703,8 @@ def growth_reads_from(index: CatalogIndex, adding: int) -> int:
     are to be rebuilt whole, because the live rows would pass TAIL_SHARE of the built ones or
     the index keeps no meaning book (folders saved before it existed)."""
     built = len(index.fields["meaning"].built)
-    if not index.has_meaning_book or len(index) + adding - built > TAIL_SHARE * built:
+    no_book = index.book is None and not has_meaning_book(index.folder)
+    if no_book or len(index) + adding - built > TAIL_SHARE * built:
         return 0
     return built
 

@@ -17,7 +17,7 @@ from engine.dense import DenseIndex
 from engine.errors import IndexMismatch
 from engine.field_segments import SegmentedField
 from engine.index import FIELDS, CatalogIndex, Encoders
-from engine.row_files import link_or_copy, save_rows
+from engine.row_files import save_rows
 from engine.sticker_rows import StickerRows
 from engine.style import STYLE_DIM, StyleScaler
 
@@ -35,7 +35,7 @@ def save_index(index: CatalogIndex, folder: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
     # From now on the saved files hold them: an index grown live (whose concatenated arrays
     # are in memory) keeps serving with them mapped, as a loaded one does.
-    index.book, index.book_file = None, _book_file(folder)
+    index.book, index.folder = None, folder
     index.text = _mapped(folder, "text")
     index.style_raw = _mapped(folder, "style_raw")
     if index.image is not None:
@@ -60,10 +60,9 @@ def _write_files(index: CatalogIndex, folder: Path) -> None:
     np.save(folder / "meaning_mean.npy", index.meaning_mean)
     np.save(folder / "common_wording.npy", index.common_wording)
     index.dense.save(folder / "text.hnsw")
-    if index.book is not None:
-        index.book.save(_book_file(folder))
-    elif index.book_file is not None and index.book_file.is_file():
-        link_or_copy(index.book_file, _book_file(folder))
+    book = index.meaning_book()
+    if book is not None:
+        book.save(folder)
     for name, field_index in index.fields.items():
         field_index.save(_field_stem(folder, name))
     if index.image is not None and index.image_dense is not None:
@@ -124,7 +123,7 @@ def load_index(folder: Path, stored: StickerRows, encoders: Encoders) -> Catalog
         meaning_mean=np.load(folder / "meaning_mean.npy"),
         common_wording=np.load(folder / "common_wording.npy"),
     )
-    index.book_file = _book_file(folder)  # read by a growth, if the folder has one
+    index.folder = folder  # a growth reads the meaning book there, if the folder has one
     if manifest.get("image_dim"):
         index.image = _mapped(folder, "image")
         index.image_dense = DenseIndex.load(folder / "image.hnsw", int(manifest["image_dim"]))
@@ -132,10 +131,6 @@ def load_index(folder: Path, stored: StickerRows, encoders: Encoders) -> Catalog
     # left its garbage scattered through the heap.
     index.fields = {name: SegmentedField.load(_field_stem(folder, name)) for name in FIELDS}
     return index
-
-
-def _book_file(folder: Path) -> Path:
-    return folder / "meanings.json"
 
 
 def _field_stem(folder: Path, name: str) -> Path:

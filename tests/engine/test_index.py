@@ -33,6 +33,7 @@ from engine.index import (
     pack_styles,
 )
 from engine.index_files import INDEX_VERSION, load_index, save_index
+from engine.meaning_book import MeaningBook
 from engine.style import STYLE_DIM, StyleScaler
 from engine.types import StickerRecord
 
@@ -428,10 +429,11 @@ def test_growth_reads_no_stored_text_and_numbers_meanings_as_a_whole_rebuild_doe
         from_book.dense.vectors(newest), from_records.dense.vectors(newest), atol=1e-6
     )
     book = from_book.meaning_book()
-    assert book is not None and book.texts[-1] == "a comet"
-    assert book.words.holding["comet"] == 1 and book.words.captions == len(from_book.meanings)
+    assert book is not None and book.texts()[-1] == "a comet" and book.added == ["a comet"]
+    assert book.words.holding["comet"] == 1 and len(book) == len(from_book.meanings)
     save_index(from_book, tmp_path / "grown")
-    assert (tmp_path / "grown" / "meanings.json").is_file()
+    saved_book = MeaningBook.open(tmp_path / "grown")
+    assert saved_book is not None and saved_book.texts() == book.texts()
     # records read that are neither all the index's nor those of its live rows
     with pytest.raises(IndexMismatch, match="stickerbot build"):
         extend_index(saved, first.records[1:], [comet], encoders, BuildReport())
