@@ -186,7 +186,7 @@ class CatalogIndex:
     meanings: RowGroups = field(init=False, repr=False)  # the rows of each meaning
     row_of: dict[str, int] = field(default_factory=dict)
     set_rows: dict[str, np.ndarray] = field(default_factory=dict)
-    # Per pack (in set_rows order): its style (see pack_styles), what taste is learnt and
+    # Per pack (in set_rows order): its style (centred_pack_styles), what taste is learnt and
     # matched on; pack_of_row maps each row to it. One vector per pack, not per sticker.
     # Computed from style_raw unless given for every pack (a saved index keeps them, so opening
     # one does not read every sticker's statistics off the disk).
@@ -264,19 +264,6 @@ class CatalogIndex:
         return [(int(r), float(s)) for r, s in zip(rows, sims, strict=True) if r >= 0 and r != row]
 
 
-def pack_styles(
-    style_raw: np.ndarray, scaler: StyleScaler, pack_of_row: np.ndarray, packs: int
-) -> np.ndarray:
-    """Each of `packs` packs' style (row i is in pack `pack_of_row[i]`): the mean of its
-    stickers' scaled style vectors, centred on the mean pack.
-
-    A pack is drawn in one art style, so averaging over it removes what single stickers add
-    by their content (a red heart is red in every style); centring removes what all packs
-    share, so styles that differ point apart.
-    """
-    return centred_pack_styles(pack_means(style_raw, scaler, pack_of_row, packs))
-
-
 def pack_means(
     style_raw: np.ndarray, scaler: StyleScaler, pack_of_row: np.ndarray, packs: int
 ) -> np.ndarray:
@@ -296,7 +283,13 @@ def pack_means(
 
 
 def centred_pack_styles(means: np.ndarray) -> np.ndarray:
-    """Pack means (see pack_means) centred on the mean pack, as unit vectors."""
+    """Each pack's style: its mean scaled style vector (see pack_means) centred on the mean
+    pack, as a unit vector.
+
+    A pack is drawn in one art style, so averaging over it removes what single stickers add
+    by their content (a red heart is red in every style); centring removes what all packs
+    share, so styles that differ point apart.
+    """
     if len(means) == 0:
         return np.zeros((0, means.shape[1]), np.float32)
     centred = np.asarray(means, np.float64)

@@ -138,7 +138,7 @@ class FieldIndex:
         values = np.concatenate([matrix["data"][a:b] for a, b in zip(starts, ends, strict=True)])
         posting = np.repeat(np.arange(len(token_ids)), ends - starts)
         size = self._size + sum(len(other) for other in others)
-        idf = self._idf_over(size, typed + completed, others)
+        typed_idf = self._idf_over(size, typed, others)
         absent = [word for word in words if word not in self._vocab]
         absent_idf = dict(zip(absent, self._idf_over(size, absent, others), strict=True))
         # The partial word weighs as its commonest completion, in whichever segment it is.
@@ -151,7 +151,7 @@ class FieldIndex:
         credit = np.where(posting < len(typed), 1.0, COMPLETION_CREDIT)
         bm25 = np.bincount(position, weights=values * credit)
         coverage = _coverage(
-            idf[: len(typed)], posting, position, len(found), absent_idf, partial, partial_idf
+            typed_idf, posting, position, len(found), absent_idf, partial, partial_idf
         )
         order = best_first(bm25, k)  # each document holds at least one row
         rows, document_of_row = self._rows.of_many(found[order], k)

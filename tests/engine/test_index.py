@@ -28,9 +28,10 @@ from engine.index import (
     _grown_reference,
     build_field,
     build_index,
+    centred_pack_styles,
     extend_index,
     growth_reads_from,
-    pack_styles,
+    pack_means,
 )
 from engine.index_files import INDEX_VERSION, load_index, save_index
 from engine.meaning_book import MeaningBook
@@ -179,10 +180,13 @@ def test_pack_styles_of_a_single_pack_and_of_none() -> None:
     rng = np.random.default_rng(0)
     raw = rng.random(size=(5, STYLE_DIM)).astype(np.float32)
     scaler = StyleScaler().fit(raw)
-    one = pack_styles(raw, scaler, np.zeros(5, np.int32), 1)
+    one = centred_pack_styles(pack_means(raw, scaler, np.zeros(5, np.int32), 1))
     mean = scaler.transform(raw).mean(axis=0)
     np.testing.assert_allclose(one, (mean / np.linalg.norm(mean))[None, :], atol=1e-6)
-    assert pack_styles(raw[:0], scaler, np.zeros(0, np.int32), 0).shape == (0, STYLE_DIM)
+    assert centred_pack_styles(pack_means(raw[:0], scaler, np.zeros(0, np.int32), 0)).shape == (
+        0,
+        STYLE_DIM,
+    )
 
 
 def test_pack_styles_read_from_a_file_in_chunks_equal_those_of_the_whole_array(
@@ -195,7 +199,7 @@ def test_pack_styles_read_from_a_file_in_chunks_equal_those_of_the_whole_array(
     np.save(tmp_path / "style_raw.npy", raw)
     mapped = np.load(tmp_path / "style_raw.npy", mmap_mode="r")
     monkeypatch.setattr(index_module, "ROWS_PER_READ", 4)  # chunks split packs apart
-    chunked = pack_styles(mapped, scaler, pack_of_row, 3)
+    chunked = centred_pack_styles(pack_means(mapped, scaler, pack_of_row, 3))
     means = np.stack([scaler.transform(raw[pack_of_row == p]).mean(axis=0) for p in range(3)])
     means -= means.mean(axis=0)
     expected = means / np.linalg.norm(means, axis=1, keepdims=True)
@@ -451,7 +455,9 @@ def test_growth_recomputes_the_style_of_the_packs_it_adds_to_alone(
     grown = extend_index(base, first.records, [joining, new_pack], encoders, BuildReport()).index
     packs = len(grown.set_rows)
     assert packs == len(base.set_rows) + 1
-    from_scratch = pack_styles(grown.style_raw, grown.scaler, grown.pack_of_row, packs)
+    from_scratch = centred_pack_styles(
+        pack_means(grown.style_raw, grown.scaler, grown.pack_of_row, packs)
+    )
     np.testing.assert_allclose(grown.pack_vectors, from_scratch, atol=1e-5)
     flat = int(grown.pack_of_row[grown.row_of["flat9"]])
     changed = np.any(grown.pack_means[: len(base.set_rows)] != base.pack_means, axis=1)
