@@ -36,6 +36,9 @@ def save_index(index: CatalogIndex, folder: Path) -> None:
     # From now on the saved files hold them: an index grown live (whose concatenated arrays
     # are in memory) keeps serving with them mapped, as a loaded one does.
     index.book, index.folder = None, folder
+    index.dense.moved(folder / "text.hnsw")
+    if index.image_dense is not None:
+        index.image_dense.moved(folder / "image.hnsw")
     index.text = _mapped(folder, "text")
     index.style_raw = _mapped(folder, "style_raw")
     if index.image is not None:

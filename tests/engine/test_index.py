@@ -376,10 +376,16 @@ def test_a_saved_index_grows_its_vectors_on_disk_and_links_them_into_the_next_sa
         np.testing.assert_array_equal(array[: len(base)], getattr(base, name))
     assert np.any(grown.text[grown.row_of["comet"]])
     text = np.array(grown.text)
+    graph = (tmp_path / "index" / "text.hnsw").stat().st_ino
     save_index(grown, tmp_path / "index")
     saved = tmp_path / "index" / "text.npy"
     assert saved.stat().st_ino == (rows_folder / "text.npy").stat().st_ino  # linked, not copied
     np.testing.assert_array_equal(np.load(saved), text)
+    # the dense graph too: linked, with the comet's meaning saved beside it
+    assert (tmp_path / "index" / "text.hnsw").stat().st_ino == graph
+    loaded = load_index(tmp_path / "index", grown.rows, encoders)
+    comet = grown.meaning_of_row[grown.row_of["comet"]]
+    assert loaded.dense.search(grown.dense.vectors(np.array([comet]))[0], 1)[0].tolist() == [comet]
 
 
 def test_growth_rebuilds_only_the_live_segments_until_they_outgrow_their_share(

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from engine import dense as dense_module
 from engine.completion import COMPLETION_CREDIT
 from engine.dense import DenseIndex
 from engine.encoders import l2_normalise
@@ -293,6 +294,37 @@ def test_save_and_load_keep_rows_and_removals(tmp_path: Path) -> None:
     assert 105 not in rows.tolist()
     assert len(rows) == 19
     assert len(loaded) == len(index) == 19
+
+
+def test_rows_added_after_a_save_are_saved_beside_a_link_to_the_graph(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = np.random.default_rng(4)
+    vectors = l2_normalise(rng.normal(size=(30, 8)))
+    index = DenseIndex(8)
+    index.add(vectors[:20], np.arange(20))
+    for folder in ("a", "b", "c", "d"):
+        (tmp_path / folder).mkdir()
+    index.save(tmp_path / "a" / "v.hnsw")
+    index.add(vectors[20:23], np.arange(20, 23))
+    index.save(tmp_path / "b" / "v.hnsw")
+    inode = (tmp_path / "a" / "v.hnsw").stat().st_ino
+    assert (tmp_path / "b" / "v.hnsw").stat().st_ino == inode  # the graph was not written again
+    loaded = DenseIndex.load(tmp_path / "b" / "v.hnsw", 8)
+    assert len(loaded) == 23
+    assert loaded.search(vectors[21], 1)[0].tolist() == [21]  # added back from beside it
+    loaded.add(vectors[23:], np.arange(23, 30))  # ten since the graph was written: too many
+    monkeypatch.setattr(dense_module, "PENDING_MAX", 9)
+    loaded.save(tmp_path / "c" / "v.hnsw")
+    assert (tmp_path / "c" / "v.hnsw").stat().st_ino != inode
+    assert not (tmp_path / "c" / "v.hnsw.pending.npz").exists()
+    again = DenseIndex.load(tmp_path / "c" / "v.hnsw", 8)
+    assert len(again) == 30 and again.search(vectors[29], 1)[0].tolist() == [29]
+    again.add(vectors[:1], np.array([30]))
+    again.remove(3)  # a removal is marked in the graph itself: written whole
+    again.save(tmp_path / "d" / "v.hnsw")
+    assert (tmp_path / "d" / "v.hnsw").stat().st_ino != (tmp_path / "c" / "v.hnsw").stat().st_ino
+    assert 3 not in DenseIndex.load(tmp_path / "d" / "v.hnsw", 8).search(vectors[3], 5)[0]
 
 
 # -- words still being typed ------------------------------------------------------------------
