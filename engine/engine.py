@@ -12,7 +12,6 @@ import asyncio
 import gc
 import logging
 import os
-import tempfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from functools import lru_cache, partial
@@ -38,7 +37,7 @@ from engine.index import (
     extend_index,
     growth_reads_from,
 )
-from engine.index_files import load_index
+from engine.index_files import growth_folder, load_index, remove_abandoned_work
 from engine.index_files import save_index as write_index
 from engine.pack_neighbours import PackNeighbours
 from engine.profile import Profile, update
@@ -124,6 +123,9 @@ class Engine:
             emoji=EmojiKeywords.load(),
             clip=_clip_encoder(config),
         )
+        abandoned = await asyncio.to_thread(remove_abandoned_work, data_dir / INDEX_DIR)
+        if abandoned:
+            log.warning("removed work a stopped process left: %s", ", ".join(abandoned))
         store = await _open_store(data_dir, database_url)
         try:
             engine = cls(store, encoders, config, data_dir / INDEX_DIR)
@@ -236,8 +238,7 @@ class Engine:
         """One live growth, under the write lock: the records it added."""
         index = self._index
         indexed = await self._indexed_records(index, growth_reads_from(index, len(records)))
-        # The grown per-row arrays are written here, then linked into the saved index folder.
-        with tempfile.TemporaryDirectory(prefix=".growing-", dir=self._index_dir.parent) as rows:
+        with growth_folder(self._index_dir) as rows:
             grown = await asyncio.to_thread(
                 extend_index, index, indexed, records, self._encoders, BuildReport(), Path(rows)
             )

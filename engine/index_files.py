@@ -22,6 +22,31 @@ from engine.sticker_rows import StickerRows
 from engine.style import STYLE_DIM, StyleScaler
 
 INDEX_VERSION = 4  # stamp on index folders; bump when the files' meaning changes
+GROWING_PREFIX = ".growing-"  # a live growth's grown vector files, beside the index folder
+# Work folders beside the index (a save's staging, a growth's files) older than this were left
+# by a process killed mid-way, and are removed when an engine opens. A save or growth takes
+# seconds; a day leaves any still running alone, even on a slow disk.
+ABANDONED_SECONDS = 24 * 3600
+
+
+def growth_folder(folder: Path) -> tempfile.TemporaryDirectory[str]:
+    """A new folder beside the index folder `folder`, removed on exit, where a growth writes
+    its grown per-row files (engine.row_files): the save then links them into the index."""
+    return tempfile.TemporaryDirectory(prefix=GROWING_PREFIX, dir=folder.parent)
+
+
+def remove_abandoned_work(folder: Path, now: float | None = None) -> list[str]:
+    """Remove the work folders beside the index folder `folder` that a killed process left
+    (older than ABANDONED_SECONDS): saves' staging and old copies, growths' files. Their names."""
+    now = time.time() if now is None else now
+    prefixes = (f".{folder.name}-", GROWING_PREFIX)
+    removed = []
+    for path in folder.parent.glob(".*"):
+        work = path.name.startswith(prefixes) and path.is_dir()
+        if work and now - path.stat().st_mtime > ABANDONED_SECONDS:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path.name)
+    return sorted(removed)
 
 
 def save_index(index: CatalogIndex, folder: Path) -> None:

@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import os
 import shutil
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -26,6 +28,7 @@ from engine.encoders import TextEncoder
 from engine.engine import DB_NAME, Engine
 from engine.errors import BadQuery, IndexMismatch, UnknownSticker
 from engine.index import growth_reads_from
+from engine.index_files import ABANDONED_SECONDS
 from engine.pack_neighbours import PackNeighbours
 from engine.protocol import MAX_PAGE, MAX_QUERY_CHARS
 from engine.store import Store
@@ -446,6 +449,31 @@ async def test_add_stickers_makes_them_suggestible_at_once(
     try:
         assert _ids(await engine.suggest("stranger", "rocket launch"))[0] == "rocket"
         assert _ids(await engine.suggest("bob", "to the moon"))[0] == "rocket"
+    finally:
+        await engine.close()
+
+
+def _leave_work(data: Path, names: list[str], fresh: str) -> None:
+    """Work folders as a killed process leaves them: all but `fresh` a day or more old."""
+    old = time.time() - 2 * ABANDONED_SECONDS
+    for name in names:
+        (data / name).mkdir()
+        (data / name / "text.npy").write_bytes(b"half written")
+        if name != fresh:
+            os.utime(data / name, (old, old))
+
+
+async def test_opening_removes_the_work_a_killed_process_left_beside_the_index(
+    engine: Engine, data: Path, memo_encoder: TextEncoder
+) -> None:
+    # ".growing-now": a growth of another process, still running; ".other": not ours
+    names = [".growing-x1", ".index-x2", ".index-old", ".growing-now", ".other"]
+    _leave_work(data, names, fresh=".growing-now")
+    engine = await _reopen(engine, data, memo_encoder)
+    try:
+        left = sorted(name for name in os.listdir(data) if name.startswith("."))
+        assert left == [".growing-now", ".other"]
+        assert _ids(await engine.suggest("stranger", "pizza"))  # the index itself is intact
     finally:
         await engine.close()
 
