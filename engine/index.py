@@ -30,7 +30,7 @@ from scipy import sparse
 
 from engine import media, style
 from engine.dense import DenseIndex
-from engine.documents import emoji_text, meaning_text, title_text
+from engine.documents import emoji_text, has_own_meaning, meaning_text, title_text
 from engine.embed_cache import (
     CachedTextEncoder,
     EmbedCache,
@@ -166,6 +166,9 @@ class CatalogIndex:
     style_raw: np.ndarray  # (n, STYLE_DIM) unscaled pixel statistics
     scaler: StyleScaler
     trust: np.ndarray  # (n,) weight of the emoji field
+    # (n,) bool: the row's meaning is only its emoji's name, with no caption or OCR text behind
+    # it. Pack authors' emoji are loose, so such rows mean the same as others less surely.
+    emoji_only: np.ndarray
     meaning_of_row: np.ndarray  # (n,) int64: each row's meaning (dense label), -1 if none
     # Per meaning (rows of one meaning share one list): same-meaning rows, -1 padded, and their
     # similarity; read them per row with neighbour_lists.
@@ -392,6 +395,7 @@ def index_records(
             style_raw=style_raw,
             scaler=scaler,
             trust=trust,
+            emoji_only=emoji_only_rows(records),
             meaning_of_row=meaning_of_row,
             neighbour_rows=np.zeros((0, NEIGHBOURS), np.int32),
             neighbour_sims=np.zeros((0, NEIGHBOURS), np.float32),
@@ -596,6 +600,11 @@ def grown_fields(
     }
 
 
+def emoji_only_rows(records: Sequence[StickerRecord]) -> np.ndarray:
+    """(len(records),) bool: which records' meaning is only their emoji's name."""
+    return np.fromiter((not has_own_meaning(r) for r in records), bool, len(records))
+
+
 def build_field(
     name: str, records: Sequence[StickerRecord], emoji: EmojiKeywords, trust: np.ndarray
 ) -> FieldIndex:
@@ -667,6 +676,7 @@ def extend_index(
         style_raw=_grown_rows(index.style_raw, raw, rows_folder, "style_raw"),
         scaler=index.scaler,
         trust=np.concatenate([index.trust, fresh_trust]),
+        emoji_only=np.concatenate([index.emoji_only, emoji_only_rows(kept)]),
         meaning_of_row=meaning_of_row,
         neighbour_rows=_padded(index.neighbour_rows, len(grown_book) - known, -1),
         neighbour_sims=_padded(index.neighbour_sims, len(grown_book) - known, 0),

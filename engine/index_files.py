@@ -21,7 +21,7 @@ from engine.row_files import save_rows
 from engine.sticker_rows import StickerRows
 from engine.style import STYLE_DIM, StyleScaler
 
-INDEX_VERSION = 4  # stamp on index folders; bump when the files' meaning changes
+INDEX_VERSION = 5  # stamp on index folders; bump when the files' meaning changes
 GROWING_PREFIX = ".growing-"  # a live growth's grown vector files, beside the index folder
 # Work folders beside the index (a save's staging, a growth's files) older than this were left
 # by a process killed mid-way, and are removed when an engine opens. A save or growth takes
@@ -80,6 +80,7 @@ def _write_files(index: CatalogIndex, folder: Path) -> None:
     save_rows(index.text, folder / "text.npy")
     save_rows(index.style_raw, folder / "style_raw.npy")
     np.save(folder / "trust.npy", index.trust)
+    np.save(folder / "emoji_only.npy", index.emoji_only)
     np.save(folder / "meaning_of_row.npy", index.meaning_of_row)
     np.save(folder / "pack_vectors.npy", index.pack_vectors)
     np.save(folder / "pack_means.npy", index.pack_means)
@@ -140,6 +141,7 @@ def load_index(folder: Path, stored: StickerRows, encoders: Encoders) -> Catalog
         style_raw=_mapped(folder, "style_raw"),
         scaler=scaler,
         trust=np.load(folder / "trust.npy"),
+        emoji_only=np.load(folder / "emoji_only.npy"),
         meaning_of_row=np.load(folder / "meaning_of_row.npy"),
         neighbour_rows=np.load(folder / "neighbour_rows.npy"),
         neighbour_sims=np.load(folder / "neighbour_sims.npy"),

@@ -128,6 +128,7 @@ def test_emoji_only_sticker_means_its_emoji(
     index, _ = built
     party = index.row_of["party"]
     assert index.trust[party] == 1.0  # the emoji is all we know, so it is fully trusted
+    assert index.emoji_only[party] and not index.emoji_only[index.row_of["flat1"]]
     query = encoder.encode_text(["party popper"])[0]
     assert float(index.text[party] @ query) > 0.9
     hits = index.fields["emoji"].search("festa", 10)  # Italian keyword of 🎉
@@ -222,7 +223,15 @@ def test_save_and_load_round_trip(
     assert loaded.rows.set_names == index.rows.set_names
     assert loaded.rows.file_ids == index.rows.file_ids
     np.testing.assert_array_equal(loaded.rows.nsfw, index.rows.nsfw)
-    for name in ("text", "style_raw", "style", "trust", "neighbour_rows", "neighbour_sims"):
+    for name in (
+        "text",
+        "style_raw",
+        "style",
+        "trust",
+        "emoji_only",
+        "neighbour_rows",
+        "neighbour_sims",
+    ):
         np.testing.assert_array_equal(getattr(loaded, name), getattr(index, name), err_msg=name)
     np.testing.assert_array_equal(loaded.pack_vectors, index.pack_vectors)  # read, not redone
     assert isinstance(loaded.text, np.memmap)  # served from disk, not copied into memory
@@ -341,6 +350,7 @@ def test_extend_index_makes_new_stickers_searchable(
     assert row in grown.fields["emoji"].search("razzo", 5).rows  # Italian for 🚀
     assert "space_pack" in grown.set_rows
     assert grown.text.shape[0] == grown.style.shape[0] == grown.trust.shape[0] == len(grown)
+    np.testing.assert_array_equal(grown.emoji_only, [*base.emoji_only, False, False])
     # the new sticker's emoji is ranked among every meaning of the grown catalog, old and new
     meanings = grown.text[[grown.meanings.rows_of(m)[0] for m in range(len(grown.meanings))]]
     new = meanings[len(base.meanings) :]

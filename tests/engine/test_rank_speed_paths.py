@@ -11,6 +11,7 @@ import pytest
 from engine.index import CatalogIndex
 from engine.recall import (
     CONSENSUS,
+    EMOJI_ONLY_SHARE,
     MAX_CANDIDATES,
     MAX_EVIDENCE,
     PICK_EVIDENCE,
@@ -25,11 +26,15 @@ REASONS = ("words", "emoji", "dense", "crowd")
 
 
 class _Graph:
-    """The parts of a CatalogIndex recall reads: its size and the meaning neighbours (here one
-    list per row, as if every row had a meaning of its own)."""
+    """The parts of a CatalogIndex recall reads: its size, the meaning neighbours (here one
+    list per row, as if every row had a meaning of its own) and which rows are known only by
+    their emoji (none unless given)."""
 
-    def __init__(self, rows: np.ndarray, sims: np.ndarray) -> None:
+    def __init__(
+        self, rows: np.ndarray, sims: np.ndarray, emoji_only: np.ndarray | None = None
+    ) -> None:
         self.neighbour_rows, self.neighbour_sims = rows, sims
+        self.emoji_only = np.zeros(len(rows), bool) if emoji_only is None else emoji_only
 
     def __len__(self) -> int:
         return len(self.neighbour_rows)
@@ -46,7 +51,7 @@ def _graph(rng: np.random.Generator, n: int, k: int, linked: bool) -> CatalogInd
         rows[:, 1:] = -1
     # Similarities on both sides of SHARE_FROM, where sharing starts.
     sims = rng.uniform(SHARE_FROM - 0.1, 1.0, size=(n, k)).astype(np.float32)
-    return cast(CatalogIndex, _Graph(rows, sims))
+    return cast(CatalogIndex, _Graph(rows, sims, rng.random(n) < 0.3))
 
 
 def _channels(rng: np.random.Generator, n: int) -> list[tuple[np.ndarray, np.ndarray, str]]:
@@ -78,11 +83,14 @@ def _scalar_fusion(
 
 def _scalar_share(index: CatalogIndex, fused: dict[int, Evidence]) -> dict[int, Evidence]:
     """Each row takes a neighbour's relevance, scaled from nothing at SHARE_FROM to all of it at
-    similarity 1, when that beats its own."""
+    similarity 1, and by EMOJI_ONLY_SHARE when either is known only by its emoji, when that
+    beats its own."""
     shared = dict(fused)
     for row, ev in fused.items():
         for other, sim in zip(index.neighbour_rows[row], index.neighbour_sims[row], strict=True):
             offer = ev.score * min(1.0, max(0.0, (float(sim) - SHARE_FROM) / (1 - SHARE_FROM)))
+            if index.emoji_only[row] or (other >= 0 and index.emoji_only[other]):
+                offer *= EMOJI_ONLY_SHARE
             if other < 0 or other == row or offer <= 0:
                 continue
             if offer > shared.get(int(other), Evidence(0.0, "")).score:

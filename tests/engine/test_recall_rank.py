@@ -35,6 +35,7 @@ from engine.rank import (
 from engine.recall import (
     DENSE_HIGH,
     DENSE_LOW,
+    EMOJI_ONLY_SHARE,
     EXACT_PICK_EVIDENCE,
     FRAGMENT_TRUST,
     PICK_EVIDENCE,
@@ -137,6 +138,32 @@ def test_same_caption_sibling_without_the_emoji_shares_the_relevance(
     assert evidence["sa_sleep"].score <= evidence["fa_sleep"].score
     for _, similarity in index.neighbours(index.row_of["fa_sleep"]):
         assert similarity <= 1.0
+
+
+def test_stickers_known_only_by_their_emoji_share_part_of_their_evidence(
+    png: PngMaker, encoders: Encoders
+) -> None:
+    """Two packs' 😴 stickers without caption or OCR have one meaning (the emoji's name), but
+    pack authors' emoji are loose: a pick of one is only partly a pick of the other. Copies
+    known by one caption still share in full."""
+    records = [
+        StickerRecord("flat_zzz", "flat_a", emoji="😴", path=str(png("flat", 0, 1))),
+        StickerRecord("soft_zzz", "soft_a", emoji="😴", path=str(png("soft", 0, 1))),
+        StickerRecord(
+            "flat_pizza", "flat_a", emoji="🍕", caption=PIZZA, path=str(png("flat", 1, 1))
+        ),
+        StickerRecord("soft_pizza", "soft_a", caption=PIZZA, path=str(png("soft", 1, 1))),
+    ]
+    index = build_index(records, encoders).index
+    assert index.emoji_only.tolist() == [True, True, False, False]
+    row = index.row_of
+    assert index.meaning_of_row[row["flat_zzz"]] == index.meaning_of_row[row["soft_zzz"]]
+    recall = Recall(index)
+    recall.add([row["flat_zzz"], row["flat_pizza"]], [0.8, 0.8], "people picked it for that")
+    shared = recall.result().as_evidence()
+    assert shared[row["soft_zzz"]].score == pytest.approx(0.8 * EMOJI_ONLY_SHARE)
+    assert shared[row["soft_pizza"]].score == pytest.approx(0.8)
+    assert shared[row["flat_zzz"]].score == shared[row["flat_pizza"]].score == pytest.approx(0.8)
 
 
 def test_a_pick_after_a_query_ranks_that_sticker_first_for_others(
