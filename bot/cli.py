@@ -336,13 +336,20 @@ def bench_describe(
     dataset: Annotated[Path, typer.Argument(help="Benchmark folder (FORMAT.md).")],
     out: Annotated[Path, typer.Argument(help="New folder for the described copy.")],
     seed: Annotated[int, typer.Option(help="Seed of the random wording.")] = 0,
+    uncaptioned: Annotated[
+        bool,
+        typer.Option(
+            "--uncaptioned", help="Remove the captions instead, as a pack learnt live has none."
+        ),
+    ] = False,
 ) -> None:
     """Copy a dataset with its captions worded like a vision-language model's descriptions."""
     from engine.bench.described import write_described
 
     with user_errors():
-        rewritten = write_described(dataset, out, seed)
-    typer.echo(f"{rewritten} captions described in {out}")
+        rewritten = write_described(dataset, out, seed, uncaptioned=uncaptioned)
+    done = "removed from" if uncaptioned else "described in"
+    typer.echo(f"{rewritten} captions {done} {out}")
 
 
 # -- demo -------------------------------------------------------------------------------------

@@ -441,3 +441,18 @@ def test_bench_describe_rewords_every_caption_and_keeps_the_rest(
     assert result.exit_code == EXIT_BAD_INPUT
     assert_one_line_error(result.stderr)
     assert ":1:" in result.stderr and not (tmp_path / "escape").exists()
+
+
+def test_bench_describe_uncaptioned_removes_every_caption_and_keeps_the_rest(
+    runner: CliRunner, dataset: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "uncaptioned"
+
+    result = runner.invoke(app, ["bench-describe", str(dataset), str(out), "--uncaptioned"])
+
+    assert result.exit_code == 0, result.output
+    assert "6 captions removed from" in result.stdout
+    before = [json.loads(line) for line in (dataset / "catalog.jsonl").read_text().splitlines()]
+    after = [json.loads(line) for line in (out / "catalog.jsonl").read_text().splitlines()]
+    assert all(old["caption"] for old in before)
+    assert after == [{**old, "caption": None} for old in before]

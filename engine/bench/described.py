@@ -1,10 +1,14 @@
-"""A benchmark dataset whose captions read like a vision-language model's descriptions.
+"""A benchmark dataset whose captions read like a vision-language model's descriptions, or
+that has none.
 
 The development sets caption each sticker with a short name ("cat face"). A real VLM says more,
 and says it differently for each copy of a meaning: "A cute cartoon of a cat face in pastel
 colors." This wraps every caption in one of a few openings and closings about the drawing,
 picked at random per sticker (seeded), and copies the rest of the dataset unchanged, so
 `stickerbot bench` can measure how much of the engine relies on short captions.
+
+Packs the bot learns live, before `export index` captions them, have no caption at all: only
+their emoji and title. The uncaptioned copy measures that.
 """
 
 from __future__ import annotations
@@ -55,9 +59,9 @@ def describe(caption: str, rng: random.Random) -> str:
     return f"{sentence} {closing}." if closing else f"{sentence}."
 
 
-def write_described(dataset: Path, out: Path, seed: int = 0) -> int:
-    """Copy `dataset` to `out` (a new folder) with every caption described; return how many
-    captions were rewritten."""
+def write_described(dataset: Path, out: Path, seed: int = 0, *, uncaptioned: bool = False) -> int:
+    """Copy `dataset` to `out` (a new folder) with every caption described, or removed when
+    `uncaptioned`; return how many captions were rewritten."""
     if out.exists():
         raise CatalogError(str(out), 0, "folder", "already exists; choose a new one")
     read_catalog(dataset)  # refuses what the bench would refuse, files outside the folder too
@@ -69,7 +73,7 @@ def write_described(dataset: Path, out: Path, seed: int = 0) -> int:
     rewritten = 0
     for row in rows:
         if isinstance(row.get("caption"), str) and row["caption"].strip():
-            row["caption"] = describe(row["caption"], rng)
+            row["caption"] = None if uncaptioned else describe(row["caption"], rng)
             rewritten += 1
     out.mkdir(parents=True)
     lines = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
