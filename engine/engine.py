@@ -39,6 +39,7 @@ from engine.index import (
 )
 from engine.index_files import growth_folder, load_index, remove_abandoned_work
 from engine.index_files import save_index as write_index
+from engine.languages import LanguageWords, UserLanguages
 from engine.pack_neighbours import PackNeighbours
 from engine.profile import Profile, update
 from engine.protocol import MAX_PAGE, MAX_QUERY_CHARS
@@ -83,6 +84,7 @@ class Engine:
             self._index.pack_vectors, self._index.pack_of_row, self._index.row_of
         )
         self._crowd = Crowd(encoders.text)
+        self._languages = LanguageWords(encoders.emoji)
         self._crowd_sync = CrowdSync(store, self._crowd)
         self._profiles: Recent[str, Profile] = Recent(USERS_CACHED)
         self._prefs: Recent[str, Prefs] = Recent(USERS_CACHED)
@@ -305,7 +307,11 @@ class Engine:
         limit: int = MAX_PAGE,
         offset: int = 0,
         safe: bool | None = None,
+        language: str | None = None,
     ) -> Page:
+        """A page of stickers for `text` (or, without words, for the conversation `context`).
+        `language` is the user's app language (Telegram's language code): a hint, used when
+        the user chose none in /prefs and their picks have not shown theirs yet."""
         if len(text) > MAX_QUERY_CHARS:
             raise BadQuery(f"queries are at most {MAX_QUERY_CHARS} characters; type a shorter one")
         limit = max(1, min(limit, MAX_PAGE))
@@ -314,6 +320,7 @@ class Engine:
         prefs = await self.get_prefs(user_id)
         profile = await self._profile(user_id)
         safe_now = prefs.safe_mode if safe is None else safe
+        languages = self._languages.of_user(prefs.language, profile.languages, language)
         # Ranked as deep as this page and one more (to know whether another page follows),
         # never past the last page a user can reach.
         depth = min(offset + limit + 1, MAX_RANKED)
@@ -325,6 +332,7 @@ class Engine:
             profile,
             safe_now,
             depth,
+            languages,
         )
         window = ranked[offset : offset + limit]
         index = self._index
@@ -349,12 +357,13 @@ class Engine:
         profile: Profile,
         safe: bool,
         depth: int,
+        languages: UserLanguages | None = None,
     ) -> list[Ranked]:
         """The best `depth` stickers for the words (or the conversation), best first."""
         if len(index) == 0:
             return []
         query = text or " ".join(context[-CONTEXT_MESSAGES:]).strip()
-        candidates = self._recall(index, query) if query else None
+        candidates = self._recall(index, query, languages) if query else None
         if not candidates:  # no words, or nothing matched them: offer the user's usual stickers
             candidates = self._habits(index, profile)
         allowed = self._safe_mask(index) if safe else None
@@ -370,9 +379,14 @@ class Engine:
             limit=depth,
         )
 
-    def _recall(self, index: CatalogIndex, text: str) -> Candidates:
+    def _recall(
+        self, index: CatalogIndex, text: str, languages: UserLanguages | None = None
+    ) -> Candidates:
         vector, clip_vector = self._embed_query(text)
-        return recall_text(index, self._crowd, text, vector, self._config.recall_depth, clip_vector)
+        depth = self._config.recall_depth
+        return recall_text(
+            index, self._crowd, text, vector, depth, clip_vector, languages=languages
+        )
 
     def _embed_query_now(self, text: str) -> tuple[np.ndarray, np.ndarray | None]:
         """The query's text vector (and CLIP text vector when configured), read-only: the same
@@ -423,6 +437,7 @@ class Engine:
             set_name=index.rows.set_names[row],
             style=index.pack_style_of(row),
             ts=event.ts,
+            typed_in=self._typed_in(index, row, event),
         )
         try:
             await self._crowd_sync.record(user_id, event, profile.to_dict())
@@ -432,6 +447,12 @@ class Engine:
         if event.file_id and event.file_id != index.rows.file_ids[row]:
             index.rows.file_ids[row] = event.file_id
             await self._store.update_file_id(event.sticker_id, event.file_id)
+
+    def _typed_in(self, index: CatalogIndex, row: int, event: Event) -> list[str]:
+        """The languages of the words typed before a pick, read off the picked sticker's emoji."""
+        if event.kind != "pick":
+            return []
+        return self._languages.typed_in(index.rows.emojis[row], event.query)
 
     async def _profile(self, user_id: str) -> Profile:
         profile = self._profiles.get(user_id)

@@ -6,15 +6,19 @@
 - Pack and sticker affinities: recency-weighted counts (people resend favourites).
 - Recent packs: the packs of the last few events, weighted as closely by recency as the style
   clusters; ranking walks from them to the packs drawn alike (engine/pack_neighbours.py).
+- Languages: the languages of the words typed before picks (engine/languages.py).
 Every weight decays per event, so a user whose taste drifts is followed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from engine.languages import LANGUAGE_DECAY
 
 # Per-event decay. Style follows recent events closely (people switch styles abruptly: a new
 # style should win within a handful of sends); pack and sticker favourites fade more slowly.
@@ -44,6 +48,7 @@ class Profile:
     packs: dict[str, float] = field(default_factory=dict)
     stickers: dict[str, float] = field(default_factory=dict)
     recent_packs: dict[str, float] = field(default_factory=dict)
+    languages: dict[str, float] = field(default_factory=dict)  # locale -> recency weight
     last_ts: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -54,6 +59,7 @@ class Profile:
             "packs": self.packs,
             "stickers": self.stickers,
             "recent_packs": self.recent_packs,
+            "languages": self.languages,
             "last_ts": self.last_ts,
         }
 
@@ -68,6 +74,7 @@ class Profile:
             packs={k: float(v) for k, v in doc.get("packs", {}).items()},
             stickers={k: float(v) for k, v in doc.get("stickers", {}).items()},
             recent_packs={k: float(v) for k, v in doc.get("recent_packs", {}).items()},
+            languages={k: float(v) for k, v in doc.get("languages", {}).items()},
             last_ts=float(doc.get("last_ts", 0.0)),
         )
 
@@ -78,9 +85,17 @@ class Profile:
 
 
 def update(
-    profile: Profile, *, kind: str, sticker_id: str, set_name: str, style: np.ndarray, ts: float
+    profile: Profile,
+    *,
+    kind: str,
+    sticker_id: str,
+    set_name: str,
+    style: np.ndarray,
+    ts: float,
+    typed_in: Sequence[str] = (),
 ) -> Profile:
-    """The profile after one more event (mutates and returns `profile`)."""
+    """The profile after one more event (mutates and returns `profile`); `typed_in` are the
+    languages of the words typed before a pick (engine.languages.LanguageWords.typed_in)."""
     weight = PICK_WEIGHT if kind == "pick" else 1.0
     profile.events += 1
     profile.last_ts = max(profile.last_ts, ts)
@@ -88,7 +103,19 @@ def update(
     _add(profile.stickers, sticker_id, weight, AFFINITY_DECAY, MAX_STICKERS)
     _add(profile.recent_packs, set_name, weight, STYLE_DECAY, MAX_RECENT_PACKS)
     _update_clusters(profile, style, weight)
+    if typed_in:
+        _learn_languages(profile.languages, typed_in)
     return profile
+
+
+def _learn_languages(weights: dict[str, float], locales: Sequence[str]) -> None:
+    """One more typed pick, in one of `locales`: older weights decay first, then the pick's
+    weight is shared among them. A word that is a keyword in fifteen languages ("pizza") says
+    little about which one the user writes."""
+    for locale in weights:
+        weights[locale] *= LANGUAGE_DECAY
+    for locale in locales:
+        weights[locale] = weights.get(locale, 0.0) + 1.0 / len(locales)
 
 
 def _add(weights: dict[str, float], key: str, weight: float, decay: float, keep: int) -> None:

@@ -24,10 +24,13 @@ class SuggestionEngine(Protocol):
         limit: int = MAX_PAGE,
         offset: int = 0,
         safe: bool | None = None,
+        language: str | None = None,
     ) -> Page:
         """Rank stickers for `text` (or, when empty, for `context` / the user's habits).
 
         `safe=None` follows the user's safe-mode preference; True/False forces it.
+        `language` is the user's app language (Telegram's language code), a hint for which
+        languages' emoji keywords to prefer while neither /prefs nor their picks tell.
         Raises BadQuery for text longer than MAX_QUERY_CHARS.
         """
         ...

@@ -2,8 +2,9 @@
 
 Channels, each mapped to 0..1 evidence:
 - lexical matches in the sticker's meaning (caption, OCR), its emoji's keywords in every
-  language (weighted by how far the emoji agrees with the caption) and its pack title, a last
-  word still being typed matching the words it starts (engine.completion);
+  language (weighted by how far the emoji agrees with the caption, and by whether the words
+  matched in the user's languages: engine.languages) and its pack title, a last word still
+  being typed matching the words it starts (engine.completion);
 - dense similarity between the text and each sticker's meaning;
 - the query log: stickers people picked after typing something that means the same, or
   words that the text, still being typed, may become;
@@ -24,6 +25,7 @@ import numpy as np
 from engine.completion import COMPLETION_CREDIT
 from engine.crowd import Crowd
 from engine.index import CatalogIndex
+from engine.languages import UserLanguages
 from engine.selection import best_positions
 from engine.timing import StepTimer, untimed
 
@@ -256,10 +258,12 @@ def recall_text(
     depth: int,
     clip_vector: np.ndarray | None = None,
     timer: StepTimer = untimed,
+    languages: UserLanguages | None = None,
 ) -> Candidates:
-    """Relevance of the MAX_CANDIDATES most relevant rows for `text` (embedded as `vector`)."""
+    """Relevance of the MAX_CANDIDATES most relevant rows for `text` (embedded as `vector`),
+    emoji keywords weighed by the user's `languages` when they are known."""
     recall = Recall(index)
-    completed = _lexical(recall, index, text, depth, timer)
+    completed = _lexical(recall, index, text, depth, timer, languages)
     with timer("crowd_words"):
         exact = crowd.exact_query(text)
         # Words never typed in full before may be on their way to some that were.
@@ -288,7 +292,12 @@ def _chosen_for_exact_words(index: CatalogIndex, picked: Counter[str]) -> tuple[
 
 
 def _lexical(
-    recall: Recall, index: CatalogIndex, text: str, depth: int, timer: StepTimer = untimed
+    recall: Recall,
+    index: CatalogIndex,
+    text: str,
+    depth: int,
+    timer: StepTimer = untimed,
+    languages: UserLanguages | None = None,
 ) -> bool:
     """Adds the lexical fields' evidence; whether any completed a partial last word."""
     completed = False
@@ -298,6 +307,11 @@ def _lexical(
             scores = weight * hits.coverage**COVERAGE_POWER
             if name == "emoji":  # as far as the pack author's emoji agrees with the caption
                 scores = scores * index.trust[hits.rows]
+                if languages is not None:  # and the words matched in the user's languages
+                    emojis = index.rows.emojis
+                    scores = scores * languages.weights(
+                        [emojis[r] for r in hits.rows.tolist()], text
+                    )
             recall.add(hits.rows, scores, reason)
             completed = completed or hits.completed
     return completed

@@ -1,5 +1,5 @@
-"""What serving keeps of each indexed sticker, a column each: its ids, its pack and its NSFW
-score.
+"""What serving keeps of each indexed sticker, a column each: its ids, its pack, its emoji and
+its NSFW score.
 
 Captions, OCR text, titles and paths stay in the store: only a build and live growth read them,
 and they take them from their input or from the store. At 543,098 stickers, whole records held
@@ -24,23 +24,26 @@ class StickerRows:
     set_names: list[str] = field(default_factory=list)  # interned: one string per pack
     file_ids: list[str | None] = field(default_factory=list)  # what an inline answer sends
     nsfw: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    # interned: thousands of stickers share one; what a match's language is read from
+    emojis: list[str | None] = field(default_factory=list)
 
     @classmethod
     def of(cls, records: Iterable[StickerRecord]) -> StickerRows:
         rows = cls()
-        rows.extend((r.sticker_id, r.set_name, r.file_id, r.nsfw) for r in records)
+        rows.extend((r.sticker_id, r.set_name, r.file_id, r.nsfw, r.emoji) for r in records)
         return rows
 
     def extend(self, rows: Iterable[Sequence[Any]]) -> None:
-        """Append (sticker_id, set_name, file_id, nsfw) rows. A store hands them over a chunk
-        at a time: tuples for every sticker at once would leave their freed memory scattered
-        between the ids that stay."""
+        """Append (sticker_id, set_name, file_id, nsfw, emoji) rows. A store hands them over a
+        chunk at a time: tuples for every sticker at once would leave their freed memory
+        scattered between the ids that stay."""
         scores = []
-        for sticker_id, set_name, file_id, score in rows:
+        for sticker_id, set_name, file_id, score, emoji in rows:
             self.sticker_ids.append(sticker_id)
             self.set_names.append(sys.intern(set_name))
             self.file_ids.append(file_id)
             scores.append(score or 0.0)
+            self.emojis.append(sys.intern(emoji) if emoji else None)
         self.nsfw = np.concatenate([self.nsfw, np.asarray(scores, np.float32)])
 
     def __len__(self) -> int:
@@ -52,6 +55,7 @@ class StickerRows:
             self.set_names + other.set_names,
             self.file_ids + other.file_ids,
             np.concatenate([self.nsfw, other.nsfw]),
+            self.emojis + other.emojis,
         )
 
     def ordered_as(self, sticker_ids: Sequence[str]) -> tuple[StickerRows, int]:
@@ -69,5 +73,6 @@ class StickerRows:
             [self.set_names[i] for i in order],
             [self.file_ids[i] for i in order],
             self.nsfw[np.asarray(order, np.int64)] if order else np.zeros(0, np.float32),
+            [self.emojis[i] for i in order],
         )
         return picked, 0

@@ -63,7 +63,7 @@ STICKER_COLUMNS = (
     "path",
     "nsfw",
 )
-SERVED_COLUMNS = "sticker_id, set_name, file_id, nsfw"  # StickerRows.extend's order
+SERVED_COLUMNS = "sticker_id, set_name, file_id, nsfw, emoji"  # StickerRows.extend's order
 IDS_PER_SELECT = 500  # sticker ids named in one SELECT (SQLite caps a statement's parameters)
 ROWS_PER_READ = 10_000  # rows fetched at a time when reading a whole table (their tuples are
 # temporary: fetched all at once, 543,098 of them would scatter the memory the kept rows use)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from telegram import InlineQueryResultCachedSticker, InlineQueryResultsButton, Update
+from telegram import InlineQuery, InlineQueryResultCachedSticker, InlineQueryResultsButton, Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
@@ -30,7 +30,7 @@ async def suggest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if query is None:
         return
     state = get_state(context)
-    page = await _page(state, query.from_user.id, query.query, query.offset, query.chat_type)
+    page = await _page(state, query)
     await query.answer(
         _results(state, page),
         cache_time=state.settings.bot.cache_time,
@@ -57,22 +57,23 @@ async def record_pick(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await record(get_state(context), chosen.from_user.id, event, set_name=None)
 
 
-async def _page(
-    state: BotState, user_id: int, text: str, raw_offset: str, chat_type: str | None
-) -> Page:
+async def _page(state: BotState, query: InlineQuery) -> Page:
     empty = Page(items=[], next_offset=None)
-    if len(text) > MAX_QUERY_CHARS:
+    if len(query.query) > MAX_QUERY_CHARS:
         return empty
     # None lets the user's own safe-mode preference decide.
-    safe = True if chat_type in GROUP_CHATS and state.settings.engine.safe_mode_in_groups else None
+    in_group = query.chat_type in GROUP_CHATS
+    safe = True if in_group and state.settings.engine.safe_mode_in_groups else None
+    user = query.from_user
     try:
         return await state.engine.suggest(
-            str(user_id),
-            text,  # as typed: a space after the last word says it is finished
-            context=state.window.latest(user_id),
+            str(user.id),
+            query.query,  # as typed: a space after the last word says it is finished
+            context=state.window.latest(user.id),
             limit=MAX_INLINE_RESULTS,
-            offset=decode_offset(raw_offset),
+            offset=decode_offset(query.offset),
             safe=safe,
+            language=user.language_code,
         )
     except BadQuery as error:
         log.info("inline query refused: %s", error)

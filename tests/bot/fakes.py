@@ -39,6 +39,7 @@ class FakeEngine:
         limit: int = MAX_PAGE,
         offset: int = 0,
         safe: bool | None = None,
+        language: str | None = None,
     ) -> Page:
         if len(text) > MAX_QUERY_CHARS:
             raise BadQuery("too long")
@@ -50,6 +51,7 @@ class FakeEngine:
                 "offset": offset,
                 "limit": limit,
                 "safe": safe,
+                "language": language,
             }
         )
         ordered = sorted(self.catalog.values(), key=lambda r: r.sticker_id)

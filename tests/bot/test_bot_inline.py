@@ -7,7 +7,7 @@ from typing import Any
 from engine.errors import BadQuery
 from engine.types import Prefs
 from tests.bot.harness import Harness, records
-from tests.bot.updates import ANN, GROUP, chosen, inline_query, message
+from tests.bot.updates import ANN, BOB, GROUP, chosen, inline_query, message
 
 
 def answer(harness: Harness) -> dict[str, Any]:
@@ -30,6 +30,13 @@ async def test_answer_is_a_personal_page_of_cached_stickers(harness: Harness) ->
     assert sent["next_offset"] == ""
     assert sent["button"]["start_parameter"] == "prefs"
     assert harness.engine.suggest_calls[-1]["safe"] is None
+
+
+async def test_the_users_app_language_reaches_the_engine_as_a_hint(harness: Harness) -> None:
+    await harness.feed(inline_query(ANN, "pain"))
+    assert harness.engine.suggest_calls[-1]["language"] == "en"  # Ann's Telegram language code
+    await harness.feed(inline_query(BOB, "pain"))  # Telegram may not say
+    assert harness.engine.suggest_calls[-1]["language"] is None
 
 
 async def test_pages_walk_the_whole_catalog_without_repeats(harness: Harness) -> None:

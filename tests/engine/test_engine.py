@@ -453,6 +453,40 @@ async def test_add_stickers_makes_them_suggestible_at_once(
         await engine.close()
 
 
+async def test_emoji_keywords_in_the_users_languages_come_first(
+    engine: Engine, data: Path, memo_encoder: TextEncoder, png: PngMaker
+) -> None:
+    """ "pain" is bread in French (🍞) and pain in English (🥲): which comes first follows the
+    language chosen in /prefs, else the one the user's picks were typed in, else the app's."""
+    await engine.add_stickers(
+        [
+            StickerRecord("bread", "bakery", emoji="🍞", path=str(png("flat", 6, 5))),
+            StickerRecord("tear", "bakery", emoji="🥲", path=str(png("flat", 7, 5))),
+        ]
+    )
+
+    async def first(user: str, language: str | None = None) -> str:
+        page = await engine.suggest(user, "pain", language=language)
+        assert {"bread", "tear"} <= set(_ids(page))
+        assert page.items[0].score > page.items[1].score  # not a tie broken by catalog order
+        return page.items[0].sticker_id
+
+    await engine.set_prefs("amelie", Prefs(language="fr"))
+    await engine.set_prefs("john", Prefs(language="en"))
+    assert await first("amelie", language="en") == "bread"  # her choice beats her app's
+    assert await first("john") == "tear"
+    # "fatigué" is a French keyword of 😴 only: Léa writes French
+    await engine.observe("lea", Event("pick", "flat_sleep", 1.0, query="fatigué"))
+    assert await first("lea", language="en") == "bread"
+    engine = await _reopen(engine, data, memo_encoder)  # what she taught is stored
+    try:
+        assert await first("lea", language="en") == "bread"
+        assert await first("visitor", language="en") == "tear"
+        assert await first("visitor", language="fr") == "bread"
+    finally:
+        await engine.close()
+
+
 def _leave_work(data: Path, names: list[str], fresh: str) -> None:
     """Work folders as a killed process leaves them: all but `fresh` a day or more old."""
     old = time.time() - 2 * ABANDONED_SECONDS
