@@ -5,8 +5,8 @@ its typist does not write: "son" is a sound in French and a boy in English, "bur
 Italian and a donkey in Spanish. A user's languages are, in this order: the one they chose in
 /prefs; else the ones their own typed words were in when they picked a sticker (the languages
 whose keywords of the picked sticker's emoji hold the most of those words, recency-weighted in
-their profile); else the language of their Telegram app. A match through keywords in none of
-them counts OTHER_LANGUAGE_SHARE, unless no sticker matches in them at all: the user is then
+their profile); else the language of their Telegram app. A sticker whose keywords in none of
+them hold the words typed counts OTHER_LANGUAGE_SHARE, unless no sticker's do: the user is then
 typing in another language, and every match counts. A user whose languages are unknown is
 matched in all alike.
 
@@ -38,7 +38,9 @@ USER_LANGUAGE_SHARE = 0.25
 # Measured on emoji-dev-sparse by answering each query with the keywords of its own language
 # only: nDCG@10 0.886 -> 0.903, MRR@10 0.931 -> 0.946.
 OTHER_LANGUAGE_SHARE = 0.5
-EMOJI_CACHED = 4096  # (emoji, languages) pairs whose keyword tokens are kept
+# (emoji, locale) pairs whose keyword tokens are kept, about 0.3 KB each: the emoji that queries
+# match, in the few locales users write.
+EMOJI_CACHED = 16384
 
 
 class LanguageWords:
@@ -48,9 +50,10 @@ class LanguageWords:
         self._emoji = emoji
         self.tokens = lru_cache(maxsize=EMOJI_CACHED)(self._tokens)
 
-    def _tokens(self, emoji: str, locales: tuple[str, ...] | None) -> tuple[str, ...]:
-        """Sorted distinct tokens of `emoji`'s keywords in `locales` (None: every locale)."""
-        words = self._emoji.keywords(emoji, locales)
+    def _tokens(self, emoji: str, locale: str) -> tuple[str, ...]:
+        """Sorted distinct tokens of `emoji`'s keywords in `locale`. Cached per locale, not per
+        set of a user's locales: users' sets are many, each emoji's locales 26."""
+        words = self._emoji.keywords(emoji, (locale,))
         return tuple(sorted({token for word in words for token in tokens_of(word)}))
 
     def typed_in(self, emoji: str | None, query: str | None) -> list[str]:
@@ -60,7 +63,7 @@ class LanguageWords:
         if not emoji or not words:
             return []
         held = {
-            locale: len(words.intersection(self.tokens(emoji, (locale,))))
+            locale: len(words.intersection(self.tokens(emoji, locale)))
             for locale in self._emoji.locales
         }
         most = max(held.values(), default=0)
@@ -88,46 +91,34 @@ class UserLanguages:
     locales: tuple[str, ...]
 
     def weights(self, emojis: Sequence[str | None], text: str) -> np.ndarray:
-        """Per sticker (by its emoji), what its keywords' match with `text` counts: 1 when every
-        word they hold is held in the user's languages, OTHER_LANGUAGE_SHARE when none is; 1
-        for all when no sticker's words are held in the user's languages."""
+        """Per sticker (by its emoji), what its keywords' match with `text` counts: 1 when its
+        keywords in the user's languages hold one of the words, else OTHER_LANGUAGE_SHARE;
+        1 for all when no sticker's keywords in the user's languages hold any."""
         words = list(dict.fromkeys(tokenize(text)))
         partial = partial_word(text)
-        held: dict[str | None, tuple[int, int]] = {}
+        theirs: dict[str, bool] = {}
         for emoji in emojis:
-            if emoji not in held:
-                held[emoji] = self._held_words(emoji, words, partial)
-        if not any(theirs for theirs, _ in held.values()):
+            if emoji is not None and emoji not in theirs:
+                theirs[emoji] = any(
+                    _holds(self.words.tokens(emoji, locale), words, partial)
+                    for locale in self.locales
+                )
+        if not any(theirs.values()):
             return np.ones(len(emojis))  # typed in none of their languages: nothing to prefer
-        weight_of = {emoji: _weight(theirs, anywhere) for emoji, (theirs, anywhere) in held.items()}
-        return np.fromiter((weight_of[e] for e in emojis), np.float64, len(emojis))
-
-    def _held_words(
-        self, emoji: str | None, words: list[str], partial: str | None
-    ) -> tuple[int, int]:
-        """How many of `words` `emoji`'s keywords hold in the user's languages, and in any."""
-        if not emoji:
-            return 0, 0
-        anywhere = _held(self.words.tokens(emoji, None), words, partial)
-        if not anywhere:
-            return 0, 0
-        return _held(self.words.tokens(emoji, self.locales), words, partial), anywhere
+        return np.fromiter(
+            (1.0 if e is None or theirs[e] else OTHER_LANGUAGE_SHARE for e in emojis),
+            np.float64,
+            len(emojis),
+        )
 
 
-def _weight(theirs: int, anywhere: int) -> float:
-    """What a match of `anywhere` words, `theirs` of them in the user's languages, counts."""
-    share = theirs / anywhere if anywhere else 1.0
-    return OTHER_LANGUAGE_SHARE + (1 - OTHER_LANGUAGE_SHARE) * share
-
-
-def _held(tokens: tuple[str, ...], words: list[str], partial: str | None) -> int:
-    """How many of `words` the sorted `tokens` hold, the `partial` last word counting as held
+def _holds(tokens: tuple[str, ...], words: list[str], partial: str | None) -> bool:
+    """Whether the sorted `tokens` hold one of `words`, the `partial` last word counting as held
     when it starts one of them (a word still being typed, engine.completion)."""
-    held = 0
     for word in words:
         at = bisect.bisect_left(tokens, word)
-        found = at < len(tokens) and (
+        if at < len(tokens) and (
             tokens[at] == word or (word == partial and tokens[at].startswith(word))
-        )
-        held += found
-    return held
+        ):
+            return True
+    return False

@@ -228,26 +228,25 @@ def _share_with_same_meaning(index: CatalogIndex, fused: Candidates) -> Candidat
         return fused
     lists, sims = index.neighbour_lists(fused.rows)
     neighbours = lists.astype(np.int64)  # (m, K), -1: none
-    closeness = ramp(sims.astype(np.float64), SHARE_FROM, 1.0)
-    offered = fused.scores[:, None] * closeness * _sureness(index, fused.rows, neighbours)
+    offered = fused.scores[:, None] * ramp(sims.astype(np.float64), SHARE_FROM, 1.0)
     real = (neighbours >= 0) & (neighbours != fused.rows[:, None]) & (offered > 0)
-    sources = np.nonzero(real)[0]
+    sources, slots = np.nonzero(real)
+    takers = neighbours[sources, slots]
+    offers = offered[sources, slots] * _sureness(index, fused.rows[sources], takers)
     # A row's own evidence comes first, so it wins a tie with an offer.
     return _best_per_row(
-        np.concatenate([fused.rows, neighbours[real]]),
-        np.concatenate([fused.scores, offered[real]]),
+        np.concatenate([fused.rows, takers]),
+        np.concatenate([fused.scores, offers]),
         np.concatenate([fused.reason_ids, fused.reason_ids[sources]]),
         fused.reasons,
     )
 
 
-def _sureness(index: CatalogIndex, rows: np.ndarray, neighbours: np.ndarray) -> np.ndarray:
-    """(len(rows), K): how surely each neighbour means what its row means, beyond their
-    closeness: EMOJI_ONLY_SHARE where either one's meaning is only its emoji's name, else 1.
-    Padding (-1) reads row 0; the caller drops it."""
+def _sureness(index: CatalogIndex, givers: np.ndarray, takers: np.ndarray) -> np.ndarray:
+    """How surely each taker means what its giver means, beyond their closeness:
+    EMOJI_ONLY_SHARE where either one's meaning is only its emoji's name, else 1."""
     emoji_only = index.emoji_only
-    either = emoji_only[rows][:, None] | emoji_only[np.maximum(neighbours, 0)]
-    return np.where(either, EMOJI_ONLY_SHARE, 1.0)
+    return np.where(emoji_only[givers] | emoji_only[takers], EMOJI_ONLY_SHARE, 1.0)
 
 
 def recall_text(

@@ -441,13 +441,16 @@ def time_stages(
     engine: Engine, index: CatalogIndex, query: Query, profile: Profile, watch: Stopwatch
 ) -> int:
     """One query through the engine's recall and rank, each step timed; returns the
-    candidates."""
+    candidates. The user's languages are the ones their picks taught (no one here sets any)."""
     crowd: Crowd = engine._crowd
     depth = EngineConfig().recall_depth
     if query.text:
         with watch.step("encode"):
             vector = engine._encoders.text.encode_text([query.text])[0]
-        candidates = recall_text(index, crowd, query.text, vector, depth, timer=watch.step)
+        languages = engine._languages.of_user(None, profile.languages, None)
+        candidates = recall_text(
+            index, crowd, query.text, vector, depth, timer=watch.step, languages=languages
+        )
     else:
         with watch.step("habits"):
             candidates = engine._habits(index, profile)
