@@ -59,6 +59,7 @@ TASTE_EMPTY = "I have not learned your taste yet: pick or send a few stickers fi
 TASTE_HEADER = "What I have learned from {events} stickers:"
 TASTE_PACK_LINE = "• {pack}: {share:.0%}"
 TASTE_STYLES = "Your {count} favourite styles follow, one sticker each."
+TASTE_LANGUAGES = "You type in: {languages}. Their emoji keywords come first."
 TASTE_RESET_DONE = "Your taste is reset. Your settings are kept."
 LEARNING_PAUSED = "Learning paused: I will not learn from your stickers until you resume."
 LEARNING_RESUMED = "Learning resumed."

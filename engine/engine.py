@@ -39,7 +39,7 @@ from engine.index import (
 )
 from engine.index_files import growth_folder, load_index, remove_abandoned_work
 from engine.index_files import save_index as write_index
-from engine.languages import LanguageWords, UserLanguages
+from engine.languages import LanguageWords, UserLanguages, learnt_languages
 from engine.pack_neighbours import PackNeighbours
 from engine.profile import Profile, update
 from engine.protocol import MAX_PAGE, MAX_QUERY_CHARS
@@ -537,6 +537,7 @@ class Engine:
             top_packs=[(name, weight / total) for name, weight in packs],
             styles=self._style_examples(profile),
             events=profile.events,
+            languages=learnt_languages(profile.languages),
         )
 
     def _style_examples(self, profile: Profile) -> list[tuple[float, str]]:

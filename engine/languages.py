@@ -77,12 +77,18 @@ class LanguageWords:
         if chosen and (locales := self._emoji.resolve_languages([chosen])):
             return UserLanguages(self, tuple(locales))
         if learnt:
-            top = max(learnt.values())
-            kept = sorted(k for k, w in learnt.items() if w >= USER_LANGUAGE_SHARE * top)
-            return UserLanguages(self, tuple(self._emoji.resolve_languages(kept)))
+            return UserLanguages(self, tuple(sorted(learnt_languages(learnt))))
         if app and (locales := self._emoji.resolve_languages([app])):
             return UserLanguages(self, tuple(locales))
         return None
+
+
+def learnt_languages(learnt: dict[str, float]) -> list[str]:
+    """The locales a profile's weights (locale -> recency weight) count as the user's, the
+    heaviest first."""
+    top = max(learnt.values(), default=0.0)
+    kept = [locale for locale, weight in learnt.items() if weight >= USER_LANGUAGE_SHARE * top]
+    return sorted(kept, key=learnt.__getitem__, reverse=True) if top > 0 else []
 
 
 @dataclass(frozen=True)

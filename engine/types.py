@@ -83,3 +83,5 @@ class Taste:
     # Each style cluster: its weight share and the sticker that best represents it.
     styles: list[tuple[float, str]] = field(default_factory=list)
     events: int = 0
+    # The languages the user's picks were typed in (engine.languages), the most used first.
+    languages: list[str] = field(default_factory=list)

@@ -76,6 +76,9 @@ async def _show_taste(query: CallbackQuery, state: BotState, button: Button) -> 
         return
     lines = [texts.TASTE_HEADER.format(events=taste.events)]
     lines += [texts.TASTE_PACK_LINE.format(pack=p, share=s) for p, s in taste.top_packs]
+    if taste.languages:
+        names = ", ".join(texts.LANGUAGES.get(code, code) for code in taste.languages)
+        lines.append(texts.TASTE_LANGUAGES.format(languages=names))
     previews = [state.file_ids.get(sticker_id) for _, sticker_id in taste.styles]
     sendable = [file_id for file_id in previews if file_id]
     if sendable:

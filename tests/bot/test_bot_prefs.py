@@ -75,6 +75,14 @@ async def test_taste_lists_packs_and_previews_styles(harness: Harness) -> None:
     assert "pack: 80%" in summary["text"]
     [preview] = harness.api.called("sendSticker")
     assert preview["sticker"] == "file-u001"
+    assert "type in" not in summary["text"]  # no language learnt yet: none named
+
+
+async def test_taste_names_the_languages_picks_were_typed_in(harness: Harness) -> None:
+    harness.engine.user_taste = Taste(top_packs=[("pack", 1.0)], events=3, languages=["it", "xx"])
+    await harness.feed(press(ANN, data(ANN, "taste")))
+    [summary] = harness.api.called("sendMessage")
+    assert "You type in: Italiano, xx." in summary["text"]  # a name where one is known
 
 
 async def test_reset_taste(harness: Harness) -> None:

@@ -478,6 +478,7 @@ async def test_emoji_keywords_in_the_users_languages_come_first(
     # "fatigué" is a French keyword of 😴 only: Léa writes French
     await engine.observe("lea", Event("pick", "flat_sleep", 1.0, query="fatigué"))
     assert await first("lea", language="en") == "bread"
+    assert (await engine.taste("lea")).languages == ["fr"]
     engine = await _reopen(engine, data, memo_encoder)  # what she taught is stored
     try:
         assert await first("lea", language="en") == "bread"

@@ -7,7 +7,12 @@ import numpy as np
 import pytest
 
 from engine.emoji import EmojiKeywords
-from engine.languages import OTHER_LANGUAGE_SHARE, USER_LANGUAGE_SHARE, LanguageWords
+from engine.languages import (
+    OTHER_LANGUAGE_SHARE,
+    USER_LANGUAGE_SHARE,
+    LanguageWords,
+    learnt_languages,
+)
 from engine.profile import Profile, update
 
 BREAD, SMILE_TEAR, BOY, EAR = "🍞", "🥲", "👦", "👂"  # "pain" in French, "pain" in English
@@ -34,6 +39,8 @@ def test_the_choice_in_prefs_comes_first_then_what_picks_taught_then_the_app(
     learnt = {"fr": 3.0, "it": 3.0 * USER_LANGUAGE_SHARE, "de": 0.5 * USER_LANGUAGE_SHARE}
     assert words.of_user("es", learnt, "en").locales == ("es",)  # type: ignore[union-attr]
     assert words.of_user(None, learnt, "en").locales == ("fr", "it")  # type: ignore[union-attr]
+    assert learnt_languages({"it": 1.0, "fr": 3.0, "de": 0.1}) == ["fr", "it"]  # heaviest first
+    assert learnt_languages({}) == []
     assert words.of_user(None, {}, "pt-BR").locales == ("pt",)  # type: ignore[union-attr]
     assert words.of_user("xx", {}, None) is None  # no language the table knows
     assert words.of_user(None, {}, None) is None
