@@ -35,7 +35,7 @@ LANGUAGE_DECAY = 0.9
 USER_LANGUAGE_SHARE = 0.25
 # What a match through keywords in none of the user's languages counts, against one in theirs.
 # Not nothing: a learnt language can be wrong, and people borrow words ("pizza", "ok"). On
-# emoji-dev-sparse 0, 0.25 and 0.5 scored alike (nDCG@10 0.891, against 0.886 with every
+# emoji-dev-sparse 0, 0.25 and 0.5 scored alike (nDCG@10 0.890-0.891, against 0.886 with every
 # language alike), so the gentlest was kept.
 OTHER_LANGUAGE_SHARE = 0.5
 # (emoji, locale) pairs whose keyword tokens are kept, about 0.3 KB each: the emoji that queries
