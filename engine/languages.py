@@ -27,9 +27,6 @@ from engine.completion import partial_word
 from engine.emoji import EmojiKeywords
 from engine.tokens import tokenize, tokens_of
 
-# Per typed pick, a user's learnt languages decay by this: one who starts typing in another
-# language is followed within a few picks, and a lone pick in a third language soon fades.
-LANGUAGE_DECAY = 0.9
 # A learnt language is the user's from this share of their most used one: people who type in two
 # languages keep both, and a word that happens to be a keyword in a third does not add it.
 USER_LANGUAGE_SHARE = 0.25
