@@ -74,7 +74,7 @@ class LanguageWords:
         if chosen and (locales := self._emoji.resolve_languages([chosen])):
             return UserLanguages(self, tuple(locales))
         if learnt:
-            return UserLanguages(self, tuple(sorted(learnt_languages(learnt))))
+            return UserLanguages(self, tuple(learnt_languages(learnt)))
         if app and (locales := self._emoji.resolve_languages([app])):
             return UserLanguages(self, tuple(locales))
         return None
