@@ -44,17 +44,27 @@ EXPORT_HINT = "pip install -e '.[export]'"
 # Errors that mean "change your input": everything else a StickerbotError says is a runtime one.
 INPUT_ERRORS: tuple[type[Exception], ...] = (CatalogError, BadQuery, ReportError)
 
+# Markdown, not rich's markup: rich reads "[engine]" or "[default: ...]" in a help text as a
+# style tag and drops it.
+HELP_MARKUP = "markdown"
 app = typer.Typer(
     add_completion=False,
+    rich_markup_mode=HELP_MARKUP,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     help="Stickerbot: sticker suggestions that fit both the words and the person.",
 )
 export_app = typer.Typer(
-    no_args_is_help=True, help="Offline steps: index a catalog, caption it, export models."
+    no_args_is_help=True,
+    rich_markup_mode=HELP_MARKUP,
+    help="Offline steps: index a catalog, caption it, export models.",
 )
 app.add_typer(export_app, name="export")
-import_app = typer.Typer(no_args_is_help=True, help="Convert public datasets to FORMAT.md.")
+import_app = typer.Typer(
+    no_args_is_help=True,
+    rich_markup_mode=HELP_MARKUP,
+    help="Convert public datasets to FORMAT.md.",
+)
 app.add_typer(import_app, name="import")
 
 
@@ -232,7 +242,7 @@ def bench(
         bool, typer.Option("--json", help="Print Stickerbot's metrics as `score.py --json` does.")
     ] = False,
     results: Annotated[
-        Path | None, typer.Option(help="Results JSON [default: bench-results/<dataset>.json].")
+        Path | None, typer.Option(help="Results JSON [default: bench-results/DATASET.json].")
     ] = None,
     chart: Annotated[Path | None, typer.Option(help="Also draw a PNG bar chart.")] = None,
     baselines: Annotated[bool, typer.Option(help="Run the peers' baselines too.")] = True,

@@ -456,3 +456,21 @@ def test_bench_describe_uncaptioned_removes_every_caption_and_keeps_the_rest(
     after = [json.loads(line) for line in (out / "catalog.jsonl").read_text().splitlines()]
     assert all(old["caption"] for old in before)
     assert after == [{**old, "caption": None} for old in before]
+
+
+@pytest.mark.parametrize(
+    ("command", "shown"),
+    [
+        (["bench", "--help"], ["[engine]", "[default: ./bot.toml if present]", "DATASET.json"]),
+        (["build", "--help"], ["[default: bot.toml's data]"]),
+    ],
+)
+def test_help_keeps_bracketed_words(
+    runner: CliRunner, command: list[str], shown: list[str]
+) -> None:
+    # Wide enough that no bracketed phrase is wrapped.
+    result = runner.invoke(app, command, env={"COLUMNS": "200"})
+
+    assert result.exit_code == 0, result.output
+    for words in shown:
+        assert words in result.stdout
