@@ -33,6 +33,16 @@ def test_typed_words_are_in_the_languages_whose_keywords_of_the_picked_emoji_hol
     assert words.typed_in(None, "dormire") == words.typed_in("😴", None) == []
 
 
+def test_reading_the_language_of_a_pick_leaves_the_query_cache_alone() -> None:
+    words = LanguageWords(EmojiKeywords.load())
+    words.tokens("😴", "it")  # a query matched 😴's Italian keywords
+
+    assert words.typed_in("😴", "dormire") == ["it"]
+    assert words.typed_in(BREAD, "pain frais") == ["fr"]
+
+    assert words.tokens.cache_info().currsize == 1
+
+
 def test_the_choice_in_prefs_comes_first_then_what_picks_taught_then_the_app(
     words: LanguageWords,
 ) -> None:
