@@ -14,6 +14,7 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,7 @@ from engine.protocol import MAX_PAGE, MAX_QUERY_CHARS
 from engine.rank import Ranked, rank
 from engine.recall import Candidates, recall_text
 from engine.recent import Recent
+from engine.safe_text import checked_user_id, storable, storable_or_none
 from engine.storage import StateStore, UserChange
 from engine.store import Store
 from engine.types import Event, Page, Prefs, StickerRecord, Suggestion, Taste
@@ -314,6 +316,7 @@ class Engine:
         the user chose none in /prefs and their picks have not shown theirs yet."""
         if len(text) > MAX_QUERY_CHARS:
             raise BadQuery(f"queries are at most {MAX_QUERY_CHARS} characters; type a shorter one")
+        text, context = storable(text), [storable(message) for message in context or []]
         limit = max(1, min(limit, MAX_PAGE))
         offset = max(0, offset)
         self._watch_disk()
@@ -328,7 +331,7 @@ class Engine:
             self._ranked,
             self._index,
             _as_typed(text),
-            list(context or []),
+            context,
             profile,
             safe_now,
             depth,
@@ -424,9 +427,9 @@ class Engine:
         index = self._index
         row = index.row_of.get(event.sticker_id)
         if row is None:
-            raise UnknownSticker(
-                f"sticker {event.sticker_id} is not in the catalog yet; add its pack first"
-            )
+            shown = storable(event.sticker_id)
+            raise UnknownSticker(f"sticker {shown} is not in the catalog yet; add its pack first")
+        event = _storable_event(event)
         if (await self.get_prefs(user_id)).learning_paused:
             return
         profile = await self._profile(user_id)
@@ -455,7 +458,7 @@ class Engine:
         return self._languages.typed_in(index.rows.emojis[row], event.query)
 
     async def _profile(self, user_id: str) -> Profile:
-        profile = self._profiles.get(user_id)
+        profile = self._profiles.get(checked_user_id(user_id))
         if profile is None:
             profile = Profile.from_dict(await self._store.profile(user_id))
             self._profiles.put(user_id, profile)
@@ -464,7 +467,7 @@ class Engine:
     # -- the user's data ------------------------------------------------------------------------
 
     async def get_prefs(self, user_id: str) -> Prefs:
-        prefs = self._prefs.get(user_id)
+        prefs = self._prefs.get(checked_user_id(user_id))
         if prefs is None:
             writes = self._prefs_writes
             prefs = await self._store.prefs(user_id)
@@ -473,7 +476,7 @@ class Engine:
         return prefs
 
     async def set_prefs(self, user_id: str, prefs: Prefs) -> None:
-        self._forget_cached_prefs(user_id)  # a failed write must not look stored
+        self._forget_cached_prefs(checked_user_id(user_id))  # a failed write must not look stored
         await self._store.put_prefs(user_id, prefs)
         self._prefs.put(user_id, prefs)
 
@@ -506,7 +509,7 @@ class Engine:
     async def _delete_history(self, user_id: str, deletion: Callable[[], Awaitable[None]]) -> None:
         """Run `deletion` (the store's, of the user's events and profile at least); their share
         of the crowd figures, their cached profile and their co-usage of packs go with it."""
-        await self._crowd_sync.delete(user_id, deletion)
+        await self._crowd_sync.delete(checked_user_id(user_id), deletion)
         self._profiles.pop(user_id)
         self._neighbours.follow(self._crowd.usage)  # counted anew now, in the background
 
@@ -519,7 +522,7 @@ class Engine:
                 "query": s.event.query,
                 "context": s.event.context,
             }
-            async for s in self._store.events(user_id)
+            async for s in self._store.events(checked_user_id(user_id))
         ]
         return {
             "user_id": user_id,
@@ -558,7 +561,7 @@ class Engine:
         return await self._store.counts()
 
     async def rows_about(self, user_id: str) -> int:
-        return await self._store.rows_about(user_id)
+        return await self._store.rows_about(checked_user_id(user_id))
 
 
 def _stamp(index_dir: Path) -> IndexStamp | None:
@@ -604,6 +607,16 @@ def exempt_from_gc() -> None:
     at 543k stickers, in the middle of someone's query. Objects frozen here are still freed by
     reference counting when a newer index replaces them."""
     gc.freeze()
+
+
+def _storable_event(event: Event) -> Event:
+    """`event` with its texts storable (engine.safe_text)."""
+    return replace(
+        event,
+        query=storable_or_none(event.query),
+        context=storable_or_none(event.context),
+        file_id=storable_or_none(event.file_id),
+    )
 
 
 def _as_typed(text: str) -> str:

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from engine.emoji import EmojiKeywords
-from engine.encoders import UniversalSentenceEncoder
+from engine.encoders import TextEncoder, UniversalSentenceEncoder
+from engine.engine import Engine
 from engine.index import Encoders
+from engine.types import StickerRecord
 from tests.bot.art import PALETTE, TURN, draw_flat, draw_soft
 from tests.postgres import PostgresServer
 
 ART_SIDE = 96  # the engine reads a 64 px copy; small drawings keep the tests fast
 DRAWERS = {"flat": draw_flat, "soft": draw_soft}
+# The smallest catalog worth serving: (sticker id and style, shape, caption, emoji).
+TWO_STICKERS = [("flat", 0, "a sleepy cat", "😴"), ("soft", 1, "a slice of pizza", "🍕")]
 
 # (style, shape, shift) -> a PNG file of that drawing; shift varies colour and angle.
 PngMaker = Callable[[str, int, int], Path]
@@ -76,6 +82,31 @@ def png(tmp_path_factory: pytest.TempPathFactory) -> PngMaker:
         return made[key]
 
     return make
+
+
+@pytest.fixture(scope="module")
+def two_sticker_folder(
+    png: PngMaker, memo_encoder: TextEncoder, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A data folder whose index holds TWO_STICKERS (sticker ids "flat" and "soft"), to copy."""
+    folder = tmp_path_factory.mktemp("two-stickers") / "data"
+    records = [
+        StickerRecord(
+            style, f"{style}_pack", emoji=emoji, caption=caption, path=str(png(style, shape, 0))
+        )
+        for style, shape, caption, emoji in TWO_STICKERS
+    ]
+
+    async def build() -> None:
+        engine = await Engine.open(folder, text_encoder=memo_encoder)
+        try:
+            await engine.build(records)
+        finally:
+            await engine.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:  # away from the tests' event loops
+        pool.submit(asyncio.run, build()).result()
+    return folder
 
 
 @pytest.fixture(scope="session")

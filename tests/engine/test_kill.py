@@ -16,20 +16,15 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-
-import pytest
 
 from engine.encoders import TextEncoder
 from engine.engine import DB_NAME, Engine
-from engine.types import Event, Prefs, StickerRecord
-from tests.engine.conftest import PngMaker
+from engine.types import Event, Prefs
 
 USER = "42"
 ACKED_BEFORE_KILL = 40  # events the child acknowledges before it is killed
 CHILD_TIMEOUT = 120.0  # seconds to start up and acknowledge them, on a busy shared machine
-STICKERS = [("flat", 0, "a sleepy cat", "😴"), ("soft", 1, "a slice of pizza", "🍕")]
 
 # Records events without end: a pick after typed words, then a send, in turn.
 CHILD = textwrap.dedent(
@@ -55,30 +50,6 @@ CHILD = textwrap.dedent(
     asyncio.run(main())
     """
 )
-
-
-@pytest.fixture(scope="module")
-def built(
-    png: PngMaker, memo_encoder: TextEncoder, tmp_path_factory: pytest.TempPathFactory
-) -> Path:
-    folder = tmp_path_factory.mktemp("killed") / "data"
-    records = [
-        StickerRecord(
-            style, f"{style}_pack", emoji=emoji, caption=caption, path=str(png(style, shape, 0))
-        )
-        for style, shape, caption, emoji in STICKERS
-    ]
-
-    async def build() -> None:
-        engine = await Engine.open(folder, text_encoder=memo_encoder)
-        try:
-            await engine.build(records)
-        finally:
-            await engine.close()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:  # away from the tests' event loops
-        pool.submit(asyncio.run, build()).result()
-    return folder
 
 
 def _record_until_killed(data: Path) -> int:
@@ -109,10 +80,10 @@ def _record_until_killed(data: Path) -> int:
 
 
 async def test_acknowledged_events_survive_kill_9(
-    built: Path, memo_encoder: TextEncoder, tmp_path: Path
+    two_sticker_folder: Path, memo_encoder: TextEncoder, tmp_path: Path
 ) -> None:
     data = tmp_path / "data"
-    await asyncio.to_thread(shutil.copytree, built, data)
+    await asyncio.to_thread(shutil.copytree, two_sticker_folder, data)
 
     last = await asyncio.wait_for(asyncio.to_thread(_record_until_killed, data), CHILD_TIMEOUT)
 
