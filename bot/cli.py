@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import click
 import typer
@@ -46,7 +46,7 @@ INPUT_ERRORS: tuple[type[Exception], ...] = (CatalogError, BadQuery, ReportError
 
 # Markdown, not rich's markup: rich reads "[engine]" or "[default: ...]" in a help text as a
 # style tag and drops it.
-HELP_MARKUP = "markdown"
+HELP_MARKUP: Final = "markdown"
 app = typer.Typer(
     add_completion=False,
     rich_markup_mode=HELP_MARKUP,
