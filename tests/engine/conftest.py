@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -13,10 +11,10 @@ import pytest
 
 from engine.emoji import EmojiKeywords
 from engine.encoders import TextEncoder, UniversalSentenceEncoder
-from engine.engine import Engine
 from engine.index import Encoders
 from engine.types import StickerRecord
 from tests.bot.art import PALETTE, TURN, draw_flat, draw_soft
+from tests.engine.folders import build_folder
 from tests.postgres import PostgresServer
 
 ART_SIDE = 96  # the engine reads a 64 px copy; small drawings keep the tests fast
@@ -97,15 +95,7 @@ def two_sticker_folder(
         for style, shape, caption, emoji in TWO_STICKERS
     ]
 
-    async def build() -> None:
-        engine = await Engine.open(folder, text_encoder=memo_encoder)
-        try:
-            await engine.build(records)
-        finally:
-            await engine.close()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:  # away from the tests' event loops
-        pool.submit(asyncio.run, build()).result()
+    assert build_folder(folder, records, memo_encoder) == len(records)
     return folder
 
 

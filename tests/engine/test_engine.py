@@ -14,7 +14,6 @@ import shutil
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from engine.protocol import MAX_PAGE, MAX_QUERY_CHARS
 from engine.store import Store
 from engine.types import Event, Page, Prefs, StickerRecord
 from tests.counting import CountingEncoder
+from tests.engine.folders import build_folder
 
 PngMaker = Callable[[str, int, int], Path]  # the `png` fixture of conftest.py
 FLAT, SOFT = "flat_pack", "soft_pack"
@@ -84,19 +84,7 @@ def template(
     png: PngMaker, memo_encoder: TextEncoder, tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
     folder = tmp_path_factory.mktemp("template") / "data"
-    records = _records(png)
-
-    async def build() -> int:
-        engine = await Engine.open(folder, text_encoder=memo_encoder)
-        try:
-            report = await engine.build(records)
-            return report.indexed
-        finally:
-            await engine.close()
-
-    # a thread of its own: asyncio.run must not touch the event loops of the async tests
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        assert pool.submit(asyncio.run, build()).result() == TOTAL
+    assert build_folder(folder, _records(png), memo_encoder) == TOTAL
     return folder
 
 
