@@ -19,6 +19,7 @@ from bot.config import BotSection, Settings
 from bot.state import STATE_KEY, BotState
 from engine.types import StickerRecord
 from tests.bot.fakes import FakeEngine, RecordingRequest
+from tests.bot.updates import sticker
 
 OWNER_ID = 1
 WAIT_SECONDS = 5.0  # generous for a loaded machine; failures still show up quickly
@@ -30,6 +31,28 @@ App = Application[Any, Any, Any, Any, Any, Any]
 def make_settings(data: Path, token: str = "123:TEST", **fields: Any) -> Settings:
     bot = BotSection(owner_ids=[OWNER_ID], **fields.pop("bot", {}))
     return Settings(token=SecretStr(token), data=data, bot=bot, **fields)
+
+
+PNG = b"\x89PNG\r\n\x1a\nfake"
+
+
+def serve_pack(api: RecordingRequest, name: str, count: int) -> None:
+    """Answer getStickerSet for pack `name` of `count` stickers (n0, n1, ...), and their files."""
+    stickers = [sticker(f"n{i}", name) for i in range(count)]
+
+    def get_set(params: dict[str, Any]) -> tuple[int, Any]:
+        if params["name"] != name:
+            return 400, "Bad Request: STICKERSET_INVALID"
+        body = {"name": name, "title": "New pack", "sticker_type": "regular", "stickers": stickers}
+        return 200, body
+
+    def get_file(params: dict[str, Any]) -> tuple[int, Any]:
+        file_id = params["file_id"]
+        return 200, {"file_id": file_id, "file_unique_id": file_id, "file_path": f"{file_id}.png"}
+
+    api.responders["getStickerSet"] = get_set
+    api.responders["getFile"] = get_file
+    api.files.update({f"file-n{i}.png": PNG for i in range(count)})
 
 
 def records(count: int, set_name: str = "pack") -> list[StickerRecord]:

@@ -6,28 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.types import Prefs
-from tests.bot.harness import Harness
+from tests.bot.harness import PNG, Harness, serve_pack
 from tests.bot.updates import ANN, ANN_ID, BOB, BOB_ID, GROUP, message, sticker
-
-PNG = b"\x89PNG\r\n\x1a\nfake"
-
-
-def serve_pack(harness: Harness, name: str, count: int) -> None:
-    stickers = [sticker(f"n{i}", name) for i in range(count)]
-
-    def get_set(params: dict[str, Any]) -> tuple[int, Any]:
-        if params["name"] != name:
-            return 400, "Bad Request: STICKERSET_INVALID"
-        body = {"name": name, "title": "New pack", "sticker_type": "regular", "stickers": stickers}
-        return 200, body
-
-    def get_file(params: dict[str, Any]) -> tuple[int, Any]:
-        file_id = params["file_id"]
-        return 200, {"file_id": file_id, "file_unique_id": file_id, "file_path": f"{file_id}.png"}
-
-    harness.api.responders["getStickerSet"] = get_set
-    harness.api.responders["getFile"] = get_file
-    harness.api.files.update({f"file-n{i}.png": PNG for i in range(count)})
 
 
 def read_bytes(path: str | None) -> bytes:
@@ -52,7 +32,7 @@ async def test_replies_feed_both_peoples_context(harness: Harness) -> None:
 
 
 async def test_sticker_from_unknown_pack_is_ingested_then_recorded(harness: Harness) -> None:
-    serve_pack(harness, "fresh", 3)
+    serve_pack(harness.api, "fresh", 3)
     await harness.feed(message(ANN, sticker=sticker("n1", "fresh")))
     await harness.settle()
     added = harness.engine.added
@@ -65,7 +45,7 @@ async def test_sticker_from_unknown_pack_is_ingested_then_recorded(harness: Harn
 
 
 async def test_same_pack_is_queued_once(harness: Harness) -> None:
-    serve_pack(harness, "fresh", 2)
+    serve_pack(harness.api, "fresh", 2)
     await harness.feed(message(ANN, sticker=sticker("n0", "fresh")))
     await harness.feed(message(BOB, sticker=sticker("n1", "fresh")))
     await harness.settle()
@@ -75,7 +55,7 @@ async def test_same_pack_is_queued_once(harness: Harness) -> None:
 
 async def test_paused_user_still_grows_the_catalog(harness: Harness) -> None:
     harness.engine.prefs["1"] = Prefs(learning_paused=True)
-    serve_pack(harness, "fresh", 2)
+    serve_pack(harness.api, "fresh", 2)
     await harness.feed(message(ANN, sticker=sticker("n0", "fresh")))
     await harness.settle()
     assert len(harness.engine.added) == 2
@@ -83,7 +63,7 @@ async def test_paused_user_still_grows_the_catalog(harness: Harness) -> None:
 
 
 async def test_one_unreadable_file_does_not_lose_the_pack(harness: Harness) -> None:
-    serve_pack(harness, "fresh", 3)
+    serve_pack(harness.api, "fresh", 3)
     del harness.api.files["file-n2.png"]
     original = harness.api.responders["getFile"]
 

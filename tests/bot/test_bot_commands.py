@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from bot import texts
 from engine.errors import StoreTooNew
-from tests.bot.harness import Harness
-from tests.bot.test_bot_chat import serve_pack
+from tests.bot.harness import Harness, serve_pack
 from tests.bot.updates import ANN, BOB, GROUP, command, message, sticker
 
 
@@ -25,7 +24,7 @@ async def test_help_explains_inline_use(harness: Harness) -> None:
 
 
 async def test_addset_ingests_and_reports(harness: Harness) -> None:
-    serve_pack(harness, "fresh", 2)
+    serve_pack(harness.api, "fresh", 2)
     await harness.feed(command(ANN, "/addset https://t.me/addstickers/fresh"))
     await harness.settle()
     assert replies(harness) == [
@@ -35,7 +34,7 @@ async def test_addset_ingests_and_reports(harness: Harness) -> None:
 
 
 async def test_addset_bad_name_and_unknown_set(harness: Harness) -> None:
-    serve_pack(harness, "fresh", 1)
+    serve_pack(harness.api, "fresh", 1)
     await harness.feed(command(ANN, "/addset"))
     await harness.feed(command(ANN, "/addset no such thing!"))
     await harness.feed(command(ANN, "/addset missing"))
