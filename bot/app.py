@@ -25,6 +25,7 @@ from bot.config import Settings
 from bot.context_window import ContextWindow
 from bot.file_ids import FileIdCache
 from bot.handlers import chat, commands, errors, inline, prefs
+from bot.inbox import Inbox, Receipt, UpdateJournal, current_receipt, learner
 from bot.ingest import Ingestor
 from bot.state import STATE_KEY, BotState, ClosableEngine, EngineFactory
 
@@ -47,6 +48,25 @@ async def open_engine(settings: Settings) -> ClosableEngine:
     return opened
 
 
+class JournalledApplication(Application[Any, Any, Any, Any, Any, Any]):
+    """Deletes each journalled update from the inbox once its handlers have run, unless its
+    event was handed to the ingestor (bot.inbox)."""
+
+    async def process_update(self, update: object) -> None:
+        state = self.bot_data.get(STATE_KEY)
+        if not (isinstance(state, BotState) and isinstance(update, Update) and learner(update)):
+            await super().process_update(update)
+            return
+        receipt = Receipt(update.update_id)
+        token = current_receipt.set(receipt)
+        try:
+            await super().process_update(update)
+        finally:
+            current_receipt.reset(token)
+        if not receipt.handed_over:
+            await state.inbox.done(update.update_id)
+
+
 def build_application(
     settings: Settings,
     engine_factory: EngineFactory = open_engine,
@@ -66,6 +86,8 @@ def build_application(
         .rate_limiter(AIORateLimiter(max_retries=MAX_RETRIES_ON_429))
         .post_init(post_init)
         .post_shutdown(_close_resources)
+        .update_queue(UpdateJournal())
+        .application_class(JournalledApplication)
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
@@ -134,6 +156,8 @@ async def _open_resources(
     engine_factory: EngineFactory,
 ) -> None:
     engine = await engine_factory(settings)
+    settings.data.mkdir(parents=True, exist_ok=True)
+    inbox = await Inbox.open(settings.data)
     file_ids = FileIdCache()
     ingestor = Ingestor(
         application.bot,
@@ -141,6 +165,7 @@ async def _open_resources(
         settings.data,
         workers=settings.bot.ingest_workers,
         file_ids=file_ids,
+        settle=inbox.done,
     )
     ingestor.start()
     window = ContextWindow(
@@ -148,14 +173,33 @@ async def _open_resources(
         ttl_seconds=settings.bot.context_ttl_seconds,
         max_users=settings.bot.context_users,
     )
-    application.bot_data[STATE_KEY] = BotState(settings, engine, ingestor, window, file_ids)
+    application.bot_data[STATE_KEY] = BotState(settings, engine, ingestor, window, file_ids, inbox)
+    await _handle_left_over(application, inbox)
     commands_list = [BotCommand(name, text) for name, text in texts.COMMANDS.items()]
     await application.bot.set_my_commands(commands_list)
     log.info("bot @%s ready", application.bot.username)
 
 
+async def _handle_left_over(
+    application: Application[Any, Any, Any, Any, Any, Any], inbox: Inbox
+) -> None:
+    """Handle the journalled updates a stopped or killed bot left, then journal new ones."""
+    left = await inbox.pending()
+    for payload in left:
+        await application.process_update(Update.de_json(payload, application.bot))
+    if left:
+        log.info("handled %d updates the last run left", len(left))
+    journal = application.update_queue
+    if isinstance(journal, UpdateJournal):
+        journal.inbox = inbox
+
+
 async def _close_resources(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    journal = application.update_queue
+    if isinstance(journal, UpdateJournal):
+        journal.inbox = None
     state = application.bot_data.pop(STATE_KEY, None)
     if isinstance(state, BotState):
         await state.ingestor.stop()
         await state.engine.close()
+        await state.inbox.close()

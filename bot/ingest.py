@@ -11,6 +11,8 @@ import logging
 import re
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from telegram import Bot, Sticker, StickerSet
@@ -34,7 +36,18 @@ SET_LINK = re.compile(
 )
 SUFFIX_BY_KIND = {"video": ".webm", "animated": ".tgs", "static": ".webp"}
 
-PendingEvent = tuple[str, Event]  # (user id, event) to record once the pack is indexed
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    """An event to record once its sticker's pack is indexed."""
+
+    user_id: str
+    event: Event
+    update_id: int | None = None  # the journalled update it came in (bot.inbox), if any
+
+
+Settle = Callable[[int], Awaitable[None]]  # told each update id whose event is dealt with
 
 
 class SetNotFound(Exception):
@@ -61,8 +74,12 @@ class Ingestor:
         *,
         workers: int,
         file_ids: FileIdCache,
+        settle: Settle | None = None,
     ) -> None:
+        """`settle` is told the update id of each pending event once it is recorded or
+        dropped for good (not when the bot stops: the next start handles it again)."""
         self._bot = bot
+        self._settle = settle
         self._engine = engine
         self._folder = data_dir / STICKER_FOLDER
         self._workers = workers
@@ -72,6 +89,7 @@ class Ingestor:
         self._pending: dict[str, list[PendingEvent]] = {}
         self._recent: OrderedDict[str, float] = OrderedDict()
         self._tasks: list[asyncio.Task[None]] = []
+        self._settling: set[asyncio.Task[None]] = set()  # events dropped, being settled
 
     @property
     def queued(self) -> int:
@@ -86,7 +104,7 @@ class Ingestor:
         """Stop the workers; packs still queued are dropped."""
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks, *self._settling, return_exceptions=True)
         self._tasks = []
         for future in self._waiting.values():
             future.cancel()
@@ -106,7 +124,7 @@ class Ingestor:
         if name in self._waiting:
             return self._waiting[name]
         if not force and self._fetched_recently(name):
-            self._pending.pop(name, None)
+            self._drop(self._pending.pop(name, []))
             return _done(0)
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         future.add_done_callback(_consume)
@@ -128,7 +146,7 @@ class Ingestor:
             count = await self._ingest(name)
         except Exception as error:  # one bad pack must not stop the worker
             log.warning("could not ingest sticker set %s", name, exc_info=True)
-            self._pending.pop(name, None)
+            await self._settled(self._pending.pop(name, []))
             if future is not None and not future.done():
                 future.set_exception(error)
             return
@@ -188,16 +206,33 @@ class Ingestor:
         )
 
     async def _replay(self, name: str) -> None:
-        for user_id, event in self._pending.pop(name, []):
+        for pending in self._pending.pop(name, []):
             try:
-                await self._engine.observe(user_id, event)
+                await self._engine.observe(pending.user_id, pending.event)
             except UnknownSticker:
-                log.info("sticker %s still unknown after ingesting %s", event.sticker_id, name)
+                sticker_id = pending.event.sticker_id
+                log.info("sticker %s still unknown after ingesting %s", sticker_id, name)
+            await self._settled([pending])
 
     def forget_user(self, user_id: str) -> None:
-        """Drop the user's events still waiting for a pack, so nothing about them is recorded."""
+        """Drop the user's events still waiting for a pack, so nothing about them is recorded
+        (their journalled updates go with the user's other data: bot.inbox)."""
         for name, events in self._pending.items():
-            self._pending[name] = [event for event in events if event[0] != user_id]
+            self._pending[name] = [pending for pending in events if pending.user_id != user_id]
+
+    async def _settled(self, events: list[PendingEvent]) -> None:
+        if self._settle is None:
+            return
+        for pending in events:
+            if pending.update_id is not None:
+                await self._settle(pending.update_id)
+
+    def _drop(self, events: list[PendingEvent]) -> None:
+        """Settle `events`, dropped without a fetch, in the background."""
+        if self._settle is not None and any(p.update_id is not None for p in events):
+            task = asyncio.get_running_loop().create_task(self._settled(events))
+            self._settling.add(task)
+            task.add_done_callback(self._settling.discard)
 
     def _fetched_recently(self, name: str) -> bool:
         fetched = self._recent.get(name)

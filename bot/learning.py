@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from bot.inbox import current_receipt
+from bot.ingest import PendingEvent
 from bot.state import BotState
 from engine.errors import UnknownSticker
 from engine.types import Event
@@ -18,7 +20,7 @@ async def record(state: BotState, user_id: int, event: Event, set_name: str | No
     paused = (await state.engine.get_prefs(uid)).learning_paused
     if set_name and not await state.engine.has_set(set_name):
         # The catalog grows either way; the event waits for the pack unless learning is paused.
-        state.ingestor.queue_set(set_name, None if paused else (uid, event))
+        state.ingestor.queue_set(set_name, None if paused else _waiting(uid, event))
         return
     if paused:
         return
@@ -29,4 +31,14 @@ async def record(state: BotState, user_id: int, event: Event, set_name: str | No
             log.info("sticker %s is in no pack the bot can fetch", event.sticker_id)
             return
         # A sticker added to the pack after it was indexed: fetch the pack again.
-        state.ingestor.queue_set(set_name, (uid, event))
+        state.ingestor.queue_set(set_name, _waiting(uid, event))
+
+
+def _waiting(user_id: str, event: Event) -> PendingEvent:
+    """`event`, to record once its pack is indexed: the ingestor, not the handler, then settles
+    the update it came in (bot.inbox)."""
+    receipt = current_receipt.get()
+    if receipt is None:
+        return PendingEvent(user_id, event)
+    receipt.handed_over = True
+    return PendingEvent(user_id, event, receipt.update_id)

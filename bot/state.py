@@ -11,6 +11,7 @@ from telegram.ext import ContextTypes
 from bot.config import Settings
 from bot.context_window import ContextWindow
 from bot.file_ids import FileIdCache
+from bot.inbox import Inbox
 from bot.ingest import Ingestor
 from engine.protocol import SuggestionEngine
 
@@ -35,6 +36,7 @@ class BotState:
     ingestor: Ingestor
     window: ContextWindow
     file_ids: FileIdCache
+    inbox: Inbox
 
 
 def get_state(context: ContextTypes.DEFAULT_TYPE) -> BotState:

@@ -149,6 +149,7 @@ async def _ask_forget(query: CallbackQuery, state: BotState, button: Button) -> 
 async def _forget_confirmed(query: CallbackQuery, state: BotState, button: Button) -> None:
     uid = str(button.owner_id)
     state.ingestor.forget_user(uid)  # events waiting for a pack would bring the user back
+    await state.inbox.forget_user(uid)  # and so would their updates not handled yet
     await state.engine.forget_user(uid)
     state.window.forget(button.owner_id)
     await query.answer()
