@@ -3,9 +3,9 @@
 python-telegram-bot confirms updates to Telegram before its handlers run: when it asks for the
 next batch (polling), or when it answers the webhook request. So sends and picks are written
 here as they are queued (`UpdateJournal.put`, which both modes await before they confirm), and
-deleted once handled, or, for a sticker whose pack is still being downloaded, once the engine
-has recorded it (the ingestor settles it). A bot that starts handles first what the last one
-left (`bot.app`).
+marked once handled, or, for a sticker whose pack is still being downloaded, once the engine has
+recorded it (the ingestor settles it). A bot that starts handles first what the last one left
+(`bot.app`).
 
 A handled update keeps its number, without its content, so that one Telegram delivers again (it
 was not confirmed before the kill) is not handled twice. Still at least once, not exactly once:
