@@ -5,6 +5,7 @@ Polling drives most tests; one test runs the bot as a webhook server with a secr
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from bot.app import build_application, webhook_options
 from bot.codec import Button, encode_button
 from bot.config import Settings
 from bot.emulator import BotApiEmulator
+from bot.inbox import INBOX_FILE
 from engine.types import StickerRecord
 from tests.bot.fakes import FakeEngine
 from tests.bot.harness import App, eventually, free_port, make_settings, running
@@ -221,5 +223,11 @@ async def test_webhook_mode_with_secret(
         assert emu.webhook_info()["url"] == settings.bot.webhook_url
         query_id = emu.inline_query("", user_id=ANN, chat_type="group")
         answer = await emu.wait_inline_answer(query_id)
+        emu.send_sticker(set_name=KNOWN_PACK, index=2, user_id=ANN)
+        await eventually(lambda: len(engine.events) == 1)
     assert len(answer["results"]) == 50 and answer["next_offset"] == "50"
     assert engine.suggest_calls[-1]["safe"] is True
+    # The send went through the journal (bot/inbox.py): its number kept, marked handled.
+    with sqlite3.connect(tmp_path / "data" / INBOX_FILE) as inbox:
+        rows = inbox.execute("SELECT user_id, body FROM updates").fetchall()
+    assert rows == [(None, None)]
