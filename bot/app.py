@@ -156,7 +156,6 @@ async def _open_resources(
     engine_factory: EngineFactory,
 ) -> None:
     engine = await engine_factory(settings)
-    settings.data.mkdir(parents=True, exist_ok=True)
     inbox = await Inbox.open(settings.data)
     file_ids = FileIdCache()
     ingestor = Ingestor(
@@ -189,15 +188,20 @@ async def _handle_left_over(
         await application.process_update(Update.de_json(payload, application.bot))
     if left:
         log.info("handled %d updates the last run left", len(left))
+    _journal_into(application, inbox)
+
+
+def _journal_into(
+    application: Application[Any, Any, Any, Any, Any, Any], inbox: Inbox | None
+) -> None:
+    """Journal the updates queued from now on into `inbox` (None: stop journalling)."""
     journal = application.update_queue
-    if isinstance(journal, UpdateJournal):
+    if isinstance(journal, UpdateJournal):  # build_application made it one
         journal.inbox = inbox
 
 
 async def _close_resources(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    journal = application.update_queue
-    if isinstance(journal, UpdateJournal):
-        journal.inbox = None
+    _journal_into(application, None)
     state = application.bot_data.pop(STATE_KEY, None)
     if isinstance(state, BotState):
         await state.ingestor.stop()

@@ -58,6 +58,7 @@ class Inbox:
 
     @classmethod
     async def open(cls, data_dir: Path) -> Inbox:
+        await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
         db = await aiosqlite.connect(data_dir / INBOX_FILE)
         await db.execute("PRAGMA journal_mode=WAL")  # a killed process loses no commit
         await db.execute(SCHEMA)

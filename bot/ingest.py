@@ -37,7 +37,6 @@ SET_LINK = re.compile(
 SUFFIX_BY_KIND = {"video": ".webm", "animated": ".tgs", "static": ".webp"}
 
 
-
 @dataclass(frozen=True)
 class PendingEvent:
     """An event to record once its sticker's pack is indexed."""
