@@ -25,7 +25,12 @@ from engine.catalog import HistoryRow, QueryRow
 from engine.demo import DEMO_DIR
 from engine.types import StickerRecord
 
-REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "bench" / "score.py"
+# The benchmark's reference scorer: beside the checkout, as CI has it, or wherever
+# STICKERBOT_REFERENCE_SCORER says (a checkout elsewhere).
+REFERENCE = Path(
+    os.environ.get("STICKERBOT_REFERENCE_SCORER")
+    or Path(__file__).resolve().parents[2].parent / "shared" / "bench" / "score.py"
+)
 SEEDS = range(5)
 DEPTH = 50  # results a run keeps per query (FORMAT.md)
 
