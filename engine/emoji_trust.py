@@ -37,6 +37,11 @@ TRUST_FLOOR = 0.15  # even a disagreeing emoji keeps a little weight: captions c
 # Similarities lie in [-1, 1]; shifting each name's row by this much per row number keeps all
 # rows in one ascending array, so one searchsorted ranks every sticker against its own row.
 ROW_SHIFT = 4.0
+# A reference meaning is closer to the emoji's name only by more than float rounding: the
+# caption is itself in the reference, its similarity there computed by another product, and
+# rounding once decided whether it counted as closer than itself (in a ten-meaning catalog,
+# trust 0.75 instead of 1).
+ROUNDING = 1e-5
 
 
 def reference_meanings(count: int) -> np.ndarray:
@@ -83,8 +88,8 @@ def _checked(records: Sequence[StickerRecord], emoji: EmojiKeywords) -> tuple[li
 
 def _beaten(similarity: np.ndarray, which: np.ndarray, own: np.ndarray) -> np.ndarray:
     """For each checked row, how many reference meanings are no closer to its emoji's name
-    (row `which` of `similarity`) than its own caption (`own`)."""
+    (row `which` of `similarity`) than its own caption (`own`), up to ROUNDING."""
     shift = ROW_SHIFT * np.arange(len(similarity))[:, None]
     ranked = np.sort(similarity, axis=1) + shift
-    at = np.searchsorted(ranked.ravel(), own + ROW_SHIFT * which, side="right")
+    at = np.searchsorted(ranked.ravel(), own + ROUNDING + ROW_SHIFT * which, side="right")
     return at - which * similarity.shape[1]

@@ -114,14 +114,16 @@ def test_emoji_keyword_in_italian_recalls_the_sticker(
     index: CatalogIndex, memo_encoder: TextEncoder
 ) -> None:
     crowd = Crowd(memo_encoder)
-    evidence = _evidence(index, crowd, memo_encoder, "dormire")  # Italian CLDR keyword of 😴 only
+    # An Italian CLDR keyword of 😴 and of 🛏, in no caption.
+    evidence = _evidence(index, crowd, memo_encoder, "dormire")
     assert "fa_sleep" in evidence
     assert evidence["fa_sleep"].reason == "its emoji means that"
     assert evidence["fa_sleep"].score > 0.3
     for pizza in PIZZAS:
         assert evidence.get(pizza, Evidence(0.0, "")).score < evidence["fa_sleep"].score / 2
-    top = _ids(index, _ranked(index, crowd, memo_encoder, "dormire"))[:2]
-    assert set(top) == {"fa_sleep", "sa_sleep"}
+    # The sleeping face, its copy without the emoji, and the bed, before anything else.
+    top = _ids(index, _ranked(index, crowd, memo_encoder, "dormire"))[:3]
+    assert set(top) == {"fa_sleep", "sa_sleep", "sb_bed"}
 
 
 def test_same_caption_sibling_without_the_emoji_shares_the_relevance(
