@@ -31,9 +31,7 @@ STICKER_IDS = {"flat", "soft"}  # conftest.TWO_STICKERS
 LONE_SURROGATE, NUL, RIGHT_TO_LEFT = "\ud83d", "\x00", "\u202e"
 ANY_CHARACTER = st.characters(codec=None, categories=None)  # surrogates and controls too
 texts = st.text(ANY_CHARACTER, max_size=MAX_QUERY_CHARS + 8)
-EXAMPLES = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+EXAMPLES = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 class Served:
