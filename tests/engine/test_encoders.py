@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Sequence
 
+import numpy as np
+import pytest
+
+from engine import encoders
 from engine.encoders import UniversalSentenceEncoder, encode_distinct, per_row
 from tests.counting import CountingEncoder
 
@@ -34,3 +38,24 @@ def test_no_texts_give_no_rows(encoder: UniversalSentenceEncoder) -> None:
     assert len(vectors) == 0 and which.tolist() == [-1, -1]
     assert per_row(vectors, which).shape == (2, encoder.dim)
     assert not per_row(vectors, which).any()
+
+
+def test_a_query_runs_on_one_core_and_a_build_chunk_on_all(
+    encoder: UniversalSentenceEncoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`serve` answers queries side by side: one query must not take a second core."""
+    from engine.use_onnx import UseNetwork
+
+    asked: list[int] = []
+    encode = UseNetwork.encode
+
+    def watched(self: UseNetwork, texts: Sequence[str], workers: int = 1) -> np.ndarray:
+        asked.append(workers)
+        return encode(self, texts, workers)
+
+    monkeypatch.setattr(UseNetwork, "encode", watched)
+    monkeypatch.setattr(encoders, "BUILD_WORKERS", 2)
+    encoder.encode_text(["sleepy cat"])
+    encoder.encode_text(["sleepy cat"] * (encoders.SHARED_TEXTS - 1))
+    encoder.encode_text(["sleepy cat"] * encoders.SHARED_TEXTS)
+    assert asked == [1, 1, 2]
