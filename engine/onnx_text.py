@@ -71,11 +71,17 @@ def verify_files(folder: Path, manifest: Manifest) -> None:
             raise ModelError(f"{folder}: {name} does not match its manifest hash; {EXPORT_HINT}")
 
 
-def open_session(path: Path, threads: int) -> ort.InferenceSession:
+def session_options(threads: int) -> ort.SessionOptions:
+    """Options of every session the engine opens: `threads` per run, on the CPU."""
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     # One request at a time per session: extra inter-op threads only fight the intra-op ones.
     options.inter_op_num_threads = 1
+    return options
+
+
+def open_session(path: Path, threads: int) -> ort.InferenceSession:
+    options = session_options(threads)
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 

@@ -26,6 +26,8 @@ import numpy as np
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
+from engine.onnx_text import session_options
+
 DIM = 512  # the sentence vector
 EMBEDDING = 512  # a token's embedding
 BRANCH = 256  # each n-gram branch's width
@@ -54,9 +56,7 @@ class UseNetwork:
         self._tokenize = backend.sp.encode
         self._table, self._scale, self._low = backend.table, backend.scale, backend.lo
         self._chunks = len(backend.scale)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
+        options = session_options(threads)
         builder = _Builder()
         model = _graph(builder, backend).SerializeToString()
         names = list(builder.external)
