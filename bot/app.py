@@ -49,7 +49,7 @@ async def open_engine(settings: Settings) -> ClosableEngine:
 
 
 class JournalledApplication(Application[Any, Any, Any, Any, Any, Any]):
-    """Deletes each journalled update from the inbox once its handlers have run, unless its
+    """Marks each journalled update handled in the inbox once its handlers have run, unless its
     event was handed to the ingestor (bot.inbox)."""
 
     async def process_update(self, update: object) -> None:
