@@ -8,9 +8,10 @@ recorded it (the ingestor settles it). A bot that starts handles first what the 
 (`bot.app`).
 
 A handled update keeps its number, without its content, so that one Telegram delivers again (it
-was not confirmed before the kill) is not handled twice. Still at least once, not exactly once:
-a kill between the engine's commit and the mark here hands that one event to the next start
-again. The journal is the process's own SQLite file, also when users' data lives in PostgreSQL:
+was not confirmed before the kill) is not handled twice. A kill between the engine's commit and
+the mark here hands that one event to the next start again, and the engine records it once:
+each event names its source (the message or the update), which the store keeps unique per user.
+The journal is the process's own SQLite file, also when users' data lives in PostgreSQL:
 it holds what this replica has confirmed, for this replica.
 """
 

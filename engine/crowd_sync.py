@@ -55,13 +55,16 @@ class CrowdSync:
             self._worker.cancel()
             await asyncio.gather(self._worker, return_exceptions=True)
 
-    async def record(self, user_id: str, event: Event, profile: dict[str, Any] | None) -> None:
-        """Store the event (with the user's updated profile) and count it."""
+    async def record(self, user_id: str, event: Event, profile: dict[str, Any] | None) -> bool:
+        """Store the event (with the user's updated profile) and count it; False when the
+        store had it already (from the same source), and nothing changed."""
         async with self._lock:
-            await self._store.record(user_id, event, profile)
+            if await self._store.record(user_id, event, profile) is None:
+                return False
             await asyncio.to_thread(
                 self._crowd.add, user_id, event.kind, event.sticker_id, event.query
             )
+            return True
 
     async def delete(self, user_id: str, deletion: Callable[[], Awaitable[None]]) -> None:
         """Run `deletion` of the user's events, then recount the stickers they used."""

@@ -424,6 +424,8 @@ class Engine:
     # -- learning -------------------------------------------------------------------------------
 
     async def observe(self, user_id: str, event: Event) -> None:
+        """Learn from what the user did, unless they paused learning. An event from a source
+        the user has an event from already (delivered again) changes nothing."""
         index = self._index
         row = index.row_of.get(event.sticker_id)
         if row is None:
@@ -443,10 +445,13 @@ class Engine:
             typed_in=self._typed_in(index, row, event),
         )
         try:
-            await self._crowd_sync.record(user_id, event, profile.to_dict())
+            recorded = await self._crowd_sync.record(user_id, event, profile.to_dict())
         except BaseException:
             self._profiles.pop(user_id)  # the stored profile is the truth: reload it
             raise
+        if not recorded:  # delivered again: the stored profile counted it once already
+            self._profiles.pop(user_id)
+            return
         if event.file_id and event.file_id != index.rows.file_ids[row]:
             index.rows.file_ids[row] = event.file_id
             await self._store.update_file_id(event.sticker_id, event.file_id)
@@ -521,6 +526,7 @@ class Engine:
                 "ts": s.event.ts,
                 "query": s.event.query,
                 "context": s.event.context,
+                "source": s.event.source,
             }
             async for s in self._store.events(checked_user_id(user_id))
         ]
@@ -616,6 +622,7 @@ def _storable_event(event: Event) -> Event:
         query=storable_or_none(event.query),
         context=storable_or_none(event.context),
         file_id=storable_or_none(event.file_id),
+        source=storable_or_none(event.source),
     )
 
 

@@ -69,6 +69,11 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # Deleting a user recounts the crowd figures of the stickers they used from what is left.
     "CREATE INDEX events_by_sticker ON events(sticker_id);",
+    # An event delivered twice is recorded once (engine.store): its source is unique per user.
+    """
+    ALTER TABLE events ADD COLUMN source TEXT;
+    CREATE UNIQUE INDEX events_by_source ON events(user_id, source) WHERE source IS NOT NULL;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 MIGRATION_LOCK = 0x5715_CE12  # advisory lock key: one replica migrates, the others wait
@@ -205,16 +210,20 @@ class PgStore:
 
     # -- events and profiles --------------------------------------------------------------------
 
-    async def record(self, user_id: str, event: Event, profile: dict[str, Any] | None) -> int:
-        """Append the event and, in the same transaction, the user's updated profile."""
+    async def record(
+        self, user_id: str, event: Event, profile: dict[str, Any] | None
+    ) -> int | None:
+        """Append the event and, in the same transaction, the user's updated profile; None (and
+        nothing written) when the user has an event from the same source already."""
         async with self._pool.connection() as conn, conn.transaction():
             cursor = await conn.execute(
-                f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s) "
-                "RETURNING id",
+                f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s) "
+                "ON CONFLICT DO NOTHING RETURNING id",
                 event_row(user_id, event),
             )
             row = await cursor.fetchone()
-            assert row is not None  # RETURNING gives the inserted row
+            if row is None:  # a replica, or this one before a kill, recorded it
+                return None
             event_id = int(row[0])
             if profile is not None:
                 await _put_doc(conn, "profiles", user_id, profile_doc(profile))

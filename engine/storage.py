@@ -62,9 +62,12 @@ class StateStore(Protocol):
 
     # -- events and profiles --------------------------------------------------------------------
 
-    async def record(self, user_id: str, event: Event, profile: dict[str, Any] | None) -> int:
+    async def record(
+        self, user_id: str, event: Event, profile: dict[str, Any] | None
+    ) -> int | None:
         """Append the event and, atomically with it, the user's updated profile (if given);
-        returns the event's number."""
+        returns the event's number, or None (and writes nothing) when the user has an event
+        from the same `event.source` already."""
         ...
 
     def events(self, user_id: str | None = None) -> AsyncIterator[StoredEvent]:

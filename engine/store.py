@@ -50,6 +50,12 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # Deleting a user recounts the crowd figures of the stickers they used from what is left.
     "CREATE INDEX events_by_sticker ON events(sticker_id);",
+    # An event delivered twice (a kill between its commit and the bot's note that it was
+    # handled) is recorded once: its source is unique per user.
+    """
+    ALTER TABLE events ADD COLUMN source TEXT;
+    CREATE UNIQUE INDEX events_by_source ON events(user_id, source) WHERE source IS NOT NULL;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 STICKER_COLUMNS = (
@@ -68,7 +74,7 @@ IDS_PER_SELECT = 500  # sticker ids named in one SELECT (SQLite caps a statement
 ROWS_PER_READ = 10_000  # rows fetched at a time when reading a whole table (their tuples are
 # temporary: fetched all at once, 543,098 of them would scatter the memory the kept rows use)
 SHARED_COLUMNS = ("set_name", "set_title", "emoji")  # values many stickers repeat
-EVENT_COLUMNS = "user_id, kind, sticker_id, ts, query, context"  # event_row's order
+EVENT_COLUMNS = "user_id, kind, sticker_id, ts, query, context, source"  # event_row's order
 STORED_EVENT_COLUMNS = f"{EVENT_COLUMNS}, id"  # stored_event's order
 IDS_PER_STATEMENT = 500  # values bound in one IN (...): far below SQLite's limit
 USER_TABLES = ("events", "profiles", "prefs")  # every table with rows about a user
@@ -160,13 +166,20 @@ class Store:
 
     # -- events and profiles --------------------------------------------------------------------
 
-    async def record(self, user_id: str, event: Event, profile: dict[str, Any] | None) -> int:
-        """Append the event and, in the same transaction, the user's updated profile."""
+    async def record(
+        self, user_id: str, event: Event, profile: dict[str, Any] | None
+    ) -> int | None:
+        """Append the event and, in the same transaction, the user's updated profile; None (and
+        nothing written) when the user has an event from the same source already."""
         try:
             cursor = await self._db.execute(
-                f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
                 event_row(user_id, event),
             )
+            if cursor.rowcount == 0:
+                await self._db.rollback()  # end the transaction the INSERT opened
+                return None
             event_id = cursor.lastrowid
             if profile is not None:
                 await self._put_profile(user_id, profile)
@@ -292,12 +305,21 @@ async def _migrate(db: aiosqlite.Connection, path: str) -> None:
 
 def event_row(user_id: str, event: Event) -> tuple[Any, ...]:
     """The values of an events row, in EVENT_COLUMNS order."""
-    return (user_id, event.kind, event.sticker_id, event.ts, event.query, event.context)
+    return (
+        user_id,
+        event.kind,
+        event.sticker_id,
+        event.ts,
+        event.query,
+        event.context,
+        event.source,
+    )
 
 
 def stored_event(row: Sequence[Any]) -> StoredEvent:
     """An events row (STORED_EVENT_COLUMNS) as the event it records."""
-    return StoredEvent(row[0], Event(row[1], row[2], row[3], row[4], row[5]), int(row[6]))
+    event = Event(row[1], row[2], row[3], row[4], row[5], source=row[6])
+    return StoredEvent(row[0], event, int(row[7]))
 
 
 def profile_doc(profile: dict[str, Any]) -> str:

@@ -20,6 +20,9 @@ class Event:
     query: str | None = None  # the text typed before a pick
     context: str | None = None  # the message a send answered
     file_id: str | None = None  # newest Telegram file_id seen for the sticker
+    # What the event was read from (a Telegram message or update), so that one delivered again
+    # is recorded once: a user's events never share a source. None: no such promise.
+    source: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

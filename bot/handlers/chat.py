@@ -26,6 +26,7 @@ async def record_sticker(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         ts=message.date.timestamp(),
         context=_text_of(message.reply_to_message),
         file_id=sticker.file_id,
+        source=f"message:{message.chat_id}:{message.message_id}",  # unique for good
     )
     await record(get_state(context), message.from_user.id, event, sticker.set_name)
 

@@ -52,6 +52,9 @@ async def record_pick(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         sticker_id=decode_result_id(chosen.result_id),
         ts=time.time(),
         query=chosen.query or None,
+        # A pick has no number of its own. Update numbers restart at random after a week
+        # without updates, so the chosen result is part of its source too.
+        source=f"chosen:{update.update_id}:{chosen.result_id}",
     )
     # The pack is unknown here, so a sticker missing from the catalog cannot be fetched.
     await record(get_state(context), chosen.from_user.id, event, set_name=None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import sqlite3
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from bot.config import Settings
 from bot.context_window import ContextWindow
 from bot.emulator import BotApiEmulator
 from bot.emulator.webhook import SECRET_HEADER
+from bot.inbox import INBOX_FILE, Inbox
 from bot.state import STATE_KEY, BotState, ClosableEngine, EngineFactory
 from engine.encoders import UniversalSentenceEncoder
 from engine.engine import Engine
@@ -425,6 +427,46 @@ async def test_empty_query_follows_the_conversation(live: Live) -> None:
     _, answer = await ask(emu, "", ANN)
     pizzas = {concept_id(emu, pack, PIZZA) for pack in (FLAT, SOFT, FLAT_MORE, SOFT_MORE)}
     assert {result["id"] for result in answer["results"][:4]} == pizzas
+
+
+async def test_updates_handled_but_not_marked_before_a_kill_are_learnt_once(
+    emu: BotApiEmulator,
+    catalog: Path,
+    encoder: UniversalSentenceEncoder,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(catalog, data)
+    settings = settings_for(emu, data)
+
+    async def killed_before_the_mark(inbox: Inbox, update_id: int) -> None:
+        """The engine has committed the event; the process dies before the journal hears."""
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Inbox, "done", killed_before_the_mark)
+        app = build_application(settings, shared_model(encoder))
+        async with running(app):
+            live = Live(app, emu)
+            emu.send_sticker(set_name=FLAT, index=0, user_id=ANN)
+            await pick_soft_pizza(emu, ANN)
+            first = await live.wait_events(ANN, 2)
+    assert len(pending_in_journal(data)) == 2
+
+    # The next start handles both again, from the journal, before serving.
+    app = build_application(settings, shared_model(encoder))
+    async with running(app):
+        live = Live(app, emu)
+        assert pending_in_journal(data) == []
+        assert await live.events(ANN) == first
+        assert (await live.engine.taste(str(ANN))).events == 2
+
+
+def pending_in_journal(data: Path) -> list[int]:
+    """The update numbers the journal still holds to handle."""
+    with sqlite3.connect(data / INBOX_FILE) as db:
+        rows = db.execute("SELECT update_id FROM updates WHERE body IS NOT NULL").fetchall()
+    return [number for (number,) in rows]
 
 
 async def test_forget_leaves_no_row_of_the_user(live: Live) -> None:

@@ -14,6 +14,7 @@ import shutil
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +110,10 @@ async def _reopen(engine: Engine, data: Path, memo_encoder: TextEncoder) -> Engi
 
 def _ids(page: Page) -> list[str]:
     return [item.sticker_id for item in page.items]
+
+
+def _scored(page: Page) -> list[tuple[str, float]]:
+    return [(item.sticker_id, item.score) for item in page.items]
 
 
 async def _send(engine: Engine, user: str, sticker: str, ts: float, times: int = 1) -> None:
@@ -303,6 +308,25 @@ async def test_paused_learning_stores_nothing(engine: Engine) -> None:
     assert (await engine.taste("ann")).events == 0
     assert (await engine.stats())["events"] == 0
     assert _ids(await engine.suggest("bob", NIGHT)) == before  # the crowd learnt nothing
+
+
+async def test_an_event_delivered_again_is_learnt_once(
+    engine: Engine, data: Path, memo_encoder: TextEncoder
+) -> None:
+    pick = Event("pick", "flat_party", 5.0, query=NIGHT, source="chosen:41:flat_party")
+    await engine.observe("ann", pick)
+    taste = await engine.taste("ann")
+    profile = (await engine.export_user("ann"))["profile"]
+    await engine.observe("ann", replace(pick, ts=6.0))  # the same update, handled again
+    assert await engine.taste("ann") == taste
+    assert (await engine.export_user("ann"))["profile"] == profile
+    assert (await engine.stats())["events"] == 1
+    live = _scored(await engine.suggest("bob", NIGHT))
+    engine = await _reopen(engine, data, memo_encoder)
+    try:  # the live crowd counted one pick, as the store's recount does
+        assert _scored(await engine.suggest("bob", NIGHT)) == live
+    finally:
+        await engine.close()
 
 
 async def test_a_pick_steers_other_users_and_survives_reopening(
@@ -560,7 +584,8 @@ async def test_serving_keeps_ids_and_packs_and_the_store_keeps_whole_records(
 
 async def test_export_user_contains_events_and_prefs(engine: Engine) -> None:
     await engine.set_prefs("ann", Prefs(learning_paused=False, language="it"))
-    await engine.observe("ann", Event("send", "flat_heart", 1.0, context="love you"))
+    sent = Event("send", "flat_heart", 1.0, context="love you", source="message:5:9")
+    await engine.observe("ann", sent)
     await engine.observe("ann", Event("pick", "soft_pizza", 2.0, query="pizza time"))
     await engine.observe("bob", Event("send", "flat_rain", 3.0))
     document = await engine.export_user("ann")
@@ -574,6 +599,7 @@ async def test_export_user_contains_events_and_prefs(engine: Engine) -> None:
             "ts": 1.0,
             "query": None,
             "context": "love you",
+            "source": "message:5:9",
         },
         {
             "kind": "pick",
@@ -581,6 +607,7 @@ async def test_export_user_contains_events_and_prefs(engine: Engine) -> None:
             "ts": 2.0,
             "query": "pizza time",
             "context": None,
+            "source": None,
         },
     ]
     assert document["profile"]["events"] == 2

@@ -94,12 +94,14 @@ async def test_a_file_of_the_first_schema_is_migrated_and_keeps_its_events(
         )
     store = await Store.open(path)
     try:
-        assert [s.user_id for s in await store.sticker_events(["s"])] == ["u"]
+        assert [(s.user_id, s.event.source) for s in await store.sticker_events(["s"])] == [
+            ("u", None)
+        ]
     finally:
         await store.close()
     assert _sql(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
     indexes = {row[0] for row in _sql(path, "SELECT name FROM sqlite_master WHERE type='index'")}
-    assert "events_by_sticker" in indexes
+    assert {"events_by_sticker", "events_by_source"} <= indexes
 
 
 async def test_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
@@ -162,6 +164,28 @@ async def test_events_are_numbered_and_found_by_number_or_sticker(state: StateSt
     await state.forget_user("v")
     assert await state.events_numbered(numbers) == [s for s in stored if s.user_id == "u"]
     assert await state.sticker_events([]) == []
+
+
+async def test_an_event_from_a_source_the_user_has_already_is_not_recorded(
+    state: StateStore,
+) -> None:
+    first = await state.record("ann", _event("s1", 1.0, source="message:7:1"), {"events": 1})
+    again = await state.record("ann", _event("s1", 2.0, source="message:7:1"), {"events": 2})
+    assert first is not None and again is None
+    assert await state.profile("ann") == {"events": 1}  # the duplicate's profile is not written
+    # Another user's source of the same name, and events without a source, are all kept.
+    assert await state.record("bob", _event("s1", 1.0, source="message:7:1"), None) is not None
+    assert await state.record("ann", _event("s2", 3.0), None) is not None
+    assert await state.record("ann", _event("s2", 3.0), None) is not None
+    stored = [(s.user_id, s.event.ts, s.event.source) async for s in state.events()]
+    assert stored == [
+        ("ann", 1.0, "message:7:1"),
+        ("bob", 1.0, "message:7:1"),
+        ("ann", 3.0, None),
+        ("ann", 3.0, None),
+    ]
+    await state.forget_user("ann")  # the source leaves with the user: it may come again
+    assert await state.record("ann", _event("s1", 4.0, source="message:7:1"), None) is not None
 
 
 async def _fill_user(store: StateStore, user: str, events: int) -> None:
