@@ -19,7 +19,7 @@ import engine.pg_store as pg_store_module
 from engine.encoders import TextEncoder
 from engine.engine import Engine
 from engine.errors import StoreTooNew, StoreUnavailable
-from engine.pg_store import SCHEMA_VERSION, USER_CHANNEL, PgStore
+from engine.pg_store import MIGRATIONS, SCHEMA_VERSION, USER_CHANNEL, PgStore
 from engine.storage import UserChange
 from engine.types import Event, Prefs, StickerRecord
 
@@ -41,6 +41,29 @@ async def test_replicas_starting_together_migrate_once(pg_url: str) -> None:
         assert applied == [(number,) for number in range(1, SCHEMA_VERSION + 1)]  # each once
     finally:
         await asyncio.gather(*(store.close() for store in stores))
+
+
+async def test_a_database_of_the_first_schema_is_migrated_and_keeps_its_events(
+    pg_url: str,
+) -> None:
+    with psycopg.connect(pg_url) as conn:
+        conn.execute(MIGRATIONS[0])
+        conn.execute("CREATE TABLE stickerbot_schema (version INTEGER)")
+        conn.execute("INSERT INTO stickerbot_schema VALUES (1)")
+        conn.execute(
+            "INSERT INTO events (user_id, kind, sticker_id, ts) VALUES ('u', 'send', 's', 0)"
+        )
+    store = await PgStore.open(pg_url)
+    try:
+        kept = [(s.user_id, s.event.source) for s in await store.sticker_events(["s"])]
+        assert kept == [("u", None)]
+        sent = Event("send", "s", 1.0, source="message:1:2")
+        assert await store.record("u", sent, None) is not None
+        assert await store.record("u", sent, None) is None
+    finally:
+        await store.close()
+    applied = _rows(pg_url, "SELECT version FROM stickerbot_schema ORDER BY version")
+    assert applied == [(number,) for number in range(1, SCHEMA_VERSION + 1)]
 
 
 async def test_a_database_from_a_newer_version_is_refused(pg_url: str) -> None:
