@@ -327,9 +327,10 @@ class Engine:
         # Ranked as deep as this page and one more (to know whether another page follows),
         # never past the last page a user can reach.
         depth = min(offset + limit + 1, MAX_RANKED)
+        index = self._index  # rows are this index's: another may be swapped in meanwhile
         ranked = await asyncio.to_thread(
             self._ranked,
-            self._index,
+            index,
             _as_typed(text),
             context,
             profile,
@@ -338,16 +339,11 @@ class Engine:
             languages,
         )
         window = ranked[offset : offset + limit]
-        index = self._index
+        shown = [r.row for r in window]
+        sticker_ids, file_ids = index.rows.sticker_ids.take(shown), index.rows.file_ids.take(shown)
         items = [
-            Suggestion(
-                index.rows.sticker_ids[r.row],
-                round(r.score, 4),
-                r.reason,
-                index.rows.file_ids[r.row],
-            )
-            for r in window
-            if r.row < len(index)
+            Suggestion(sticker_id, round(r.score, 4), r.reason, file_id)
+            for r, sticker_id, file_id in zip(window, sticker_ids, file_ids, strict=True)
         ]
         more = offset + limit < len(ranked)
         return Page(items=items, next_offset=offset + limit if more else None)

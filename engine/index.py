@@ -19,7 +19,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from functools import cached_property
 from itertools import islice
 from pathlib import Path
@@ -55,6 +55,7 @@ from engine.lexical import FieldIndex
 from engine.meaning_book import MeaningBook, has_meaning_book
 from engine.media import MediaError, load_sticker_image
 from engine.row_files import appended, read_rows, row_chunks
+from engine.row_lookup import RowLookup
 from engine.sticker_rows import StickerRows
 from engine.style import STYLE_DIM, StyleScaler, style_features
 from engine.timing import StepTimer, untimed
@@ -187,7 +188,9 @@ class CatalogIndex:
     image_dense: DenseIndex | None = None
     fields: dict[str, SegmentedField] = field(default_factory=dict)
     meanings: RowGroups = field(init=False, repr=False)  # the rows of each meaning
-    row_of: dict[str, int] = field(default_factory=dict)
+    row_of: RowLookup = field(init=False, repr=False)  # each sticker id's row
+    # The look-up of the index this one grows (its rows come first): row_of extends it.
+    grows: InitVar[RowLookup | None] = None
     set_rows: dict[str, np.ndarray] = field(default_factory=dict)
     # Per pack (in set_rows order): its style (centred_pack_styles), what taste is learnt and
     # matched on; pack_of_row maps each row to it. One vector per pack, not per sticker.
@@ -204,10 +207,11 @@ class CatalogIndex:
     folder: Path | None = None  # where the index was last saved or loaded from
     _safe: tuple[float, np.ndarray] | None = field(default=None, repr=False)
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, grows: RowLookup | None) -> None:
         known = self.meaning_of_row[self.meaning_of_row >= 0]
         self.meanings = RowGroups(self.meaning_of_row, int(known.max()) + 1 if len(known) else 0)
-        self.row_of = {s: i for i, s in enumerate(self.rows.sticker_ids)}
+        ids = self.rows.sticker_ids
+        self.row_of = RowLookup(ids) if grows is None else grows.grown(ids)
         by_set: dict[str, list[int]] = {}
         for i, set_name in enumerate(self.rows.set_names):
             by_set.setdefault(set_name, []).append(i)
@@ -672,6 +676,7 @@ def extend_index(
     means = _grown_pack_means(index, kept, raw)
     grown = CatalogIndex(
         rows=index.rows + StickerRows.of(kept),
+        grows=index.row_of,
         text=_grown_rows(index.text, text, rows_folder, "text"),
         style_raw=_grown_rows(index.style_raw, raw, rows_folder, "style_raw"),
         scaler=index.scaler,

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from engine import index as index_module
+from engine import index_files
 from engine.catalog import read_catalog
 from engine.documents import meaning_text
 from engine.emoji import EmojiKeywords
@@ -208,10 +209,14 @@ def test_pack_styles_read_from_a_file_in_chunks_equal_those_of_the_whole_array(
 
 
 def test_save_and_load_round_trip(
-    built: tuple[CatalogIndex, BuildReport], encoders: Encoders, tmp_path: Path
+    built: tuple[CatalogIndex, BuildReport],
+    encoders: Encoders,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     index, _ = built
     target = tmp_path / "index"
+    monkeypatch.setattr(index_files, "IDS_PER_WRITE", 3)  # the manifest's ids in several writes
     save_index(index, target)
     save_index(index, target)  # saving over an existing index swaps it in place
     assert sorted(p.name for p in tmp_path.iterdir()) == ["index"]  # no staging leftovers
@@ -219,7 +224,11 @@ def test_save_and_load_round_trip(
     random.Random(4).shuffle(ids)
     shuffled, _ = index.rows.ordered_as(ids)  # the store may list stickers in another order
     loaded = load_index(target, shuffled, encoders)
+    manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["sticker_ids"] == list(index.rows.sticker_ids)
+    assert manifest["count"] == len(index) > 3
     assert loaded.rows.sticker_ids == index.rows.sticker_ids
+    assert all(loaded.row_of[s] == row for row, s in enumerate(index.rows.sticker_ids))
     assert loaded.rows.set_names == index.rows.set_names
     assert loaded.rows.file_ids == index.rows.file_ids
     np.testing.assert_array_equal(loaded.rows.nsfw, index.rows.nsfw)

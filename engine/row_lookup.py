@@ -1,0 +1,64 @@
+"""Each sticker id's row in a catalog, from the ids' hashes in sorted order.
+
+A dict from id to row wants every id as a str object: at 543,098 stickers the ids took 46 MB
+that way and the dict 31 MB more. With the ids packed (engine.packed_texts), the sorted hashes
+and their rows take 13 MB, and a catalog grown live hashes only the ids it adds. A look-up is
+a binary search, then a comparison of the id at each row with that hash (hashes may collide).
+Python's str hash is seeded per process, which suits a table that lives in one process.
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+
+import numpy as np
+
+
+def _hashes(ids: Iterable[str | None], count: int) -> np.ndarray:
+    return np.fromiter((hash(s) for s in ids), np.int64, count)
+
+
+class RowLookup(Mapping[str, int]):
+    def __init__(self, ids: Sequence[str | None], hashes: np.ndarray | None = None) -> None:
+        """The rows of `ids` (unique); `hashes` of them when known (a grown catalog's)."""
+        self._ids = ids
+        self._hashes = _hashes(ids, len(ids)) if hashes is None else hashes
+        order = np.argsort(self._hashes, kind="stable")
+        # Python arrays: a look-up reads a few values one at a time, where numpy's scalars
+        # cost more than the search.
+        self._sorted = array("q", self._hashes[order].tobytes())
+        self._rows = array("i", order.astype(np.intc).tobytes())
+
+    def grown(self, ids: Sequence[str | None]) -> RowLookup:
+        """The look-up of `ids`, which start with this one's ids: only the rest are hashed (at
+        543,098 stickers, hashing them all took 0.4 s of a live growth)."""
+        added = ids[len(self._ids) :]
+        fresh = _hashes(added, len(added))
+        return RowLookup(ids, np.concatenate([self._hashes, fresh]))
+
+    def get(self, sticker_id: str, default: int | None = None) -> int | None:  # type: ignore[override]
+        wanted = hash(sticker_id)
+        at = bisect_left(self._sorted, wanted)
+        while at < len(self._sorted) and self._sorted[at] == wanted:
+            row = self._rows[at]
+            if self._ids[row] == sticker_id:
+                return row
+            at += 1
+        return default
+
+    def __getitem__(self, sticker_id: str) -> int:
+        row = self.get(sticker_id)
+        if row is None:
+            raise KeyError(sticker_id)
+        return row
+
+    def __contains__(self, sticker_id: object) -> bool:
+        return isinstance(sticker_id, str) and self.get(sticker_id) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return (s for s in self._ids if s is not None)
+
+    def __len__(self) -> int:
+        return len(self._ids)
