@@ -400,10 +400,8 @@ class Engine:
 
     def _habits(self, index: CatalogIndex, profile: Profile) -> Candidates:
         """Without words: the user's favourites and their favourite packs, else what's popular."""
-        rows: list[int] = []
-        for sticker_id in sorted(profile.stickers, key=profile.stickers.__getitem__, reverse=True):
-            if (row := index.row_of.get(sticker_id)) is not None:
-                rows.append(row)
+        favourites = sorted(profile.stickers, key=profile.stickers.__getitem__, reverse=True)
+        rows = [row for row in index.row_of.rows_of(favourites).tolist() if row >= 0]
         for pack in sorted(profile.packs, key=profile.packs.__getitem__, reverse=True)[:TOP_PACKS]:
             rows.extend(int(r) for r in index.set_rows.get(pack, ()))
         if not rows:

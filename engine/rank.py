@@ -204,11 +204,9 @@ def _pack_numbers(index: CatalogIndex, by_name: dict[str, float]) -> dict[int, f
 
 def _sticker_rows(index: CatalogIndex, profile: Profile) -> dict[int, float]:
     """The user's repeat affinities by row, for stickers in the catalog."""
-    return {
-        row: affinity
-        for sticker_id, affinity in relative_weights(profile.stickers).items()
-        if (row := index.row_of.get(sticker_id)) is not None
-    }
+    affinities = relative_weights(profile.stickers)
+    rows = index.row_of.rows_of(list(affinities)).tolist()
+    return {row: a for row, a in zip(rows, affinities.values(), strict=True) if row >= 0}
 
 
 def _lookup(values_by_key: dict[int, float], keys: np.ndarray) -> np.ndarray:

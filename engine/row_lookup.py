@@ -15,13 +15,15 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from engine.packed_texts import PackedTexts
+
 
 def _hashes(ids: Iterable[str | None], count: int) -> np.ndarray:
     return np.fromiter((hash(s) for s in ids), np.int64, count)
 
 
 class RowLookup(Mapping[str, int]):
-    def __init__(self, ids: Sequence[str | None], hashes: np.ndarray | None = None) -> None:
+    def __init__(self, ids: PackedTexts[str], hashes: np.ndarray | None = None) -> None:
         """The rows of `ids` (unique); `hashes` of them when known (a grown catalog's)."""
         self._ids = ids
         self._hashes = _hashes(ids, len(ids)) if hashes is None else hashes
@@ -31,7 +33,7 @@ class RowLookup(Mapping[str, int]):
         self._sorted = array("q", self._hashes[order].tobytes())
         self._rows = array("i", order.astype(np.intc).tobytes())
 
-    def grown(self, ids: Sequence[str | None]) -> RowLookup:
+    def grown(self, ids: PackedTexts[str]) -> RowLookup:
         """The look-up of `ids`, which start with this one's ids: only the rest are hashed (at
         543,098 stickers, hashing them all took 0.4 s of a live growth)."""
         added = ids[len(self._ids) :]
@@ -47,6 +49,24 @@ class RowLookup(Mapping[str, int]):
                 return row
             at += 1
         return default
+
+    def rows_of(self, sticker_ids: Sequence[str]) -> np.ndarray:
+        """Each id's row (-1: none) as int64, the searches done together, as a query needs for
+        the user's stickers and the crowd's picks: 30 at 543,098 stickers took 23 us, one at a
+        time 36 (a dict: 1)."""
+        rows = np.full(len(sticker_ids), -1, np.int64)
+        if not len(self._sorted) or not len(sticker_ids):
+            return rows
+        wanted = np.fromiter(map(hash, sticker_ids), np.int64, len(sticker_ids))
+        hashes = np.frombuffer(self._sorted, np.int64)
+        at = np.minimum(np.searchsorted(hashes, wanted), len(hashes) - 1)
+        found = np.flatnonzero(hashes[at] == wanted)
+        rows[found] = np.frombuffer(self._rows, np.intc)[at[found]]
+        for i, text in zip(found.tolist(), self._ids.take(rows[found].tolist()), strict=True):
+            if text != sticker_ids[i]:  # another id of the same hash came first: search on
+                row = self.get(sticker_ids[i])
+                rows[i] = -1 if row is None else row
+        return rows
 
     def __getitem__(self, sticker_id: str) -> int:
         row = self.get(sticker_id)

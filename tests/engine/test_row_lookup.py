@@ -21,6 +21,9 @@ def test_every_id_finds_its_row_and_no_other_text_finds_one(
     assert all(lookup[s] == row and s in lookup for row, s in enumerate(ids))
     assert all(lookup.get(s) is None and s not in lookup for s in others if s not in ids)
     assert len(lookup) == len(ids) and list(lookup) == ids
+    asked = ids[::-1] + others
+    expected = [lookup.get(s, -1) for s in asked]
+    assert lookup.rows_of(asked).tolist() == expected
 
 
 @given(IDS, IDS)
@@ -37,6 +40,8 @@ def test_ids_whose_hashes_collide_are_told_apart_by_their_text() -> None:
     colliding = RowLookup(ids, hashes=np.full(3, hash("c"), np.int64))  # as if all hashed alike
     assert colliding.get("c") == 2
     assert colliding.get("a") is None  # its hash is not "a"'s: the text alone never matches
+    # "c" meets row 0's "a" first under its hash, and searches on; "b" hashes elsewhere.
+    assert colliding.rows_of(["c", "b", "a"]).tolist() == [2, -1, -1]
 
 
 def test_a_missing_id_is_a_key_error() -> None:
