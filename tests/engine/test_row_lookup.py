@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -42,6 +44,11 @@ def test_ids_whose_hashes_collide_are_told_apart_by_their_text() -> None:
     assert colliding.get("a") is None  # its hash is not "a"'s: the text alone never matches
     # "c" meets row 0's "a" first under its hash, and searches on; "b" hashes elsewhere.
     assert colliding.rows_of(["c", "b", "a"]).tolist() == [2, -1, -1]
+
+
+def test_a_lookup_is_never_pickled_to_a_process_whose_hashes_differ() -> None:
+    with pytest.raises(TypeError, match="build one where it is used"):
+        pickle.dumps(RowLookup(PackedTexts.of(["a"])))
 
 
 def test_a_missing_id_is_a_key_error() -> None:
