@@ -12,9 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import CatalogError
+from engine.safe_text import UNSTORABLE, storable
 from engine.types import Event, StickerRecord
 
 EVENT_KINDS = ("send", "pick")
+FOLDER_HINT = "a dataset folder holds catalog.jsonl, history.jsonl and queries.jsonl (FORMAT.md)"
+# Fields that name something: one holding a character no database can store (NUL, a lone
+# surrogate; JSON carries both) is refused, so that two names never become one. Other text
+# keeps the rest, each such character replaced (engine.safe_text).
+NAMES = frozenset({"sticker_id", "set", "user_id", "qid"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +47,7 @@ def read_jsonl(
     skipped instead of read.
     """
     if not path.is_file():
-        raise CatalogError(str(path), 0, "file", "is missing")
+        raise CatalogError(str(path), 0, "file", f"is missing; {FOLDER_HINT}")
     with path.open(encoding="utf-8") as lines:
         for number, line in enumerate(lines, start=1):
             if not line.strip() or (skip_partial_tail and not line.endswith("\n")):
@@ -68,6 +74,11 @@ class _Fields:
             return None
         if not isinstance(value, str) or (not optional and not value):
             raise CatalogError(str(self.path), self.line, name, "must be a non-empty string")
+        if UNSTORABLE.search(value):
+            if name in NAMES:
+                problem = "holds NUL or a lone surrogate, which no database can store"
+                raise CatalogError(str(self.path), self.line, name, problem)
+            return storable(value)
         return value
 
     def required(self, name: str) -> str:

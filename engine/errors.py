@@ -16,10 +16,15 @@ class UnknownSticker(StickerbotError):
 
 
 class CatalogError(StickerbotError):
-    """A catalog file is malformed; names the file, line and field."""
+    """A catalog file is malformed (names the file, line and field), or at `line` 0 the file or
+    folder as a whole is wrong (missing, or in the way)."""
 
     def __init__(self, path: str, line: int, field: str, problem: str) -> None:
-        super().__init__(f"{path}:{line}: field '{field}' {problem}; fix that line and run again")
+        if line:
+            message = f"{path}:{line}: field '{field}' {problem}; fix that line and run again"
+        else:
+            message = f"{path} {problem}"
+        super().__init__(message)
         self.path, self.line, self.field = path, line, field
 
 

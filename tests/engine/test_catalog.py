@@ -47,6 +47,12 @@ CATALOG_CASES: dict[str, tuple[list[Any], int, str]] = {
     "file escapes deeper": ([{**GOOD_STICKER, "file": "img/../../x.png"}], 1, "file"),
     "absolute file": ([{**GOOD_STICKER, "file": "/etc/passwd"}], 1, "file"),
     "caption not text": ([{**GOOD_STICKER, "caption": ["a"]}], 1, "caption"),
+    "sticker_id with a lone surrogate": (
+        [{**GOOD_STICKER, "sticker_id": "a\ud800"}],
+        1,
+        "sticker_id",
+    ),
+    "set with NUL": ([{**GOOD_STICKER, "set": "p\x00"}], 1, "set"),
 }
 
 
@@ -68,6 +74,7 @@ HISTORY_CASES: dict[str, tuple[list[Any], int, str]] = {
     "missing sticker_id": ([{**GOOD_EVENT, "sticker_id": None}], 1, "sticker_id"),
     "missing user_id": ([{k: v for k, v in GOOD_EVENT.items() if k != "user_id"}], 1, "user_id"),
     "query not text": ([{**GOOD_EVENT, "event": "pick", "query": 5}], 1, "query"),
+    "user_id with a lone surrogate": ([{**GOOD_EVENT, "user_id": "\udfffu"}], 1, "user_id"),
 }
 
 
@@ -83,7 +90,25 @@ def test_malformed_history_line_names_file_line_and_field(tmp_path: Path, case: 
 def test_missing_file_is_a_catalog_error(tmp_path: Path) -> None:
     with pytest.raises(CatalogError) as raised:
         read_catalog(tmp_path)
-    _expect_error(raised.value, tmp_path / "catalog.jsonl", 0, "file")
+    message = str(raised.value)
+    assert message.startswith(f"{tmp_path / 'catalog.jsonl'} is missing; a dataset folder holds")
+    assert "\n" not in message and "line" not in message
+
+
+def test_text_no_database_can_store_is_kept_with_those_characters_replaced(
+    tmp_path: Path,
+) -> None:
+    # JSON carries a lone surrogate and NUL; SQLite and PostgreSQL take neither.
+    _write(
+        tmp_path,
+        "catalog.jsonl",
+        [{**GOOD_STICKER, "emoji": "\ud83d", "caption": "z\ud800z", "ocr": "a\x00b"}],
+    )
+    [record] = read_catalog(tmp_path)
+    assert (record.emoji, record.caption, record.ocr) == ("\ufffd", "z\ufffdz", "a\ufffdb")
+    _write(tmp_path, "history.jsonl", [{**GOOD_EVENT, "event": "pick", "query": "ni\udc00"}])
+    [row] = read_history(tmp_path)
+    assert row.event.query == "ni\ufffd"
 
 
 def test_blank_lines_are_skipped_and_do_not_shift_line_numbers(tmp_path: Path) -> None:
