@@ -359,21 +359,27 @@ def _crowd(
         if query != key  # the exact words are counted once, below
     ]
     # The same words typed before (up to case and accents) count as a perfect match.
-    _add_picks(recall, index, exact, 1.0, EXACT_PICK_EVIDENCE)
-    for picked in started:
-        _add_picks(recall, index, picked, COMPLETION_CREDIT, PICK_EVIDENCE)
+    sources = [(exact, 1.0, EXACT_PICK_EVIDENCE)]
+    sources += [(picked, COMPLETION_CREDIT, PICK_EVIDENCE) for picked in started]
     for similarity, picked in similar:
         closeness = trust * float(ramp(similarity, CROWD_LOW, CROWD_HIGH))
         if closeness > 0:
-            _add_picks(recall, index, picked, closeness, PICK_EVIDENCE)
+            sources.append((picked, closeness, PICK_EVIDENCE))
+    _add_picks(recall, index, sources)
 
 
 def _add_picks(
-    recall: Recall, index: CatalogIndex, picked: Counter[str], closeness: float, per_pick: float
+    recall: Recall, index: CatalogIndex, sources: list[tuple[Counter[str], float, float]]
 ) -> None:
-    """Evidence from the stickers picked after one past query, `closeness` close to this one."""
-    rows = index.row_of.rows_of(list(picked))
-    picks = np.fromiter(picked.values(), np.float64, len(picked))
+    """Evidence from the stickers picked after past queries: per query, (its picks, how close
+    it is to this one, how sure one pick is). Their ids are looked up in one pass: one pass
+    per past query cost 9 us each, a dozen of them a query."""
+    ids = [sticker_id for picked, _, _ in sources for sticker_id in picked]
+    sizes = [len(picked) for picked, _, _ in sources]
+    picks = np.fromiter((n for picked, _, _ in sources for n in picked.values()), float, len(ids))
+    closeness = np.repeat([close for _, close, _ in sources], sizes)
+    per_pick = np.repeat([sure for _, _, sure in sources], sizes)
+    rows = index.row_of.rows_of(ids)
     scores = W_CROWD * closeness * (1 - (1 - per_pick) ** picks)
     known = (rows >= 0) & (picks > 0)
     recall.add(rows[known], scores[known], "people picked it for that")

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.packed_texts import PackedTexts
-from engine.row_lookup import RowLookup
+from engine.row_lookup import ONE_AT_A_TIME_BELOW, RowLookup
 
 IDS = st.lists(st.text(st.characters(blacklist_categories=("Cs",)), max_size=20), unique=True)
 
@@ -42,8 +42,11 @@ def test_ids_whose_hashes_collide_are_told_apart_by_their_text() -> None:
     colliding = RowLookup(ids, hashes=np.full(3, hash("c"), np.int64))  # as if all hashed alike
     assert colliding.get("c") == 2
     assert colliding.get("a") is None  # its hash is not "a"'s: the text alone never matches
-    # "c" meets row 0's "a" first under its hash, and searches on; "b" hashes elsewhere.
+    # "c" meets row 0's "a" first under its hash, and searches on; "b" hashes elsewhere. Asked
+    # one at a time, and enough at once to be searched together.
     assert colliding.rows_of(["c", "b", "a"]).tolist() == [2, -1, -1]
+    together = ["c", "b", "a"] * ONE_AT_A_TIME_BELOW
+    assert colliding.rows_of(together).tolist() == [2, -1, -1] * ONE_AT_A_TIME_BELOW
 
 
 def test_a_lookup_is_never_pickled_to_a_process_whose_hashes_differ() -> None:
