@@ -23,7 +23,7 @@ from engine.packed_texts import PackedTexts
 ONE_AT_A_TIME_BELOW = 12
 
 
-def _hashes(ids: Iterable[str | None], count: int) -> np.ndarray:
+def _hashes(ids: Iterable[str], count: int) -> np.ndarray:
     return np.fromiter((hash(s) for s in ids), np.int64, count)
 
 
@@ -89,7 +89,7 @@ class RowLookup(Mapping[str, int]):
         return isinstance(sticker_id, str) and self.get(sticker_id) is not None
 
     def __iter__(self) -> Iterator[str]:
-        return (s for s in self._ids if s is not None)
+        return iter(self._ids)
 
     def __len__(self) -> int:
         return len(self._ids)
