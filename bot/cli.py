@@ -267,6 +267,8 @@ def bench(
         if not (dataset / "queries.jsonl").is_file():
             raise CatalogError(str(dataset / "queries.jsonl"), 0, "file", "is missing")
         engine_config = load_offline_settings(_config_path(config)).engine
+        results = results or RESULTS_DIR / f"{dataset_name(dataset)}.json"
+        _folders_for(run_out, results, chart)
         cache = RESULTS_DIR / NSFW_CACHE if nsfw else None
         report = asyncio.run(
             run_bench(
@@ -280,8 +282,6 @@ def bench(
         ours = report.ranker(STICKERBOT)
         write_run(ours.rankings, run_out)
         summary = report.to_json()
-        results = results or RESULTS_DIR / f"{dataset_name(dataset)}.json"
-        results.parent.mkdir(parents=True, exist_ok=True)
         results.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         if chart is not None:
             _chart([summary], chart)
@@ -292,6 +292,14 @@ def bench(
     typer.echo(f"run file: {run_out}  results: {results}", err=True)
     if as_json:
         typer.echo(json.dumps(ours.metrics))
+
+
+def _folders_for(*outputs: Path | None) -> None:
+    """Creates the folders the files a run will write go in, before the run: a path that
+    cannot be written then fails in one line at once, not after minutes of work."""
+    for path in outputs:
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
 
 
 @app.command("bench-chart")
@@ -334,9 +342,9 @@ def bench_scale(
 
     config = ScaleConfig(stickers=stickers, queries=queries, users=users, fake_vectors=fake_vectors)
     with user_errors():
+        _folders_for(out)
         results = asyncio.run(run_scale(config, on_status=lambda s: typer.echo(s, err=True)))
         if out is not None:
-            out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     typer.echo(format_table(results))
 

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image, ImageDraw
 from typer.testing import CliRunner
 
-from bot.cli import EXIT_BAD_INPUT, app
+from bot.cli import EXIT_BAD_INPUT, EXIT_FAILURE, app
 from engine import demo, index_files
 from engine.engine import Engine
 from engine.errors import IndexMismatch
@@ -393,6 +393,25 @@ def test_bench_runs_stickerbot_with_the_config_files_engine_settings(
     assert "Traceback" not in result.output
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and "none" in errors[0]
+
+
+def test_bench_writes_into_new_folders_and_refuses_an_unwritable_path_before_running(
+    runner: CliRunner, dataset: Path, tmp_path: Path
+) -> None:
+    run_file, results = tmp_path / "new" / "run.jsonl", tmp_path / "newer" / "r.json"
+    args = ["bench", str(dataset), "--no-baselines", "--results", str(results)]
+
+    result = runner.invoke(app, [*args, "--run-out", str(run_file)])
+
+    assert result.exit_code == 0, result.output
+    assert run_file.read_text(encoding="utf-8").count("\n") > 0 and results.is_file()
+    # A run file under a regular file cannot be written: said at once, before any work.
+    blocker = tmp_path / "a-file"
+    blocker.write_text("", encoding="utf-8")
+    result = runner.invoke(app, [*args, "--run-out", str(blocker / "run.jsonl")])
+    assert result.exit_code == EXIT_FAILURE
+    assert_one_line_error(result.stderr)
+    assert "a-file" in result.stderr and "running" not in result.stderr
 
 
 def test_bench_describe_rewords_every_caption_and_keeps_the_rest(
