@@ -16,9 +16,9 @@ concept drawn in another style), so one sticker's evidence finds its siblings in
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 
@@ -28,6 +28,10 @@ from engine.index import CatalogIndex
 from engine.languages import UserLanguages
 from engine.selection import best_positions
 from engine.timing import StepTimer, untimed
+
+Vector = np.ndarray
+T = TypeVar("T")
+Pending = Callable[[], T]  # a value still being computed: calling it waits for it
 
 # Channel weights: how much a perfect match in that channel alone is trusted.
 W_MEANING = 0.9
@@ -253,14 +257,18 @@ def recall_text(
     index: CatalogIndex,
     crowd: Crowd,
     text: str,
-    vector: np.ndarray,
+    vector: Vector | Pending[Vector],
     depth: int,
-    clip_vector: np.ndarray | None = None,
+    clip_vector: Vector | Pending[Vector | None] | None = None,
     timer: StepTimer = untimed,
     languages: UserLanguages | None = None,
 ) -> Candidates:
     """Relevance of the MAX_CANDIDATES most relevant rows for `text` (embedded as `vector`),
-    emoji keywords weighed by the user's `languages` when they are known."""
+    emoji keywords weighed by the user's `languages` when they are known.
+
+    The vectors may still be on their way: given as a call that waits for them, they are
+    first needed after the lexical channels, so the text can be encoded meanwhile on the other
+    core (engine.engine)."""
     recall = Recall(index)
     completed = _lexical(recall, index, text, depth, timer, languages)
     with timer("crowd_words"):
@@ -268,6 +276,8 @@ def recall_text(
         # Words never typed in full before may be on their way to some that were.
         started = [] if exact else crowd.completed_queries(text)
     trust = FRAGMENT_TRUST if completed or started else 1.0
+    with timer("wait_encoding"):
+        vector, clip_vector = _arrived(vector), _arrived(clip_vector)
     with timer("dense"):
         _dense(recall, index, crowd, vector, depth, trust)
     with timer("crowd"):
@@ -281,6 +291,11 @@ def recall_text(
     with timer("consensus"):
         chosen, picks = _chosen_for_exact_words(index, exact)
         return _apply_consensus(fused, chosen, picks).best(MAX_CANDIDATES)
+
+
+def _arrived(value: T | Pending[T]) -> T:
+    """`value`, waited for if it is still on its way."""
+    return value() if callable(value) else value
 
 
 def _chosen_for_exact_words(index: CatalogIndex, picked: Counter[str]) -> tuple[set[int], int]:

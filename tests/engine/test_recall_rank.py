@@ -3,8 +3,9 @@ the crowd's picks, and taste that orders equally relevant stickers."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -124,6 +125,30 @@ def test_emoji_keyword_in_italian_recalls_the_sticker(
     # The sleeping face, its copy without the emoji, and the bed, before anything else.
     top = _ids(index, _ranked(index, crowd, memo_encoder, "dormire"))[:3]
     assert set(top) == {"fa_sleep", "sa_sleep", "sb_bed"}
+
+
+def test_vectors_still_being_encoded_are_waited_for_after_the_lexical_channels(
+    index: CatalogIndex, memo_encoder: TextEncoder
+) -> None:
+    crowd, text = Crowd(memo_encoder), "dormire"
+    vector = memo_encoder.encode_text([text])[0]
+    steps: list[str] = []
+
+    @contextlib.contextmanager
+    def timer(name: str) -> Iterator[None]:
+        steps.append(name)
+        yield
+
+    def pending() -> np.ndarray:
+        steps.append("vector asked for")
+        return vector
+
+    waited = recall_text(index, crowd, text, pending, DEPTH, timer=timer)
+
+    assert waited.as_evidence() == recall_text(index, crowd, text, vector, DEPTH).as_evidence()
+    asked = steps.index("vector asked for")
+    assert {"lexical_meaning", "lexical_emoji", "lexical_title"} <= set(steps[:asked])
+    assert steps.count("vector asked for") == 1 and "dense" in steps[asked:]
 
 
 def test_same_caption_sibling_without_the_emoji_shares_the_relevance(
