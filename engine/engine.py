@@ -14,7 +14,6 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import lru_cache, partial
 from pathlib import Path
@@ -27,7 +26,13 @@ from engine.config import EngineConfig
 from engine.crowd import Crowd
 from engine.crowd_sync import CrowdSync
 from engine.emoji import EmojiKeywords
-from engine.encoders import TextEncoder, UniversalSentenceEncoder
+from engine.encoders import (
+    Pending,
+    TextEncoder,
+    UniversalSentenceEncoder,
+    encode_soon,
+    read_only,
+)
 from engine.errors import BadQuery, IndexMismatch, StickerbotError, UnknownSticker
 from engine.growth_batch import GrowthBatches
 from engine.index import (
@@ -68,7 +73,6 @@ TOP_PACKS = 5
 # wait in the store. A query then reads no row: the store is written through on every change.
 USERS_CACHED = 20_000
 QUERY_VECTORS_CACHED = 4096  # recent query texts whose vectors are kept (2 KB each)
-ENCODING_THREADS = os.cpu_count() or 1  # queries encoded side by side: more would take turns
 WARM_UP_TEXT = "hello"  # encoded once at start, so no user waits for the model to load
 
 
@@ -97,10 +101,6 @@ class Engine:
         # costs more than anything else a query does (2.5 ms of 8.5 at 543k stickers).
         # lru_cache, not Recent: queries run in worker threads, and it is thread-safe.
         self._embed_query = lru_cache(maxsize=QUERY_VECTORS_CACHED)(self._embed_query_now)
-        # A query's text is encoded here while its thread runs the lexical channels, which do
-        # not need the vector: at 543k stickers encoding takes 1.3 ms, mostly reading the
-        # network's 13 MB of weights back into the cache, and those channels 0.7 ms.
-        self._encoding = ThreadPoolExecutor(ENCODING_THREADS, thread_name_prefix="encode")
         self._write_lock = asyncio.Lock()  # catalog growth is serialised; reads never wait
         self._growth = GrowthBatches(self._write_lock, self._grow)
         self._index_stamp: IndexStamp | None = None  # the files self._index was read or written as
@@ -157,7 +157,6 @@ class Engine:
             await asyncio.gather(self._reloading, return_exceptions=True)
         await self._crowd_sync.close()
         await self._store.close()
-        self._encoding.shutdown()
 
     @property
     def generation(self) -> str:
@@ -388,27 +387,21 @@ class Engine:
     def _recall(
         self, index: CatalogIndex, text: str, languages: UserLanguages | None = None
     ) -> Candidates:
-        encoded = self._encoding.submit(self._embed_query, text)
+        vector, clip_vector = self._embed_query(text)
+        depth = self._config.recall_depth
         return recall_text(
-            index,
-            self._crowd,
-            text,
-            lambda: encoded.result()[0],
-            self._config.recall_depth,
-            lambda: encoded.result()[1],
-            languages=languages,
+            index, self._crowd, text, vector, depth, clip_vector, languages=languages
         )
 
-    def _embed_query_now(self, text: str) -> tuple[np.ndarray, np.ndarray | None]:
-        """The query's text vector (and CLIP text vector when configured), read-only: the same
-        arrays are handed to every later query with these words."""
-        vector = self._encoders.text.encode_text([text])[0]
+    def _embed_query_now(self, text: str) -> tuple[Pending[np.ndarray], np.ndarray | None]:
+        """The query's text vector, still being computed while recall reads the lexical
+        fields, and its CLIP text vector when configured, read-only: the same arrays are handed
+        to every later query with these words."""
+        vector = encode_soon(self._encoders.text, text)
         clip = self._encoders.clip
-        clip_vector = clip.encode_text([text])[0] if clip is not None else None  # type: ignore[attr-defined]
-        for array in (vector, clip_vector):
-            if array is not None:
-                array.flags.writeable = False
-        return vector, clip_vector
+        if clip is None:
+            return vector, None
+        return vector, read_only(clip.encode_text([text])[0])  # type: ignore[attr-defined]
 
     def _habits(self, index: CatalogIndex, profile: Profile) -> Candidates:
         """Without words: the user's favourites and their favourite packs, else what's popular."""

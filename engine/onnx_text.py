@@ -77,6 +77,9 @@ def session_options(threads: int) -> ort.SessionOptions:
     options.intra_op_num_threads = threads
     # One request at a time per session: extra inter-op threads only fight the intra-op ones.
     options.inter_op_num_threads = 1
+    # onnxruntime's own threads sleep when idle instead of spinning: on two cores a spinning
+    # thread takes the core another query's thread is running on.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return options
 
 

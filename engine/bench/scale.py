@@ -43,7 +43,7 @@ from engine.config import EngineConfig
 from engine.crowd import Crowd
 from engine.dense import HNSW_M
 from engine.emoji import EmojiKeywords
-from engine.encoders import TextEncoder, UniversalSentenceEncoder, l2_normalise
+from engine.encoders import TextEncoder, UniversalSentenceEncoder, encode_soon, l2_normalise
 from engine.engine import Engine, limit_blas_threads
 from engine.index import CatalogIndex, Encoders, index_records
 from engine.index_files import save_index
@@ -445,8 +445,10 @@ def time_stages(
     crowd: Crowd = engine._crowd
     depth = EngineConfig().recall_depth
     if query.text:
-        with watch.step("encode"):
-            vector = engine._encoders.text.encode_text([query.text])[0]
+        # Started here, read by recall after its lexical channels ("encode_wait": what they
+        # did not cover), as Engine.suggest does.
+        with watch.step("encode_start"):
+            vector = encode_soon(engine._encoders.text, query.text)
         languages = engine._languages.of_user(None, profile.languages, None)
         candidates = recall_text(
             index, crowd, query.text, vector, depth, timer=watch.step, languages=languages

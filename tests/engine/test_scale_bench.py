@@ -42,7 +42,8 @@ async def test_run_scale_reports_latency_and_memory() -> None:
     assert total["count"] == TINY.queries
     assert all(total[p] > 0 for p in PERCENTILES)
     assert total["p50"] <= total["p99"]
-    for stage in ("encode", "lexical_meaning", "dense", "crowd", "fuse_share", "rank"):
+    stages = ("encode_start", "lexical_meaning", "encode_wait", "dense", "crowd", "fuse_share")
+    for stage in (*stages, "rank"):
         assert results["stages_ms"][stage]["count"] > 0
     assert results["memory"]["peak_rss_mb"] > 0
     assert results["build_peak_rss_mb"] > 0

@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from engine.encoders import UniversalSentenceEncoder, l2_normalise, load_usem3
+from engine.bench.scale import FakeTextEncoder
+from engine.encoders import UniversalSentenceEncoder, encode_soon, l2_normalise, load_usem3
 from engine.use_onnx import MAX_TOKENS, TOKEN_BUDGET, UseNetwork, _runs
 
 TEXTS = [
@@ -85,3 +86,24 @@ def test_the_encoder_gives_unit_vectors_of_its_dimension() -> None:
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-6)
     # Multilingual: the same words in French sit near the English ones.
     assert float(vectors[0] @ vectors[1]) > 0.6
+
+
+def test_texts_encoded_soon_get_the_vectors_encode_gives_whenever_they_are_read(
+    network: UseNetwork,
+) -> None:
+    started = [network.encode_soon(text) for text in TEXTS * 3]  # many runs in flight at once
+    expected = [network.encode([text])[0] for text in TEXTS * 3]  # each alone, as a query
+    for i in reversed(range(len(started))):  # read in another order than started
+        np.testing.assert_array_equal(started[i](), expected[i])
+    np.testing.assert_array_equal(started[0](), expected[0])  # and read again
+
+
+def test_the_encoder_hands_a_query_vector_read_only_and_equal_to_its_batch_vector() -> None:
+    encoder = UniversalSentenceEncoder()
+    soon = encode_soon(encoder, "je suis fatigué")
+    vector = soon()
+    np.testing.assert_array_equal(vector, encoder.encode_text(["je suis fatigué"])[0])
+    assert soon() is vector and not vector.flags.writeable
+    # An encoder that cannot encode in the background gives its vector at once, the same way.
+    plain = encode_soon(FakeTextEncoder(), "je suis fatigué")
+    assert plain() is plain() and not plain().flags.writeable
