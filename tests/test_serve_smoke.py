@@ -23,6 +23,9 @@ USER = 4242
 START_TIMEOUT = 60.0  # the bot loads the text model and opens its database first
 SENDS = 80  # stickers sent while the bot is away: one batch of getUpdates (at most 100)
 DEMO_PACK_SIZE = 40  # stickers in each demo pack
+# Set to an executable (`STICKERBOT_SMOKE_COMMAND=dist/stickerbot`, after `make binary`), these
+# tests run the single binary instead of the source.
+SMOKE_COMMAND = os.environ.get("STICKERBOT_SMOKE_COMMAND")
 
 
 def free_port() -> int:
@@ -58,8 +61,12 @@ def wait_until(check: Any, timeout: float, every: float = 0.3) -> Any:
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    if SMOKE_COMMAND:
+        command = [str(REPO / SMOKE_COMMAND)]
+    else:
+        command = [sys.executable, "-c", "from bot.cli import main; main()"]
     return subprocess.Popen(
-        [sys.executable, "-c", "from bot.cli import main; main()", *args],
+        [*command, *args],
         cwd=REPO,
         env=env,
         stdout=subprocess.DEVNULL,
