@@ -147,7 +147,7 @@ class FieldIndex:
         if len(token_ids) == 1:  # one posting list: distinct, sorted documents (CSC order)
             found, position = docs, np.arange(len(docs))
         else:
-            found, position = np.unique(docs, return_inverse=True)
+            found, position = _union(docs)
         credit = np.where(posting < len(typed), 1.0, COMPLETION_CREDIT)
         bm25 = np.bincount(position, weights=values * credit)
         coverage = _coverage(
@@ -195,6 +195,23 @@ class FieldIndex:
             return int(indptr[token_id + 1] - indptr[token_id])
 
         return completions(self._sorted_vocab, prefix, postings)
+
+
+def _union(docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct documents of posting lists laid end to end, ascending, and where each
+    posting's document is among them (np.unique's, with return_inverse).
+
+    Each list is sorted (CSC order), so a stable sort, which finds and merges runs, does
+    linear work: for "sport flag" at 543k stickers (15,896 postings) it took 0.02 ms, where
+    np.unique's quicksort took 0.52, a third of the query's lexical search."""
+    order = np.argsort(docs, kind="stable")
+    in_order = docs[order]
+    first = np.empty(len(docs), bool)
+    first[:1] = True
+    np.not_equal(in_order[1:], in_order[:-1], out=first[1:])
+    position = np.empty(len(docs), np.intp)
+    position[order] = np.cumsum(first) - 1
+    return in_order[first], position
 
 
 def _coverage(

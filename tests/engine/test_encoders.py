@@ -43,7 +43,8 @@ def test_no_texts_give_no_rows(encoder: UniversalSentenceEncoder) -> None:
 def test_a_query_runs_on_one_core_and_a_build_chunk_on_all(
     encoder: UniversalSentenceEncoder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`serve` answers queries side by side: one query must not take a second core."""
+    """`serve` answers queries side by side: a query is one run, not split between workers
+    (it runs on onnxruntime's own thread while its caller reads the lexical fields)."""
     from engine.use_onnx import UseNetwork
 
     asked: list[int] = []

@@ -7,12 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from engine import dense as dense_module
 from engine.completion import COMPLETION_CREDIT
 from engine.dense import DenseIndex
 from engine.encoders import l2_normalise
-from engine.lexical import FieldIndex
+from engine.lexical import FieldIndex, _union
 from engine.tokens import tokenize
 
 
@@ -367,3 +369,12 @@ def test_a_saved_field_completes_as_the_built_one(tmp_path: Path) -> None:
     field.save(tmp_path / "meaning")
     loaded = FieldIndex.load(tmp_path / "meaning")
     assert _coverage_by_row(loaded, "slee") == _coverage_by_row(field, "slee")
+
+
+@given(st.lists(st.sets(st.integers(0, 60), max_size=40), min_size=2, max_size=5))
+def test_posting_lists_united_as_np_unique_unites_them(lists: list[set[int]]) -> None:
+    docs = np.concatenate([np.array(sorted(ids), np.int32) for ids in lists])
+    found, position = _union(docs)
+    expected, inverse = np.unique(docs, return_inverse=True)
+    np.testing.assert_array_equal(found, expected)
+    np.testing.assert_array_equal(position, inverse)
