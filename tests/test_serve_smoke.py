@@ -71,6 +71,7 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        start_new_session=True,  # a process group of its own, which a kill -9 can take whole
     )
 
 
@@ -152,7 +153,8 @@ def test_sends_confirmed_to_telegram_survive_a_kill_9(emulator: int, tmp_path: P
     try:  # it fetches a batch, and confirms it by asking for the next before handling it all
         wait_until(lambda: len(control(emulator, "pending_updates")) < SENDS, START_TIMEOUT, 0.01)
     finally:
-        bot.send_signal(signal.SIGKILL)
+        # The whole process group: the single binary is a launcher and the bot, its child.
+        os.killpg(bot.pid, signal.SIGKILL)
         bot.communicate(timeout=30)
 
     bot = cli("serve", "--config", str(REPO / "bot.toml"), env=env)
