@@ -411,7 +411,7 @@ class Engine:
             rows.extend(int(r) for r in index.set_rows.get(pack, ()))
         if not rows:
             popular = self._crowd.popular(HABIT_CANDIDATES)
-            rows = [index.row_of[s] for s in popular if s in index.row_of]
+            rows = [row for row in index.row_of.rows_of(popular).tolist() if row >= 0]
             rows = rows or list(range(len(index)))
         reason = "you use it" if profile.stickers else "popular"
         chosen = list(dict.fromkeys(rows[:HABIT_CANDIDATES]))

@@ -299,7 +299,8 @@ def _arrived(value: T | Pending[T]) -> T:
 
 def _chosen_for_exact_words(index: CatalogIndex, picked: Counter[str]) -> tuple[set[int], int]:
     """Rows `picked` after these exact words, with their same-meaning siblings, and the picks."""
-    rows = {index.row_of[s] for s, n in picked.items() if n > 0 and s in index.row_of}
+    ids = [sticker_id for sticker_id, n in picked.items() if n > 0]
+    rows = {row for row in index.row_of.rows_of(ids).tolist() if row >= 0}
     siblings = {other for row in rows for other, _ in index.neighbours(row)}
     return rows | siblings, sum(picked.values())
 

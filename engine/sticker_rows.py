@@ -74,9 +74,9 @@ class StickerRows:
         if missing:
             return StickerRows(), missing
         picked = StickerRows(
-            PackedTexts.of(self.sticker_ids[i] for i in order),
+            PackedTexts.of(self.sticker_ids.take(order)),
             [self.set_names[i] for i in order],
-            PackedTexts.of(self.file_ids[i] for i in order),
+            PackedTexts.of(self.file_ids.take(order)),
             self.nsfw[np.asarray(order, np.int64)] if order else np.zeros(0, np.float32),
             [self.emojis[i] for i in order],
         )
