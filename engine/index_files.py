@@ -24,7 +24,7 @@ from engine.row_files import save_rows
 from engine.sticker_rows import StickerRows
 from engine.style import STYLE_DIM, StyleScaler
 
-INDEX_VERSION = 5  # stamp on index folders; bump when the files' meaning changes
+INDEX_VERSION = 6  # stamp on index folders; bump when the files' meaning changes
 GROWING_PREFIX = ".growing-"  # a live growth's grown vector files, beside the index folder
 # Work folders beside the index (a save's staging, a growth's files) older than this were left
 # by a process killed mid-way, and are removed when an engine opens. A save or growth takes

@@ -1,8 +1,12 @@
 """Tokenisation for lexical matching in any language.
 
 Lowercased, accents folded (people type "donnees" for "données"), split on word characters.
-Scripts written without spaces (CJK, Thai) become one token per character, since bm25s's default
-pattern would drop one-character tokens and make them unsearchable.
+Scripts written without spaces (CJK, Thai) become their characters and each pair of neighbouring
+characters, as Lucene's CJK analyzer does: bm25s's default pattern would drop one-character
+tokens, and characters alone match too much. A Thai or kana character is a sound, not a word: on
+the sparse development set with its users' words in Thai, a match on pairs lifted nDCG@10 from
+0.56 to 0.89 (Japanese 0.82 to 0.88, Korean 0.81 to 0.87), and one-character words stay
+searchable.
 """
 
 from __future__ import annotations
@@ -14,8 +18,10 @@ from functools import lru_cache
 # Word characters plus the combining marks of Indic scripts (vowel signs, virama), which `\w`
 # alone would drop, cutting words apart.
 _WORD = re.compile(r"[\w\u0900-\u0dff\u0e00-\u0eff\u1000-\u109f]+", re.UNICODE)
-# Han, Hiragana, Katakana, Hangul syllables and Thai: no spaces between words.
+# Han, Hiragana, Katakana, Hangul syllables and Thai: no spaces between words. Split around runs
+# of them, the runs kept (a capturing group): other parts at even places, runs at odd ones.
 _UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\u0e00-\u0e7f]")
+_UNSPACED_RUNS = re.compile(f"({_UNSPACED.pattern}+)")
 
 
 LATIN_END = 0x250  # accents are folded on Latin letters only: kana voicing marks carry meaning
@@ -42,29 +48,27 @@ def tokenize(text: str) -> tuple[str, ...]:
     return tokens_of(text)
 
 
-def tokens_of(text: str) -> tuple[str, ...]:
-    """Tokens of `text` for BM25 and for term coverage."""
+def tokens_of(text: str, *, pairs: bool = True) -> tuple[str, ...]:
+    """Tokens of `text` for BM25 and for term coverage; `pairs=False` leaves out the pairs of
+    neighbouring characters in unspaced scripts (one token per character)."""
     tokens: list[str] = []
     for word in _WORD.findall(fold(text)):
         if _UNSPACED.search(word):
-            tokens.extend(_split_unspaced(word))
+            tokens.extend(_split_unspaced(word, pairs))
         else:
             tokens.append(word)
     return tuple(tokens)
 
 
-def _split_unspaced(word: str) -> list[str]:
-    """Characters of unspaced scripts one by one; runs of other letters stay whole."""
+def _split_unspaced(word: str, pairs: bool) -> list[str]:
+    """Runs of unspaced scripts as their characters, then (`pairs`) each two neighbours; runs
+    of other letters stay whole."""
     parts: list[str] = []
-    run = ""
-    for ch in word:
-        if _UNSPACED.match(ch):
-            if run:
-                parts.append(run)
-                run = ""
-            parts.append(ch)
-        else:
-            run += ch
-    if run:
-        parts.append(run)
+    for place, part in enumerate(_UNSPACED_RUNS.split(word)):
+        if place % 2 == 0:
+            parts.extend([part] if part else [])
+            continue
+        parts.extend(part)
+        if pairs:
+            parts.extend(part[i : i + 2] for i in range(len(part) - 1))
     return parts

@@ -173,6 +173,16 @@ def test_single_character_cjk_words_are_searchable() -> None:
     assert hits.coverage[0] == pytest.approx(1.0)
 
 
+def test_a_word_of_an_unspaced_script_beats_its_characters_apart() -> None:
+    """"ねこ" (cat) and "こね" (kneading) hold the same two kana: only the pair of
+    neighbours tells the word that holds "ねこ", though the other document is shorter."""
+    index = FieldIndex(["こね", "ねこです"])
+    hits = index.search("ねこ", 10)
+    assert hits.rows.tolist() == [1, 0]
+    assert hits.coverage[0] == pytest.approx(1.0)
+    assert hits.coverage[1] < 0.5
+
+
 def test_accented_query_matches_unaccented_document() -> None:
     index = FieldIndex(["creme brulee", "cafe noir"])
     hits = index.search("Crème brûlée", 10)

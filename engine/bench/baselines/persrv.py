@@ -38,10 +38,11 @@ Deliberate differences, each so the baseline is not weakened by something outsid
   all live in the candidates' space.
 - A user with no history gets the recall order; the code returns an empty list for users without
   clusters (its test set only held users with clusters).
-- Tokens come from `engine.tokens.tokenize` (lowercase, accents folded, CJK per character),
-  standing in for Elasticsearch's standard analyzer; the code's `wordninja` splitting of glued
-  English queries is left out. BM25 is Lucene's (k1 1.2, b 0.75) via bm25s, with each field
-  indexed over the documents that have it, as Lucene's per-field statistics do.
+- Tokens come from `engine.tokens.tokens_of(pairs=False)` (lowercase, accents folded, CJK per
+  character, without the engine's pairs), standing in for Elasticsearch's standard analyzer; the
+  code's `wordninja` splitting of glued English queries is left out. BM25 is Lucene's (k1 1.2,
+  b 0.75) via bm25s, with each field indexed over the documents that have it, as Lucene's
+  per-field statistics do.
 - k-means is `engine.bench.baselines.kmeans` (seeded Lloyd's, k-means++), with fewer than 5
   clusters when a user has fewer distinct stickers; clusters are recomputed lazily when the user's
   history changed.
@@ -64,7 +65,7 @@ from engine.errors import StickerbotError
 from engine.media import load_sticker_image
 from engine.protocol import MAX_PAGE
 from engine.style import STYLE_DIM, StyleScaler, style_features
-from engine.tokens import tokenize
+from engine.tokens import tokens_of
 from engine.types import StickerRecord
 
 # Field boosts of PerSRV's recall query (recall.py) and the README's hyper-parameters.
@@ -158,7 +159,7 @@ class PerSRVRanker:
             self._queries_field = None  # Elasticsearch would reindex the document
 
     async def answer(self, query: QueryRow) -> list[str]:
-        tokens = list(tokenize(query.text))
+        tokens = list(_tokens(query.text))
         if not tokens:
             return []
         scores = self._recall(tokens, query.lang)
@@ -182,7 +183,7 @@ class PerSRVRanker:
 
     def _queries_index(self) -> _FieldIndex:
         if self._queries_field is None:
-            docs = {i: list(tokenize(" ".join(texts))) for i, texts in self._queries.items()}
+            docs = {i: list(_tokens(" ".join(texts))) for i, texts in self._queries.items()}
             self._queries_field = _FieldIndex({i: t for i, t in docs.items() if t})
         return self._queries_field
 
@@ -218,9 +219,14 @@ class PerSRVRanker:
         return state.clusters
 
 
+def _tokens(text: str) -> tuple[str, ...]:
+    """Elasticsearch's standard analyzer splits CJK per character, without the engine's pairs."""
+    return tokens_of(text, pairs=False)
+
+
 def _tokenized(texts: Sequence[str | None]) -> dict[int, list[str]]:
     """Tokens of each non-empty text, keyed by document index."""
-    docs = {i: list(tokenize(text)) for i, text in enumerate(texts) if text}
+    docs = {i: list(_tokens(text)) for i, text in enumerate(texts) if text}
     return {i: tokens for i, tokens in docs.items() if tokens}
 
 
