@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from bot.config import ConfigError, OfflineSettings, load_offline_settings, load_settings
 from engine.bench.report import ReportError
-from engine.errors import BadQuery, CatalogError, StickerbotError
+from engine.errors import BadQuery, CatalogError, StickerbotError, UnknownLanguage
 
 if TYPE_CHECKING:  # the engine loads models and native libraries: only when a command needs it
     from engine.demo import DemoRun
@@ -42,7 +42,7 @@ NSFW_CACHE = Path("cache/embed-cache.sqlite")  # under RESULTS_DIR: outlives the
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 EXPORT_HINT = "pip install -e '.[export]'"
 # Errors that mean "change your input": everything else a StickerbotError says is a runtime one.
-INPUT_ERRORS: tuple[type[Exception], ...] = (CatalogError, BadQuery, ReportError)
+INPUT_ERRORS: tuple[type[Exception], ...] = (CatalogError, BadQuery, ReportError, UnknownLanguage)
 
 # Markdown, not rich's markup: rich reads "[engine]" or "[default: ...]" in a help text as a
 # style tag and drops it.
@@ -368,6 +368,27 @@ def bench_describe(
         rewritten = write_described(dataset, out, seed, uncaptioned=uncaptioned)
     done = "removed from" if uncaptioned else "described in"
     typer.echo(f"{rewritten} captions {done} {out}")
+
+
+@app.command("bench-reword")
+def bench_reword(
+    dataset: Annotated[Path, typer.Argument(help="Benchmark folder (FORMAT.md).")],
+    out: Annotated[Path, typer.Argument(help="New folder for the re-worded copy.")],
+    languages: Annotated[
+        str, typer.Option(help="Comma-separated languages the users now type in, e.g. th,uk,ja.")
+    ],
+    seed: Annotated[int, typer.Option(help="Seed of each user's language and words.")] = 0,
+) -> None:
+    """Copy a dataset with each user's words in another language (CLDR keywords of the same
+    meanings): for datasets whose captions are CLDR English names, as the development sets'."""
+    from engine.bench.reworded import write_reworded
+
+    with user_errors():
+        done = write_reworded(dataset, out, [code for code in languages.split(",") if code], seed)
+    typer.echo(
+        f"{done.queries} of {done.queries_read} queries and {done.picks} of {done.picks_read} "
+        f"typed picks re-worded in {out}"
+    )
 
 
 # -- demo -------------------------------------------------------------------------------------

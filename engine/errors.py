@@ -11,6 +11,10 @@ class BadQuery(StickerbotError):
     """The query text cannot be answered as given (too long, not text)."""
 
 
+class UnknownLanguage(StickerbotError):
+    """A language code names no language the bundled keyword table holds."""
+
+
 class UnknownSticker(StickerbotError):
     """An event names a sticker the catalog does not hold."""
 

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from bot.cli import EXIT_BAD_INPUT, EXIT_FAILURE, app
 from engine import demo, index_files
+from engine.emoji import EmojiKeywords
 from engine.engine import Engine
 from engine.errors import IndexMismatch
 
@@ -475,6 +476,69 @@ def test_bench_describe_uncaptioned_removes_every_caption_and_keeps_the_rest(
     after = [json.loads(line) for line in (out / "catalog.jsonl").read_text().splitlines()]
     assert all(old["caption"] for old in before)
     assert after == [{**old, "caption": None} for old in before]
+
+
+def test_bench_reword_asks_each_users_meanings_in_another_language(
+    runner: CliRunner, dataset: Path, tmp_path: Path
+) -> None:
+    """Captions that are CLDR names ("cat face"): queries and typed picks become keywords of
+    the same meanings in the new language, judged again, and the bench reads the copy."""
+    catalog = [json.loads(line) for line in (dataset / "catalog.jsonl").read_text().splitlines()]
+    names = {"cat": "cat face", "pizza": "pizza", "rocket": "rocket"}
+    write_jsonl(dataset / "catalog.jsonl", [{**r, "caption": names[r["caption"]]} for r in catalog])
+    history = [json.loads(line) for line in (dataset / "history.jsonl").read_text().splitlines()]
+    pick = {**history[0], "ts": history[-1]["ts"] + 1, "event": "pick", "query": "kitty"}
+    write_jsonl(dataset / "history.jsonl", [*history, pick])
+    out = tmp_path / "reworded"
+
+    result = runner.invoke(app, ["bench-reword", str(dataset), str(out), "--languages", "de"])
+
+    assert result.exit_code == 0, result.output
+    assert "3 of 3 queries and 1 of 1 typed picks" in result.stdout
+    german = {concept: _keywords(emoji, "de") for concept, emoji in CONCEPTS.items()}
+    *sends, new_pick = [
+        json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()
+    ]
+    assert sends == history and new_pick["query"] in german["cat"]
+    queries = [json.loads(line) for line in (out / "queries.jsonl").read_text().splitlines()]
+    for query, concept in zip(queries, ("cat", "pizza", "rocket"), strict=True):
+        assert query["lang"] == "de" and query["text"] in german[concept]
+    # ann prefers the round pack (grade 2); ben has no history, so every copy is a 1
+    assert queries[0]["relevant"] == {"round-cat": 2, "square-cat": 1}
+    assert queries[1]["relevant"] == {"round-pizza": 1, "square-pizza": 1}
+    args = ["bench", str(out), "--no-baselines", "--run-out", str(tmp_path / "r.jsonl")]
+    assert runner.invoke(app, args).exit_code == 0
+
+
+def test_bench_reword_keeps_english_queries_off_the_captions_own_words(
+    runner: CliRunner, dataset: Path, tmp_path: Path
+) -> None:
+    catalog = [json.loads(line) for line in (dataset / "catalog.jsonl").read_text().splitlines()]
+    write_jsonl(dataset / "catalog.jsonl", [{**r, "caption": "cat face"} for r in catalog])
+    out = tmp_path / "english"
+
+    result = runner.invoke(app, ["bench-reword", str(dataset), str(out), "--languages", "en"])
+
+    assert result.exit_code == 0, result.output
+    texts = {json.loads(line)["text"] for line in (out / "queries.jsonl").read_text().splitlines()}
+    assert texts and texts <= set(_keywords("🐱", "en")) - {"cat face", "cat", "face"}
+
+
+@pytest.mark.parametrize("languages", ["xx", ","])
+def test_bench_reword_refuses_an_unknown_language_in_one_line(
+    runner: CliRunner, dataset: Path, tmp_path: Path, languages: str
+) -> None:
+    out = tmp_path / "nowhere"
+
+    result = runner.invoke(app, ["bench-reword", str(dataset), str(out), "--languages", languages])
+
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert_one_line_error(result.stderr)
+    assert "language" in result.stderr and not out.exists()
+
+
+def _keywords(emoji: str, locale: str) -> list[str]:
+    return [word.casefold() for word in EmojiKeywords.load().keywords(emoji, [locale])]
 
 
 @pytest.mark.parametrize(

@@ -13,11 +13,11 @@ their emoji and title. The uncaptioned copy measures that.
 
 from __future__ import annotations
 
-import json
 import random
 import shutil
 from pathlib import Path
 
+from engine.bench.copies import copy_sticker_files, refuse_existing, write_jsonl
 from engine.catalog import read_catalog, read_jsonl
 from engine.errors import CatalogError
 
@@ -62,8 +62,7 @@ def describe(caption: str, rng: random.Random) -> str:
 def write_described(dataset: Path, out: Path, seed: int = 0, *, uncaptioned: bool = False) -> int:
     """Copy `dataset` to `out` (a new folder) with every caption described, or removed when
     `uncaptioned`; return how many captions were rewritten."""
-    if out.exists():
-        raise CatalogError(str(out), 0, "folder", "already exists; choose a new one")
+    refuse_existing(out)
     read_catalog(dataset)  # refuses what the bench would refuse, files outside the folder too
     rows = [row for _, row in read_jsonl(dataset / "catalog.jsonl")]
     for name in COPIED:
@@ -76,14 +75,8 @@ def write_described(dataset: Path, out: Path, seed: int = 0, *, uncaptioned: boo
             row["caption"] = None if uncaptioned else describe(row["caption"], rng)
             rewritten += 1
     out.mkdir(parents=True)
-    lines = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
-    (out / "catalog.jsonl").write_text(lines, encoding="utf-8")
+    write_jsonl(out / "catalog.jsonl", rows)
     for name in COPIED:
         shutil.copyfile(dataset / name, out / name)
-    for top in {Path(str(row["file"])).parts[0] for row in rows if row.get("file")}:
-        source = dataset / top
-        if source.is_dir():
-            shutil.copytree(source, out / top)
-        elif source.is_file():
-            shutil.copyfile(source, out / top)
+    copy_sticker_files(dataset, out, rows)
     return rewritten

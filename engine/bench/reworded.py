@@ -1,0 +1,184 @@
+"""A benchmark dataset whose users type in other languages.
+
+The development sets ask in English, Spanish, French and Italian, with CLDR keywords of the
+meanings their users look for, and caption each sticker with its meaning's CLDR English name.
+This copies such a dataset with each user's words chosen anew, among the keywords of the same
+meanings in one of the given languages, so `stickerbot bench` measures languages the sets never
+ask in (Thai, Ukrainian, Japanese...).
+
+The copy is made as the development sets were (their README): a query is a keyword that at most
+MAX_MEANINGS meanings carry, and in English none of the caption's own words; every sticker of
+every meaning that carries it is relevant, grade 2 in the style the user prefers now. A user's
+style is read off the original judgements (styles are the groups of packs that grade-2
+stickers come from), so each user keeps their history and taste. Typed picks in the history are
+re-worded alike; a pick whose meaning has no such keyword in the user's language becomes a send.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.bench.copies import copy_sticker_files, refuse_existing, write_jsonl
+from engine.catalog import read_catalog, read_jsonl
+from engine.emoji import EmojiKeywords
+from engine.errors import CatalogError, UnknownLanguage
+
+MAX_MEANINGS = 5  # a keyword more meanings carry says too little to be asked
+NAME_LOCALE = "en"  # the captions are CLDR names in this locale
+
+
+@dataclass(frozen=True)
+class Reworded:
+    """What a copy holds: queries written (of those read) and typed picks re-worded."""
+
+    queries: int
+    queries_read: int
+    picks: int
+    picks_read: int
+
+
+class Keywords:
+    """The keywords a meaning (a caption that is a CLDR name) can be asked by, per locale."""
+
+    def __init__(self, emoji: EmojiKeywords, meanings: Iterable[str], locales: Sequence[str]):
+        by_name = {_name(emoji, e): e for e in emoji}
+        self._words = {
+            (meaning, locale): [w.casefold() for w in emoji.keywords(by_name[meaning], [locale])]
+            for meaning in meanings
+            if meaning in by_name
+            for locale in locales
+        }
+        self.carriers: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for (meaning, locale), words in self._words.items():
+            for word in words:
+                self.carriers[locale, word].add(meaning)
+
+    def askable(self, meaning: str, locale: str) -> list[str]:
+        """Keywords of `meaning` in `locale` that few meanings share (in English, none of the
+        name's own words)."""
+        own = set(meaning.replace(":", " ").split()) | {meaning} if locale == NAME_LOCALE else set()
+        return [
+            word
+            for word in self._words.get((meaning, locale), [])
+            if len(self.carriers[locale, word]) <= MAX_MEANINGS and word not in own
+        ]
+
+
+def write_reworded(dataset: Path, out: Path, languages: Sequence[str], seed: int = 0) -> Reworded:
+    """Copy `dataset` to `out` (a new folder) with every user's words in one of `languages`."""
+    emoji = EmojiKeywords.load()
+    locales = _locales(emoji, languages)
+    refuse_existing(out)
+    read_catalog(dataset)  # refuses what the bench would refuse, files outside the folder too
+    catalog = _rows(dataset / "catalog.jsonl")
+    history, queries = _rows(dataset / "history.jsonl"), _rows(dataset / "queries.jsonl")
+    meaning = {row["sticker_id"]: str(row.get("caption") or "").casefold() for row in catalog}
+    keywords = Keywords(emoji, set(meaning.values()), locales)
+    rng = random.Random(seed)
+    users = sorted({row["user_id"] for row in history} | {row["user_id"] for row in queries})
+    locale_of = {user: rng.choice(locales) for user in users}
+    new_history = [_reworded_event(row, meaning, keywords, locale_of, rng) for row in history]
+    style = _styles(catalog, queries)
+    asked = (
+        _reworded_query(row, meaning, keywords, locale_of[row["user_id"]], style, rng)
+        for row in queries
+    )
+    new_queries = [row for row in asked if row is not None]
+    out.mkdir(parents=True)
+    for name, rows in (("catalog", catalog), ("history", new_history), ("queries", new_queries)):
+        write_jsonl(out / f"{name}.jsonl", rows)
+    copy_sticker_files(dataset, out, catalog)
+    typed = [row for row in history if row.get("query")]
+    return Reworded(
+        queries=len(new_queries),
+        queries_read=len(queries),
+        picks=sum(1 for row in new_history if row.get("query")),
+        picks_read=len(typed),
+    )
+
+
+def _locales(emoji: EmojiKeywords, languages: Sequence[str]) -> list[str]:
+    locales = []
+    for language in languages:
+        resolved = emoji.resolve_languages([language])
+        if not resolved:
+            known = ", ".join(emoji.locales)
+            raise UnknownLanguage(f"no keywords in language '{language}'; choose among {known}")
+        locales.extend(resolved)
+    if not locales:
+        raise UnknownLanguage("name at least one language, such as --languages th,uk")
+    return list(dict.fromkeys(locales))
+
+
+def _rows(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        raise CatalogError(str(path), 0, "file", "is missing")
+    return [row for _, row in read_jsonl(path)]
+
+
+def _name(emoji: EmojiKeywords, one: str) -> str:
+    words = emoji.keywords(one, [NAME_LOCALE])
+    return words[0].casefold() if words else ""
+
+
+def _reworded_event(
+    row: dict[str, Any],
+    meaning: dict[str, str],
+    keywords: Keywords,
+    locale_of: dict[str, str],
+    rng: random.Random,
+) -> dict[str, Any]:
+    if not row.get("query"):
+        return row
+    words = keywords.askable(meaning.get(row["sticker_id"], ""), locale_of[row["user_id"]])
+    if not words:
+        return {**row, "event": "send", "query": None}
+    return {**row, "query": rng.choice(words)}
+
+
+def _reworded_query(
+    row: dict[str, Any],
+    meaning: dict[str, str],
+    keywords: Keywords,
+    locale: str,
+    style: dict[str, str],
+    rng: random.Random,
+) -> dict[str, Any] | None:
+    """The query asked by one of the keywords of its meanings in `locale`, judged anew; None
+    when its meanings have none."""
+    relevant: dict[str, int] = row["relevant"]
+    meanings = sorted({meaning[s] for s in relevant if s in meaning})
+    words = sorted({w for m in meanings for w in keywords.askable(m, locale)})
+    if not words:
+        return None
+    word = rng.choice(words)
+    preferred = {style[s] for s, grade in relevant.items() if grade == 2 and s in style}
+    judged = {
+        sticker: 2 if style.get(sticker) in preferred else 1
+        for sticker, its_meaning in meaning.items()
+        if its_meaning in keywords.carriers[locale, word]
+    }
+    return {**row, "lang": locale, "text": word, "relevant": judged}
+
+
+def _styles(catalog: list[dict[str, Any]], queries: list[dict[str, Any]]) -> dict[str, str]:
+    """Each sticker's style: its pack's group, packs joined when grade-2 stickers of one query
+    (one user's style) come from both."""
+    pack = {row["sticker_id"]: str(row["set"]) for row in catalog}
+    parent: dict[str, str] = {}
+
+    def root(name: str) -> str:
+        while parent.setdefault(name, name) != name:
+            name = parent[name]
+        return name
+
+    for row in queries:
+        packs = [pack[s] for s, grade in row["relevant"].items() if grade == 2 and s in pack]
+        for other in packs[1:]:
+            parent[root(other)] = root(packs[0])
+    return {sticker: root(name) for sticker, name in pack.items()}
