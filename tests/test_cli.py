@@ -537,6 +537,20 @@ def test_bench_reword_refuses_an_unknown_language_in_one_line(
     assert "language" in result.stderr and not out.exists()
 
 
+def test_bench_reword_names_a_query_line_without_judgements(
+    runner: CliRunner, dataset: Path, tmp_path: Path
+) -> None:
+    queries = [json.loads(line) for line in (dataset / "queries.jsonl").read_text().splitlines()]
+    write_jsonl(dataset / "queries.jsonl", [queries[0], {**queries[1], "relevant": ["x"]}])
+    out = tmp_path / "nowhere"
+
+    result = runner.invoke(app, ["bench-reword", str(dataset), str(out), "--languages", "de"])
+
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert_one_line_error(result.stderr)
+    assert "queries.jsonl:2: field 'relevant'" in result.stderr and not out.exists()
+
+
 def _keywords(emoji: str, locale: str) -> list[str]:
     return [word.casefold() for word in EmojiKeywords.load().keywords(emoji, [locale])]
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.bench.copies import copy_sticker_files, refuse_existing, write_jsonl
-from engine.catalog import read_catalog, read_jsonl
+from engine.catalog import read_catalog, read_history, read_jsonl, read_queries
 from engine.emoji import EmojiKeywords
 from engine.errors import CatalogError, UnknownLanguage
 
@@ -46,7 +46,7 @@ class Keywords:
     """The keywords a meaning (a caption that is a CLDR name) can be asked by, per locale."""
 
     def __init__(self, emoji: EmojiKeywords, meanings: Iterable[str], locales: Sequence[str]):
-        by_name = {_name(emoji, e): e for e in emoji}
+        by_name = {name: one for one in emoji if (name := _name(emoji, one))}
         self._words = {
             (meaning, locale): [w.casefold() for w in emoji.keywords(by_name[meaning], [locale])]
             for meaning in meanings
@@ -74,9 +74,12 @@ def write_reworded(dataset: Path, out: Path, languages: Sequence[str], seed: int
     emoji = EmojiKeywords.load()
     locales = _locales(emoji, languages)
     refuse_existing(out)
-    read_catalog(dataset)  # refuses what the bench would refuse, files outside the folder too
+    # Refuses what the bench would refuse (files outside the folder too) before any is copied.
+    read_catalog(dataset)
+    list(read_history(dataset))
+    list(read_queries(dataset))
     catalog = _rows(dataset / "catalog.jsonl")
-    history, queries = _rows(dataset / "history.jsonl"), _rows(dataset / "queries.jsonl")
+    history, queries = _rows(dataset / "history.jsonl"), _judged(dataset / "queries.jsonl")
     meaning = {row["sticker_id"]: str(row.get("caption") or "").casefold() for row in catalog}
     keywords = Keywords(emoji, set(meaning.values()), locales)
     rng = random.Random(seed)
@@ -116,9 +119,21 @@ def _locales(emoji: EmojiKeywords, languages: Sequence[str]) -> list[str]:
 
 
 def _rows(path: Path) -> list[dict[str, Any]]:
-    if not path.is_file():
-        raise CatalogError(str(path), 0, "file", "is missing")
     return [row for _, row in read_jsonl(path)]
+
+
+def _judged(path: Path) -> list[dict[str, Any]]:
+    """The queries, each with its judgements ({sticker id: grade}), which the bench never reads
+    and so never checks."""
+    rows = []
+    for line, row in read_jsonl(path):
+        relevant = row.get("relevant")
+        if not isinstance(relevant, dict) or not all(
+            isinstance(grade, int) for grade in relevant.values()
+        ):
+            raise CatalogError(str(path), line, "relevant", "must map sticker ids to grades")
+        rows.append(row)
+    return rows
 
 
 def _name(emoji: EmojiKeywords, one: str) -> str:
