@@ -210,13 +210,13 @@ def _best_per_row(
     return Candidates(rows[best], scores[best], reason_ids[best], reasons)
 
 
-def _apply_consensus(fused: Candidates, chosen: set[int], picks: int) -> Candidates:
-    """People who typed exactly these words were shown the alternatives and chose `chosen`:
-    the more often, the less the alternatives are worth."""
-    if not chosen:
+def _apply_consensus(fused: Candidates, chosen: np.ndarray, picks: int) -> Candidates:
+    """People who typed exactly these words were shown the alternatives and chose `chosen`
+    (rows): the more often, the less the alternatives are worth."""
+    if not len(chosen):
         return fused
     keep = 1.0 - CONSENSUS * (1 - (1 - PICK_EVIDENCE) ** picks)
-    is_chosen = np.isin(fused.rows, np.fromiter(chosen, np.int64, len(chosen)))
+    is_chosen = np.isin(fused.rows, chosen)
     scores = np.where(is_chosen, fused.scores, fused.scores * keep)
     return Candidates(fused.rows, scores, fused.reason_ids, fused.reasons)
 
@@ -297,12 +297,15 @@ def _arrived(value: T | Pending[T]) -> T:
     return value() if callable(value) else value
 
 
-def _chosen_for_exact_words(index: CatalogIndex, picked: Counter[str]) -> tuple[set[int], int]:
-    """Rows `picked` after these exact words, with their same-meaning siblings, and the picks."""
+def _chosen_for_exact_words(index: CatalogIndex, picked: Counter[str]) -> tuple[np.ndarray, int]:
+    """Rows `picked` after these exact words, with their same-meaning siblings, and the picks.
+    The siblings are read for all rows at once: one at a time, the hundreds of stickers picked
+    after a common word ("flag") took 0.3-0.8 ms at 543k stickers."""
     ids = [sticker_id for sticker_id, n in picked.items() if n > 0]
-    rows = {row for row in index.row_of.rows_of(ids).tolist() if row >= 0}
-    siblings = {other for row in rows for other, _ in index.neighbours(row)}
-    return rows | siblings, sum(picked.values())
+    rows = index.row_of.rows_of(ids)
+    rows = rows[rows >= 0]
+    siblings, _ = index.neighbour_lists(rows)
+    return np.union1d(rows, siblings[siblings >= 0]), sum(picked.values())
 
 
 def _lexical(

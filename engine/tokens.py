@@ -66,10 +66,10 @@ def _split_unspaced(word: str, pairs: bool) -> list[str]:
     of other letters stay whole."""
     parts: list[str] = []
     for place, part in enumerate(_UNSPACED_RUNS.split(word)):
-        if place % 2 == 0:
-            parts.extend([part] if part else [])
-            continue
-        parts.extend(part)
-        if pairs:
-            parts.extend(part[i : i + 2] for i in range(len(part) - 1))
+        if place % 2 == 1:  # a run of an unspaced script
+            parts.extend(part)
+            if pairs:
+                parts.extend(part[i : i + 2] for i in range(len(part) - 1))
+        elif part:
+            parts.append(part)
     return parts

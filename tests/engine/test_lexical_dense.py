@@ -174,7 +174,7 @@ def test_single_character_cjk_words_are_searchable() -> None:
 
 
 def test_a_word_of_an_unspaced_script_beats_its_characters_apart() -> None:
-    """"ねこ" (cat) and "こね" (kneading) hold the same two kana: only the pair of
+    """ "ねこ" (cat) and "こね" (kneading) hold the same two kana: only the pair of
     neighbours tells the word that holds "ねこ", though the other document is shorter."""
     index = FieldIndex(["こね", "ねこです"])
     hits = index.search("ねこ", 10)

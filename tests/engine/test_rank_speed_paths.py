@@ -3,12 +3,14 @@ piece of evidence's reason, sharing with same-meaning neighbours, consensus and 
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import cast
 
 import numpy as np
 import pytest
 
 from engine.index import CatalogIndex
+from engine.packed_texts import PackedTexts
 from engine.recall import (
     CONSENSUS,
     EMOJI_ONLY_SHARE,
@@ -20,9 +22,12 @@ from engine.recall import (
     Evidence,
     Recall,
     _apply_consensus,
+    _chosen_for_exact_words,
 )
+from engine.row_lookup import RowLookup
 
 REASONS = ("words", "emoji", "dense", "crowd")
+NOTHING_CHOSEN = np.zeros(0, np.int64)
 
 
 class _Graph:
@@ -152,7 +157,7 @@ def test_rows_come_in_the_order_evidence_first_named_them() -> None:
     recall.add([0, 3], [0.9, 0.4], "dense")
     # row 4 is only reached through sharing: it comes last
     assert recall.result().rows.tolist() == [3, 1, 0, 4]
-    assert _apply_consensus(recall.result(), set(), 0).rows.tolist() == [3, 1, 0, 4]
+    assert _apply_consensus(recall.result(), NOTHING_CHOSEN, 0).rows.tolist() == [3, 1, 0, 4]
 
 
 def test_add_rejects_rows_and_scores_of_different_lengths() -> None:
@@ -165,7 +170,7 @@ def test_empty_recall_gives_no_evidence() -> None:
     index = _graph(np.random.default_rng(0), 5, 2, linked=True)
     recall = Recall(index)
     recall.add([], [], "words")
-    assert len(_apply_consensus(recall.result(), set(), 0)) == 0
+    assert len(_apply_consensus(recall.result(), NOTHING_CHOSEN, 0)) == 0
 
 
 def _candidates(scores: np.ndarray) -> Candidates:
@@ -176,20 +181,42 @@ def _candidates(scores: np.ndarray) -> Candidates:
 
 def test_consensus_discounts_all_but_the_chosen() -> None:
     scores = np.array([0.9, 0.8, 0.7, 0.6])
-    found = _apply_consensus(_candidates(scores), {1, 3}, 2).as_evidence()
+    found = _apply_consensus(_candidates(scores), np.array([1, 3]), 2).as_evidence()
     keep = 1.0 - CONSENSUS * (1 - (1 - PICK_EVIDENCE) ** 2)
     assert [found[r].score for r in range(4)] == pytest.approx([0.9 * keep, 0.8, 0.7 * keep, 0.6])
+
+
+def test_the_chosen_are_the_picked_rows_and_their_same_meaning_neighbours() -> None:
+    rng = np.random.default_rng(3)
+    graph = _graph(rng, 40, 5, linked=True)
+    ids = [f"s{row}" for row in range(40)]
+    index = cast(CatalogIndex, _WithIds(graph, RowLookup(PackedTexts.of(ids))))
+    picked = Counter({"s3": 2, "s17": 1, "s30": 0, "unknown": 4})
+
+    chosen, picks = _chosen_for_exact_words(index, picked)
+
+    lists = graph.neighbour_rows  # type: ignore[attr-defined]
+    expected = {3, 17} | {int(r) for row in (3, 17) for r in lists[row] if r >= 0}
+    assert chosen.tolist() == sorted(expected)
+    assert picks == 7  # every pick of the words counts, of a known sticker or not
+
+
+class _WithIds:
+    """A graph whose rows have sticker ids."""
+
+    def __init__(self, graph: CatalogIndex, row_of: RowLookup) -> None:
+        self.neighbour_lists, self.row_of = graph.neighbour_lists, row_of
 
 
 def test_the_cap_keeps_the_most_relevant_after_consensus() -> None:
     rng = np.random.default_rng(7)
     scores = rng.random(MAX_CANDIDATES + 500)
     # just below the cut before consensus: it halves everyone else, so they make the cut
-    chosen = set(np.argsort(-scores)[MAX_CANDIDATES : MAX_CANDIDATES + 10].tolist())
+    chosen = np.argsort(-scores)[MAX_CANDIDATES : MAX_CANDIDATES + 10]
     # as recall_text cuts: after consensus
     found = _apply_consensus(_candidates(scores), chosen, 50).best(MAX_CANDIDATES).as_evidence()
     assert len(found) == MAX_CANDIDATES
-    assert chosen <= found.keys()
+    assert set(chosen.tolist()) <= found.keys()
     weakest_kept = min(ev.score for ev in found.values())
     dropped = [r for r in range(len(scores)) if r not in found]
     keep = 1.0 - CONSENSUS * (1 - (1 - PICK_EVIDENCE) ** 50)
