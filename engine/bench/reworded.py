@@ -45,7 +45,9 @@ class Reworded:
 class Keywords:
     """The keywords a meaning (a caption that is a CLDR name) can be asked by, per locale."""
 
-    def __init__(self, emoji: EmojiKeywords, meanings: Iterable[str], locales: Sequence[str]):
+    def __init__(
+        self, emoji: EmojiKeywords, meanings: Iterable[str], locales: Sequence[str]
+    ) -> None:
         by_name = {name: one for one in emoji if (name := _name(emoji, one))}
         self._words = {
             (meaning, locale): [w.casefold() for w in emoji.keywords(by_name[meaning], [locale])]
