@@ -40,6 +40,10 @@ def write_jsonl(path: Path, rows: list[dict]) -> None:
     )
 
 
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
 def make_dataset(root: Path) -> Path:
     """6 stickers, one user who sends round stickers, one without history, 3 judged queries."""
     catalog = []
@@ -203,7 +207,7 @@ def test_bench_writes_run_results_and_metrics(
     metrics = json.loads(result.stdout)  # with --json, stdout is the metrics alone
     assert metrics["missing_queries"] == 0
     assert metrics["all"]["n"] == 3
-    ranked = [json.loads(line) for line in run_file.read_text(encoding="utf-8").splitlines()]
+    ranked = read_jsonl(run_file)
     assert [r["qid"] for r in ranked] == ["q1", "q2", "q3"]
     summary = json.loads(results.read_text(encoding="utf-8"))
     assert summary["rankers"]["stickerbot"]["metrics"] == metrics
@@ -424,8 +428,8 @@ def test_bench_describe_rewords_every_caption_and_keeps_the_rest(
 
     assert result.exit_code == 0, result.output
     assert "6 captions described" in result.stdout
-    before = [json.loads(line) for line in (dataset / "catalog.jsonl").read_text().splitlines()]
-    after = [json.loads(line) for line in (out / "catalog.jsonl").read_text().splitlines()]
+    before = read_jsonl(dataset / "catalog.jsonl")
+    after = read_jsonl(out / "catalog.jsonl")
     for old, new in zip(before, after, strict=True):
         assert old["caption"] in new["caption"] and new["caption"].endswith(".")
         assert {**new, "caption": None} == {**old, "caption": None}
@@ -472,8 +476,8 @@ def test_bench_describe_uncaptioned_removes_every_caption_and_keeps_the_rest(
 
     assert result.exit_code == 0, result.output
     assert "6 captions removed from" in result.stdout
-    before = [json.loads(line) for line in (dataset / "catalog.jsonl").read_text().splitlines()]
-    after = [json.loads(line) for line in (out / "catalog.jsonl").read_text().splitlines()]
+    before = read_jsonl(dataset / "catalog.jsonl")
+    after = read_jsonl(out / "catalog.jsonl")
     assert all(old["caption"] for old in before)
     assert after == [{**old, "caption": None} for old in before]
 
@@ -483,10 +487,10 @@ def test_bench_reword_asks_each_users_meanings_in_another_language(
 ) -> None:
     """Captions that are CLDR names ("cat face"): queries and typed picks become keywords of
     the same meanings in the new language, judged again, and the bench reads the copy."""
-    catalog = [json.loads(line) for line in (dataset / "catalog.jsonl").read_text().splitlines()]
+    catalog = read_jsonl(dataset / "catalog.jsonl")
     names = {"cat": "cat face", "pizza": "pizza", "rocket": "rocket"}
     write_jsonl(dataset / "catalog.jsonl", [{**r, "caption": names[r["caption"]]} for r in catalog])
-    history = [json.loads(line) for line in (dataset / "history.jsonl").read_text().splitlines()]
+    history = read_jsonl(dataset / "history.jsonl")
     pick = {**history[0], "ts": history[-1]["ts"] + 1, "event": "pick", "query": "kitty"}
     write_jsonl(dataset / "history.jsonl", [*history, pick])
     out = tmp_path / "reworded"
@@ -496,11 +500,9 @@ def test_bench_reword_asks_each_users_meanings_in_another_language(
     assert result.exit_code == 0, result.output
     assert "3 of 3 queries and 1 of 1 typed picks" in result.stdout
     german = {concept: _keywords(emoji, "de") for concept, emoji in CONCEPTS.items()}
-    *sends, new_pick = [
-        json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()
-    ]
+    *sends, new_pick = read_jsonl(out / "history.jsonl")
     assert sends == history and new_pick["query"] in german["cat"]
-    queries = [json.loads(line) for line in (out / "queries.jsonl").read_text().splitlines()]
+    queries = read_jsonl(out / "queries.jsonl")
     for query, concept in zip(queries, ("cat", "pizza", "rocket"), strict=True):
         assert query["lang"] == "de" and query["text"] in german[concept]
     # ann prefers the round pack (grade 2); ben has no history, so every copy is a 1
@@ -513,14 +515,14 @@ def test_bench_reword_asks_each_users_meanings_in_another_language(
 def test_bench_reword_keeps_english_queries_off_the_captions_own_words(
     runner: CliRunner, dataset: Path, tmp_path: Path
 ) -> None:
-    catalog = [json.loads(line) for line in (dataset / "catalog.jsonl").read_text().splitlines()]
+    catalog = read_jsonl(dataset / "catalog.jsonl")
     write_jsonl(dataset / "catalog.jsonl", [{**r, "caption": "cat face"} for r in catalog])
     out = tmp_path / "english"
 
     result = runner.invoke(app, ["bench-reword", str(dataset), str(out), "--languages", "en"])
 
     assert result.exit_code == 0, result.output
-    texts = {json.loads(line)["text"] for line in (out / "queries.jsonl").read_text().splitlines()}
+    texts = {query["text"] for query in read_jsonl(out / "queries.jsonl")}
     assert texts and texts <= set(_keywords("🐱", "en")) - {"cat face", "cat", "face"}
 
 
@@ -540,7 +542,7 @@ def test_bench_reword_refuses_an_unknown_language_in_one_line(
 def test_bench_reword_names_a_query_line_without_judgements(
     runner: CliRunner, dataset: Path, tmp_path: Path
 ) -> None:
-    queries = [json.loads(line) for line in (dataset / "queries.jsonl").read_text().splitlines()]
+    queries = read_jsonl(dataset / "queries.jsonl")
     write_jsonl(dataset / "queries.jsonl", [queries[0], {**queries[1], "relevant": ["x"]}])
     out = tmp_path / "nowhere"
 
