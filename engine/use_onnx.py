@@ -18,7 +18,7 @@ texts encoded beside it, and one caption would not meet itself as a query.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from itertools import chain
 from typing import Any
@@ -27,6 +27,7 @@ import numpy as np
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
+from engine.encoders import Pending
 from engine.onnx_text import session_options
 
 DIM = 512  # the sentence vector
@@ -91,7 +92,7 @@ class UseNetwork:
                 fill(run)
         return out
 
-    def encode_soon(self, text: str) -> Callable[[], np.ndarray]:
+    def encode_soon(self, text: str) -> Pending[np.ndarray]:
         """Starts encoding `text` and returns a call that waits for its (not yet
         L2-normalised) vector. The network runs on a thread of onnxruntime's own, which needs
         no interpreter lock, so the caller's Python goes on meanwhile; a Python thread could
