@@ -24,8 +24,8 @@ from engine.bench.report import ReportError
 from engine.errors import BadQuery, CatalogError, StickerbotError, UnknownLanguage
 
 if TYPE_CHECKING:  # the engine loads models and native libraries: only when a command needs it
+    from engine.build import BuildReport
     from engine.demo import DemoRun
-    from engine.index import BuildReport
     from engine.types import StickerRecord
     from export.pipeline import PipelineSummary
 
@@ -204,9 +204,9 @@ def build(
 
 async def _build(records: list[StickerRecord] | None, settings: OfflineSettings) -> BuildReport:
     """Builds `records`, or (None) the stickers the store already holds, into a new index."""
+    from engine.build import BuildHooks
     from engine.embed_cache import EmbedCache
     from engine.engine import Engine
-    from engine.index import BuildHooks
 
     data = settings.data
     engine = await Engine.open(

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from engine.build import BuildHooks, BuildReport, build_index
 from engine.config import EngineConfig
 from engine.crowd import Crowd
 from engine.crowd_sync import CrowdSync
@@ -34,16 +35,9 @@ from engine.encoders import (
     read_only,
 )
 from engine.errors import BadQuery, IndexMismatch, StickerbotError, UnknownSticker
+from engine.growth import extend_index, growth_reads_from
 from engine.growth_batch import GrowthBatches
-from engine.index import (
-    BuildHooks,
-    BuildReport,
-    CatalogIndex,
-    Encoders,
-    build_index,
-    extend_index,
-    growth_reads_from,
-)
+from engine.index import CatalogIndex, Encoders
 from engine.index_files import growth_folder, load_index, remove_abandoned_work
 from engine.index_files import save_index as write_index
 from engine.languages import LanguageWords, UserLanguages, learnt_languages

@@ -64,7 +64,7 @@ COVERAGE_POWER = 2.0  # a match of half the query's words counts a quarter
 # relevant meanings of typed-before queries on the two development sets had no pick).
 CONSENSUS = 0.3
 # A same-meaning neighbour passes on evidence scaled from nothing at this cosine to all of it
-# for an identical text. Neighbours found at build are at engine.index.SAME_WORDING or more,
+# for an identical text. Neighbours found at build are at engine.build.SAME_WORDING or more,
 # so they lend nearly all of it; those found for stickers added live, at SAME_MEANING, a
 # quarter: "pensive face" and "astonished face" lend each other little.
 SHARE_FROM = 0.8

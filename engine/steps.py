@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from engine import ocr, safety
+from engine.build import StickerFile
 from engine.embed_cache import EmbedCache, code_identity
-from engine.index import StickerFile
 from engine.ocr import StickerOcr
 from engine.types import StickerRecord
 

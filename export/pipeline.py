@@ -18,11 +18,11 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.build import BuildHooks, ImageStep, StageClock, StageProgress
 from engine.catalog import read_catalog
 from engine.config import EngineConfig
 from engine.embed_cache import EmbedCache
 from engine.engine import Engine
-from engine.index import BuildHooks, ImageStep, StageClock, StageProgress
 from engine.ocr import StickerOcr, ocr_available
 from engine.safety import NsfwScorer, nsfw_available
 from engine.steps import NSFW_KIND, OCR_KIND, NsfwStep, OcrStep

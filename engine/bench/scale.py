@@ -39,13 +39,14 @@ from PIL import Image
 
 from engine.bench.protocol import typed_so_far
 from engine.bench.runner import percentile
+from engine.build import index_records
 from engine.config import EngineConfig
 from engine.crowd import Crowd
 from engine.dense import HNSW_M
 from engine.emoji import EmojiKeywords
 from engine.encoders import TextEncoder, UniversalSentenceEncoder, encode_soon, l2_normalise
 from engine.engine import Engine, limit_blas_threads
-from engine.index import CatalogIndex, Encoders, index_records
+from engine.index import CatalogIndex, Encoders
 from engine.index_files import save_index
 from engine.profile import Profile
 from engine.protocol import MAX_PAGE

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from engine.build import BuildHooks
 from engine.catalog import HistoryRow, QueryRow
 from engine.config import EngineConfig
 from engine.embed_cache import EmbedCache
 from engine.engine import Engine
-from engine.index import BuildHooks
 from engine.protocol import MAX_PAGE
 from engine.types import StickerRecord
 

@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from engine.build import BuildHooks, build_index
 from engine.emoji import EmojiKeywords
 from engine.encoders import UniversalSentenceEncoder
 from engine.engine import INDEX_DIR, RELOAD_CHECK_SECONDS, Engine
-from engine.index import BuildHooks, Encoders, build_index
+from engine.index import Encoders
 from engine.index_files import load_index, save_index
 from engine.media import load_sticker_image
 from engine.types import StickerRecord

@@ -12,28 +12,18 @@ from typing import Any
 import numpy as np
 import pytest
 
+from engine import growth as growth_module
 from engine import index as index_module
 from engine import index_files
+from engine.build import SAME_WORDING, BuildReport, build_field, build_index
 from engine.catalog import read_catalog
 from engine.documents import meaning_text
 from engine.emoji import EmojiKeywords
 from engine.emoji_trust import TRUST_FLOOR, emoji_trust
 from engine.encoders import UniversalSentenceEncoder
 from engine.errors import IndexMismatch
-from engine.index import (
-    NEIGHBOURS,
-    SAME_WORDING,
-    BuildReport,
-    CatalogIndex,
-    Encoders,
-    _grown_reference,
-    build_field,
-    build_index,
-    centred_pack_styles,
-    extend_index,
-    growth_reads_from,
-    pack_means,
-)
+from engine.growth import _grown_reference, extend_index, growth_reads_from
+from engine.index import NEIGHBOURS, CatalogIndex, Encoders, centred_pack_styles, pack_means
 from engine.index_files import INDEX_VERSION, load_index, save_index
 from engine.meaning_book import MeaningBook
 from engine.style import STYLE_DIM, StyleScaler
@@ -414,7 +404,7 @@ def test_growth_rebuilds_only_the_live_segments_until_they_outgrow_their_share(
     base = first.index
     comet = StickerRecord("comet", "space", caption="a comet", path=str(png("flat", 6, 2)))
     moon = StickerRecord("moon", "space", caption="the moon", path=str(png("flat", 7, 2)))
-    monkeypatch.setattr(index_module, "TAIL_SHARE", 1.0)  # live rows up to as many as built
+    monkeypatch.setattr(growth_module, "TAIL_SHARE", 1.0)  # live rows up to as many as built
     assert growth_reads_from(base, 1) == len(base)  # no stored record is read
     once = extend_index(base, [], [comet], encoders, BuildReport())
     assert growth_reads_from(once.index, 1) == len(base)  # the live row's
@@ -427,7 +417,7 @@ def test_growth_rebuilds_only_the_live_segments_until_they_outgrow_their_share(
     save_index(twice.index, tmp_path / "index")
     loaded = load_index(tmp_path / "index", twice.index.rows, encoders)
     assert loaded.fields["meaning"].search("comet", 5).rows.tolist() == [len(base)]
-    monkeypatch.setattr(index_module, "TAIL_SHARE", 0.0)  # any live row is too many
+    monkeypatch.setattr(growth_module, "TAIL_SHARE", 0.0)  # any live row is too many
     assert growth_reads_from(loaded, 1) == 0  # every stored record, to rebuild all
     stored = [*first.records, *once.records, *twice.records]
     comet_tail = StickerRecord("tail", "space", caption="a tail", path=str(png("flat", 5, 2)))

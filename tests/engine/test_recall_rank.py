@@ -13,10 +13,11 @@ import pytest
 
 import engine.crowd as crowd_module
 import engine.recall as recall_module
+from engine.build import build_index
 from engine.completion import COMPLETION_CREDIT
 from engine.crowd import Crowd
 from engine.encoders import TextEncoder
-from engine.index import CatalogIndex, Encoders, build_index
+from engine.index import CatalogIndex, Encoders
 from engine.pack_neighbours import PackNeighbours
 from engine.profile import Profile, pack_affinity, sticker_affinity, style_affinity, update
 from engine.rank import (

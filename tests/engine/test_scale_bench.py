@@ -18,11 +18,11 @@ from engine.bench.scale import (
     generate_catalog,
     run_scale,
 )
+from engine.build import index_records
 from engine.config import EngineConfig
 from engine.emoji import EmojiKeywords
 from engine.encoders import l2_normalise
 from engine.engine import Engine
-from engine.index import index_records
 from engine.recall import recall_text
 
 TINY = ScaleConfig(stickers=2_000, queries=40, users=10, fake_vectors=True)

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.build import SAME_WORDING, build_index
 from engine.emoji import EmojiKeywords
 from engine.encoders import UniversalSentenceEncoder
-from engine.index import SAME_WORDING, Encoders, build_index
+from engine.index import Encoders
 from engine.types import StickerRecord
 from engine.word_meaning import WORD_SHARE, WordCounts, recall_vectors, word_meaning_vectors
 

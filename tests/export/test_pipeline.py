@@ -11,10 +11,11 @@ from PIL import Image, ImageDraw
 from typer.testing import CliRunner
 
 from bot.cli import EXIT_BAD_INPUT, app
+from engine.build import NO_FILE, BuildHooks, StageClock, StickerFile, build_index
 from engine.embed_cache import EmbedCache
 from engine.emoji import EmojiKeywords
 from engine.encoders import UniversalSentenceEncoder
-from engine.index import NO_FILE, BuildHooks, Encoders, StageClock, StickerFile, build_index
+from engine.index import Encoders
 from engine.media import load_sticker_image
 from engine.steps import NsfwStep
 from engine.types import StickerRecord
@@ -96,7 +97,7 @@ def test_file_null_is_skipped_as_no_file(
 ) -> None:
     stickers = records(make_catalog(tmp_path))
     assert stickers[-1].path is None
-    from engine.index import BuildReport
+    from engine.build import BuildReport
 
     report = BuildReport()
     build_index(stickers, Encoders(use_model, EmojiKeywords.load()), report=report)
