@@ -7,17 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.bench.scale import (
-    GROWTH_PACK,
-    MODE_FAKE,
-    FakeTextEncoder,
-    ScaleConfig,
-    Stopwatch,
-    Vocabulary,
-    format_table,
-    generate_catalog,
-    run_scale,
-)
+from engine.bench.scale import MODE_FAKE, ScaleConfig, Stopwatch, format_table, run_scale
+from engine.bench.synthetic import GROWTH_PACK, FakeTextEncoder, Vocabulary, generate_catalog
 from engine.build import index_records
 from engine.config import EngineConfig
 from engine.emoji import EmojiKeywords

