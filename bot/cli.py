@@ -463,6 +463,7 @@ def export_model(ctx: typer.Context) -> None:
     """Export CLIP or a sentence-transformers model to ONNX (`export model --help`)."""
     try:
         from export import onnx_model
+        from export.onnx_folder import ExportError
     except ImportError as error:  # torch, optimum or transformers absent at run time
         raise fail(
             f"model export needs {error.name or 'torch'}: {EXPORT_HINT}", EXIT_FAILURE
@@ -475,7 +476,7 @@ def export_model(ctx: typer.Context) -> None:
         except click.ClickException as error:
             error.show()
             raise typer.Exit(error.exit_code) from None
-        except onnx_model.ExportError as error:
+        except ExportError as error:
             raise fail(str(error), EXIT_FAILURE) from None
         except ValueError as error:  # e.g. transformers refusing a model name or folder
             log.debug("export failed", exc_info=True)

@@ -1,4 +1,4 @@
-"""CLIP exported to ONNX (`export.onnx_model.export_clip`): text and image embeddings, no torch.
+"""CLIP exported to ONNX (`export.onnx_clip.export_clip`): text and image embeddings, no torch.
 
 Tokenisation uses the `tokenizers` copy of the export-time tokenizer and image preprocessing
 re-implements `transformers.CLIPImageProcessor` with Pillow and numpy; the export checks both

@@ -129,7 +129,7 @@ ACTIVATIONS = {"identity": lambda x: x, "tanh": np.tanh}
 
 
 class OnnxTextModel:
-    """A sentence-transformers text encoder exported by `export.onnx_model`."""
+    """A sentence-transformers text encoder exported by `export.onnx_sentence`."""
 
     def __init__(self, folder: Path, manifest: Manifest, threads: int = DEFAULT_THREADS) -> None:
         pipeline = manifest["text_pipeline"]

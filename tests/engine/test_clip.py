@@ -1,6 +1,6 @@
 """`engine.clip.OnnxClip` against PyTorch's CLIP, on a tiny random-weight model.
 
-The tiny model is built offline (`export.tiny_clip`) and exported with `export.onnx_model`, so
+The tiny model is built offline (`export.tiny_clip`) and exported with `export.onnx_clip`, so
 these tests prove tokenisation, preprocessing, plumbing and numerics, not retrieval quality.
 """
 
@@ -36,7 +36,7 @@ TEXTS = [
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(tiny CLIP source folder, its ONNX export)."""
-    from export.onnx_model import export_clip
+    from export.onnx_clip import export_clip
     from export.tiny_clip import build_tiny_clip, clip_bpe
 
     root = tmp_path_factory.mktemp("engine-clip")

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from export.onnx_model import Manifest, export_clip
+from export.onnx_clip import export_clip
+from export.onnx_folder import Manifest
 from export.tiny_clip import build_tiny_clip, clip_bpe
 
 

@@ -11,16 +11,16 @@ import pytest
 
 from engine.clip import OnnxClip, load_model_folder
 from engine.onnx_text import OnnxTextModel
-from export.onnx_model import (
+from export.onnx_clip import export_clip
+from export.onnx_folder import (
     MIN_QUANTIZED_COSINE,
     SAMPLE_TEXTS,
     ExportError,
     Manifest,
     ValidationFailed,
-    export_clip,
-    export_sentence_transformer,
     sample_images,
 )
+from export.onnx_sentence import export_sentence_transformer
 from export.tiny_text import DENSE_OUT, build_tiny_sentence_transformer
 
 TOLERANCE = 1e-4
