@@ -28,12 +28,7 @@ from engine.embed_cache import (
 )
 from engine.emoji import EmojiKeywords
 from engine.emoji_trust import emoji_trust, reference_meanings
-from engine.encoders import (
-    ENCODE_CHUNK,
-    ImageEncoder,
-    encode_in_chunks,
-    per_row,
-)
+from engine.encoders import ENCODE_CHUNK, ImageEncoder, encode_in_chunks, per_row
 from engine.field_segments import SegmentedField
 from engine.groups import number_texts
 from engine.index import FIELDS, NEIGHBOURS, BuiltIndex, CatalogIndex, Encoders

@@ -18,10 +18,7 @@ from PIL import Image
 
 from engine.clip import PREPROCESS_NAME, TEXT_MODEL, VISION_MODEL, OnnxClip, load_model_folder
 from engine.encoders import l2_normalise
-from engine.onnx_text import (
-    KIND_CLIP,
-    open_session,
-)
+from engine.onnx_text import KIND_CLIP, open_session
 from export.onnx_folder import (
     DEFAULT_OPSET,
     DEFAULT_TOLERANCE,

@@ -21,12 +21,7 @@ import numpy as np
 from PIL import Image
 
 from engine.encoders import l2_normalise
-from engine.onnx_text import (
-    MANIFEST_FORMAT,
-    MANIFEST_NAME,
-    file_sha256,
-    open_session,
-)
+from engine.onnx_text import MANIFEST_FORMAT, MANIFEST_NAME, file_sha256, open_session
 
 DEFAULT_OPSET = 17
 DEFAULT_TOLERANCE = 1e-4

@@ -14,12 +14,7 @@ from optimum.exporters.tasks import TasksManager
 
 from engine.clip import TEXT_MODEL, load_model_folder
 from engine.encoders import l2_normalise
-from engine.onnx_text import (
-    KIND_SENTENCE_TRANSFORMER,
-    POOLERS,
-    OnnxTextModel,
-    open_session,
-)
+from engine.onnx_text import KIND_SENTENCE_TRANSFORMER, POOLERS, OnnxTextModel, open_session
 from export.onnx_folder import (
     DEFAULT_OPSET,
     DEFAULT_TOLERANCE,
