@@ -11,42 +11,39 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any
 
-import click
 import typer
-from tqdm import tqdm
 
-from bot.config import ConfigError, OfflineSettings, load_offline_settings, load_settings
-from engine.bench.report import ReportError
-from engine.errors import BadQuery, CatalogError, StickerbotError, UnknownLanguage
+from bot.cli_offline import export_app, import_app
+from bot.cli_support import (
+    EXIT_FAILURE,
+    HELP_MARKUP,
+    ConfigOption,
+    DataOption,
+    Progress,
+    config_path,
+    fail,
+    offline_settings,
+    user_errors,
+)
+from bot.config import OfflineSettings, load_offline_settings, load_settings
+from engine.errors import CatalogError, StickerbotError
 
 if TYPE_CHECKING:  # the engine loads models and native libraries: only when a command needs it
     from engine.build import BuildReport
     from engine.demo import DemoRun
     from engine.types import StickerRecord
-    from export.pipeline import PipelineSummary
 
 log = logging.getLogger(__name__)
 
-EXIT_FAILURE = 1  # something went wrong while running
-EXIT_BAD_INPUT = 2  # the user's input or configuration must change (click uses 2 for usage too)
-DATA_ENV = "STICKERBOT_DATA"
 DEFAULT_DEMO_DATA = Path("var/demo")  # apart from the bot's data: the demo may wipe its folder
-DEFAULT_CONFIG = Path("bot.toml")
 DEFAULT_RUN = Path("run.jsonl")
 RESULTS_DIR = Path("bench-results")
 NSFW_CACHE = Path("cache/embed-cache.sqlite")  # under RESULTS_DIR: outlives the scratch folders
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-EXPORT_HINT = "pip install -e '.[export]'"
-# Errors that mean "change your input": everything else a StickerbotError says is a runtime one.
-INPUT_ERRORS: tuple[type[Exception], ...] = (CatalogError, BadQuery, ReportError, UnknownLanguage)
 
-# Markdown, not rich's markup: rich reads "[engine]" or "[default: ...]" in a help text as a
-# style tag and drops it.
-HELP_MARKUP: Final = "markdown"
 app = typer.Typer(
     add_completion=False,
     rich_markup_mode=HELP_MARKUP,
@@ -54,47 +51,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Stickerbot: sticker suggestions that fit both the words and the person.",
 )
-export_app = typer.Typer(
-    no_args_is_help=True,
-    rich_markup_mode=HELP_MARKUP,
-    help="Offline steps: index a catalog, caption it, export models.",
-)
 app.add_typer(export_app, name="export")
-import_app = typer.Typer(
-    no_args_is_help=True,
-    rich_markup_mode=HELP_MARKUP,
-    help="Convert public datasets to FORMAT.md.",
-)
 app.add_typer(import_app, name="import")
 
 
 def main() -> None:
     app(prog_name="stickerbot")
-
-
-def fail(message: str, code: int) -> typer.Exit:
-    """Print `message` as one line on stderr; the caller raises the returned Exit."""
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
-
-
-@contextlib.contextmanager
-def user_errors() -> Iterator[None]:
-    """Turn the errors a user can act on into one line and an exit code."""
-    try:
-        yield
-    except ConfigError as error:
-        for line in error.lines:
-            typer.echo(f"error: {line}", err=True)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
-    except INPUT_ERRORS as error:
-        raise fail(str(error), EXIT_BAD_INPUT) from None
-    except StickerbotError as error:
-        raise fail(str(error), EXIT_FAILURE) from None
-    except OSError as error:
-        log.debug("OS error", exc_info=True)
-        where = f"{error.filename}: " if error.filename else ""
-        raise fail(f"{where}{error.strerror or error}", EXIT_FAILURE) from None
 
 
 @app.callback()
@@ -108,67 +70,6 @@ def root(
     # command turns up on purpose (export summaries, the emulator's URLs).
     for handler in logging.getLogger().handlers:
         handler.setLevel(logging.DEBUG if verbose else logging.INFO)
-
-
-class Progress:
-    """A progress bar that appears with the first step (so a run that fails early or has
-    nothing to do shows none), and only on a terminal."""
-
-    def __init__(self, total: int, description: str) -> None:
-        self._total, self._description = total, description
-        self._bar: tqdm[Any] | None = None
-
-    def update(self, steps: int) -> None:
-        if self._bar is None:
-            self._bar = tqdm(
-                total=self._total, desc=self._description, unit="sticker", leave=False, disable=None
-            )
-        self._bar.update(steps)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-
-
-class StageBars:
-    """One tqdm bar (with its ETA) per build stage, opened when the stage reports first."""
-
-    def __init__(self) -> None:
-        self._bars: dict[str, tqdm[Any]] = {}
-
-    def update(self, stage: str, steps: int, total: int) -> None:
-        bar = self._bars.get(stage)
-        if bar is None:
-            bar = tqdm(total=total, desc=stage, unit="item", leave=False, disable=None)
-            self._bars[stage] = bar
-        bar.update(steps)
-
-    def close(self) -> None:
-        for bar in self._bars.values():
-            bar.close()
-
-
-DataOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--data", envvar=DATA_ENV, help="Data folder of the engine [default: bot.toml's data]."
-    ),
-]
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="Settings file [default: ./bot.toml if present]."),
-]
-
-
-def _config_path(config: Path | None) -> Path | None:
-    return config if config is not None else (DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None)
-
-
-def _offline_settings(config: Path | None, data: Path | None) -> OfflineSettings:
-    """The engine settings, data folder and database `serve` would use, so an offline command
-    writes the index the bot will open (a --data flag or STICKERBOT_DATA wins over the file)."""
-    settings = load_offline_settings(_config_path(config))
-    return settings if data is None else settings.model_copy(update={"data": data})
 
 
 # -- build ------------------------------------------------------------------------------------
@@ -190,7 +91,7 @@ def build(
     from engine.catalog import read_catalog
 
     with user_errors():
-        settings = _offline_settings(config, data)
+        settings = offline_settings(config, data)
         records = None if catalog_dir is None else read_catalog(catalog_dir)
         start = time.perf_counter()
         report = asyncio.run(_build(records, settings))
@@ -266,7 +167,7 @@ def bench(
     with user_errors():
         if not (dataset / "queries.jsonl").is_file():
             raise CatalogError(str(dataset / "queries.jsonl"), 0, "file", "is missing")
-        engine_config = load_offline_settings(_config_path(config)).engine
+        engine_config = load_offline_settings(config_path(config)).engine
         results = results or RESULTS_DIR / f"{dataset_name(dataset)}.json"
         _folders_for(run_out, results, chart)
         cache = RESULTS_DIR / NSFW_CACHE if nsfw else None
@@ -439,7 +340,7 @@ def _print_demo(run: DemoRun) -> None:
 def serve(config: ConfigOption = None) -> None:
     """Run the Telegram bot (token from STICKERBOT_TOKEN)."""
     with user_errors():
-        settings = load_settings(_config_path(config))
+        settings = load_settings(config_path(config))
     from telegram.error import TelegramError
 
     from bot.app import serve as serve_bot
@@ -449,170 +350,6 @@ def serve(config: ConfigOption = None) -> None:
             serve_bot(settings)
         except TelegramError as error:  # e.g. a token Telegram rejects, or no network
             raise fail(f"Telegram: {error}", EXIT_FAILURE) from None
-
-
-# -- export model -----------------------------------------------------------------------------
-
-
-@export_app.command(
-    "model",
-    add_help_option=False,
-    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-)
-def export_model(ctx: typer.Context) -> None:
-    """Export CLIP or a sentence-transformers model to ONNX (`export model --help`)."""
-    try:
-        from export import onnx_model
-        from export.onnx_folder import ExportError
-    except ImportError as error:  # torch, optimum or transformers absent at run time
-        raise fail(
-            f"model export needs {error.name or 'torch'}: {EXPORT_HINT}", EXIT_FAILURE
-        ) from None
-    logging.getLogger(onnx_model.__name__).setLevel(logging.INFO)  # its summary is the output
-    command = typer.main.get_command(onnx_model.app)
-    with user_errors():
-        try:
-            command.main(args=ctx.args, prog_name="stickerbot export model", standalone_mode=False)
-        except click.ClickException as error:
-            error.show()
-            raise typer.Exit(error.exit_code) from None
-        except ExportError as error:
-            raise fail(str(error), EXIT_FAILURE) from None
-        except ValueError as error:  # e.g. transformers refusing a model name or folder
-            log.debug("export failed", exc_info=True)
-            raise fail(f"cannot export: {error}", EXIT_FAILURE) from None
-
-
-# -- export index -----------------------------------------------------------------------------
-
-
-@export_app.command("index")
-def export_index(
-    catalog_dir: Annotated[Path, typer.Argument(help="Folder with catalog.jsonl and images.")],
-    data: DataOption = None,
-    config: ConfigOption = None,
-    captions: Annotated[
-        Path | None, typer.Option(help="Captions JSONL (from `export captions` or elsewhere).")
-    ] = None,
-    ocr: Annotated[
-        bool | None,
-        typer.Option("--ocr/--no-ocr", help="Read text off stickers [default: if installed]."),
-    ] = None,
-    nsfw: Annotated[
-        bool | None, typer.Option("--nsfw/--no-nsfw", help="Score NSFW [default: if installed].")
-    ] = None,
-    clip_model: Annotated[
-        Path | None, typer.Option(help="Exported CLIP folder: also index image vectors.")
-    ] = None,
-) -> None:
-    """Distil a catalog into the data folder's index (a running bot picks it up by itself)."""
-    from export.pipeline import PipelineOptions, run_pipeline
-
-    with user_errors():
-        settings = _offline_settings(config, data)
-    options = PipelineOptions(
-        catalog_dir, settings.data, captions, ocr, nsfw, clip_model, settings.database_url
-    )
-    with user_errors(), contextlib.closing(StageBars()) as bars:
-        summary = asyncio.run(run_pipeline(options, on_stage=bars.update, config=settings.engine))
-    _print_pipeline(summary, settings.data)
-
-
-def _print_pipeline(summary: PipelineSummary, data: Path) -> None:
-    typer.echo(f"Indexed {summary.indexed} stickers into {data}.")
-    if summary.skipped:
-        reasons = ", ".join(f"{n} {reason}" for reason, n in summary.skipped.most_common())
-        typer.echo(f"Skipped {sum(summary.skipped.values())}: {reasons}.")
-    if summary.captions_applied:
-        typer.echo(f"Captions applied: {summary.captions_applied}.")
-    if summary.ocr_found is not None:
-        typer.echo(f"OCR texts found: {summary.ocr_found}.")
-    if summary.nsfw_flagged is not None:
-        typer.echo(f"Flagged NSFW: {summary.nsfw_flagged} (score >= {summary.nsfw_threshold:g}).")
-    typer.echo(f"Crowd: {summary.crowd_events} stored events feed the crowd text.")
-    kinds = sorted(set(summary.cache_hits) | set(summary.cache_misses))
-    cache = ", ".join(
-        f"{kind} {summary.cache_hits[kind]} reused/{summary.cache_misses[kind]} computed"
-        for kind in kinds
-    )
-    typer.echo(f"Cache: {cache or 'unused'}.")
-    stages = ", ".join(f"{name} {secs:.1f}" for name, secs in summary.seconds.items())
-    typer.echo(f"Seconds: {stages} (total {sum(summary.seconds.values()):.1f}).")
-
-
-# -- export captions, import u-sticker ----------------------------------------------------------
-
-
-@export_app.command("captions")
-def export_captions(
-    catalog_dir: Annotated[Path, typer.Argument(help="Folder with catalog.jsonl and images.")],
-    out: Annotated[Path, typer.Argument(help="Captions JSONL; an interrupted run resumes.")],
-    endpoint: Annotated[
-        str, typer.Option(help="OpenAI-compatible API base, e.g. http://host:8080/v1")
-    ],
-    model: Annotated[str, typer.Option(help="Model name the server expects.")],
-    api_key: Annotated[str | None, typer.Option(envvar="STICKERBOT_CAPTION_API_KEY")] = None,
-    concurrency: Annotated[int, typer.Option(min=1)] = 4,
-) -> None:
-    """Caption a catalog with a vision-language model into a resumable JSONL file."""
-    from export.captions import CaptionReport, caption_catalog
-
-    with user_errors(), tqdm(unit="sticker", desc="captions", disable=None) as bar:
-
-        def progress(report: CaptionReport) -> None:
-            bar.total, bar.n = report.total, report.finished
-            bar.refresh()
-
-        report = asyncio.run(
-            caption_catalog(
-                catalog_dir,
-                out,
-                endpoint=endpoint,
-                model=model,
-                api_key=api_key,
-                concurrency=concurrency,
-                on_progress=progress,
-            )
-        )
-    failures = ", ".join(f"{reason} {count}" for reason, count in report.failed.most_common())
-    typer.echo(
-        f"{report.done} captioned, {report.skipped_existing} already done, "
-        f"{report.failed_total} failed{': ' + failures if failures else ''}"
-    )
-
-
-@import_app.command("u-sticker")
-def import_usticker_command(
-    src: Annotated[Path, typer.Argument(help="The U-Sticker dataset folder.")],
-    out_dir: Annotated[Path, typer.Argument(help="Benchmark folder to write.")],
-    holdout: Annotated[int, typer.Option(min=1, help="Sends per user held out as queries.")] = 1,
-    overwrite: bool = False,
-) -> None:
-    """Convert U-Sticker conversations into catalog.jsonl, history.jsonl and queries.jsonl."""
-    from export.usticker import UStickerError, import_usticker
-
-    with user_errors(), tqdm(unit="conversation", desc="u-sticker", disable=None) as bar:
-
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
-
-        try:
-            report = import_usticker(
-                src, out_dir, holdout=holdout, overwrite=overwrite, on_progress=progress
-            )
-        except UStickerError as error:  # the source folder or a conversation file is malformed
-            raise fail(str(error), EXIT_BAD_INPUT) from None
-    typer.echo(
-        f"{report.stickers} stickers, {report.history_events} history events, "
-        f"{report.queries} queries from {report.conversations} conversations"
-    )
-    if report.stickers_without_file:
-        typer.echo(
-            f"warning: {report.stickers_without_file} stickers have no file under {src}; "
-            "their catalog lines have file null (the build skips them as no_file)",
-            err=True,
-        )
 
 
 # -- emulator ---------------------------------------------------------------------------------

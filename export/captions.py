@@ -31,7 +31,7 @@ from typing import Any, TextIO
 import aiohttp
 import typer
 
-from bot.cli import export_captions
+from bot.cli_offline import export_captions
 from engine.catalog import read_catalog, read_jsonl
 from engine.errors import CatalogError, StickerbotError
 from engine.media import MediaError, flatten, load_sticker_image
@@ -556,8 +556,8 @@ async def _run_workers(run: _Run, concurrency: int) -> None:
 
 
 # --- command line ------------------------------------------------------------------------------
-# The command is defined once, as `stickerbot export captions` (bot.cli); this group runs that
-# same command as `python -m export.captions caption`.
+# The command is defined once, as `stickerbot export captions` (bot.cli_offline); this group
+# runs that same command as `python -m export.captions caption`.
 
 app = typer.Typer(add_completion=False, help="Caption stickers with a vision-language model.")
 app.command("caption")(export_captions)

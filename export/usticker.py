@@ -31,7 +31,7 @@ from typing import Any
 
 import typer
 
-from bot.cli import import_usticker_command
+from bot.cli_offline import import_usticker_command
 from engine.errors import StickerbotError
 from engine.protocol import MAX_QUERY_CHARS
 
@@ -583,8 +583,8 @@ def import_usticker(
 
 
 # --- command line ------------------------------------------------------------------------------
-# The command is defined once, as `stickerbot import u-sticker` (bot.cli); this group runs that
-# same command as `python -m export.usticker u-sticker`.
+# The command is defined once, as `stickerbot import u-sticker` (bot.cli_offline); this group
+# runs that same command as `python -m export.usticker u-sticker`.
 
 app = typer.Typer(add_completion=False, help="Import public datasets into the benchmark format.")
 app.command("u-sticker")(import_usticker_command)

@@ -10,7 +10,8 @@ import pytest
 from PIL import Image, ImageDraw
 from typer.testing import CliRunner
 
-from bot.cli import EXIT_BAD_INPUT, EXIT_FAILURE, app
+from bot.cli import app
+from bot.cli_support import EXIT_BAD_INPUT, EXIT_FAILURE
 from engine import demo, index_files
 from engine.emoji import EmojiKeywords
 from engine.engine import Engine

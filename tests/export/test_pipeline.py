@@ -10,7 +10,8 @@ import pytest
 from PIL import Image, ImageDraw
 from typer.testing import CliRunner
 
-from bot.cli import EXIT_BAD_INPUT, app
+from bot.cli import app
+from bot.cli_support import EXIT_BAD_INPUT
 from engine.build import NO_FILE, BuildHooks, StageClock, StickerFile, build_index
 from engine.embed_cache import EmbedCache
 from engine.emoji import EmojiKeywords
