@@ -1,71 +1,108 @@
-"""A lexical field in two segments: the rows as built, and the rows added live since.
+"""A lexical field in segments: the rows as built, then the rows added live, in levels.
 
 A live growth used to rebuild every lexical field over the whole catalog, which is most of what
-adding one pack to a 543,098-sticker catalog cost. The rows added live now go into a second,
-small segment of their own, rebuilt alone at each growth, and the first stays as it was built.
-A search asks both and counts every word's idf over the rows of both, so a word weighs the same
-in either (as Lucene's segments share their statistics). `stickerbot build` makes one segment
-again, and so does a growth whose live segment would outgrow TAIL_SHARE of the first.
+adding one pack to a 543,098-sticker catalog cost. The rows added live go into segments of
+their own, and the built one stays as it was built. A search asks every segment and counts
+every word's idf over the rows of all, so a word weighs the same in any (as Lucene's segments
+share their statistics).
+
+The live segments are levels, oldest and largest first, as in a log-structured merge tree: a
+growth builds a segment over its new rows, merged with the newest live segments while the
+merged one would be at least half the size of the one before it (`merge_start`). So a growth
+reads the stored records of about as many rows as it adds, on average, there are never more
+than about log2(live rows) live segments, and no growth rebuilds the built segment: that took
+every stored sticker's record in memory (2.1 GB at its peak at 543,098 stickers), more than a
+1.5 GB machine has. `stickerbot build` makes one segment again.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
 
 import numpy as np
 
 from engine.lexical import FieldIndex, LexicalHits
 
-# The live segment is folded into the first when it would hold more rows than this share of
-# it: each growth rebuilds the live segment, so its size is what a growth costs.
-TAIL_SHARE = 0.1
-TAIL_SUFFIX = "-live"  # the live segment's files: lexical-<field>-live.npz and .vocab.json
+LIVE_SUFFIX = "-live"  # live segment i's files: lexical-<field>-live[i+1].npz and .vocab.json
 
 
 @dataclass(frozen=True)
 class SegmentedField:
-    """`built` holds rows 0..len(built)-1, `live` (if any) the rows after them."""
+    """`built` holds rows 0..len(built)-1; `live` the rows added since, oldest first."""
 
     built: FieldIndex
-    live: FieldIndex | None = None
+    live: tuple[FieldIndex, ...] = ()
+
+    @property
+    def segments(self) -> tuple[FieldIndex, ...]:
+        return (self.built, *self.live)
 
     def __len__(self) -> int:
-        return len(self.built) + (len(self.live) if self.live is not None else 0)
+        return sum(len(segment) for segment in self.segments)
 
     @property
     def nbytes(self) -> int:
-        return self.built.nbytes + (self.live.nbytes if self.live is not None else 0)
+        return sum(segment.nbytes for segment in self.segments)
 
     @property
     def documents(self) -> int:
-        return self.built.documents + (self.live.documents if self.live is not None else 0)
+        return sum(segment.documents for segment in self.segments)
+
+    def live_starts(self) -> list[int]:
+        """The first row of each live segment, oldest first."""
+        starts = list(accumulate((len(s) for s in self.live), initial=len(self.built)))
+        return starts[:-1]
+
+    def merge_start(self, adding: int) -> int:
+        """The first row of the live segments that a growth by `adding` rows merges with them:
+        the newest ones, while the merged segment would be at least half the one before it.
+        len(self) when the new rows make a segment of their own."""
+        merged, start = adding, len(self)
+        for segment in reversed(self.live):
+            if 2 * merged < len(segment):
+                break
+            merged += len(segment)
+            start -= len(segment)
+        return start
+
+    def kept_before(self, start: int) -> SegmentedField:
+        """The segments wholly before row `start` (a live segment's first row, or the end)."""
+        kept = [s for s, first in zip(self.live, self.live_starts(), strict=True) if first < start]
+        return SegmentedField(self.built, tuple(kept))
 
     def search(self, query: str, k: int) -> LexicalHits:
         """Up to k rows of each segment (see FieldIndex.search), the built rows first."""
-        if self.live is None:
+        segments = self.segments
+        if len(segments) == 1:
             return self.built.search(query, k)
-        built = self.built.search(query, k, others=(self.live,))
-        live = self.live.search(query, k, others=(self.built,))
+        parts, first = [], 0
+        for i, segment in enumerate(segments):
+            hits = segment.search(query, k, others=segments[:i] + segments[i + 1 :])
+            parts.append((hits, first))
+            first += len(segment)
         return LexicalHits(
-            np.concatenate([built.rows, live.rows + len(self.built)]).astype(np.int32),
-            np.concatenate([built.bm25, live.bm25]),
-            np.concatenate([built.coverage, live.coverage]),
-            completed=built.completed or live.completed,
+            np.concatenate([hits.rows + first for hits, first in parts]).astype(np.int32),
+            np.concatenate([hits.bm25 for hits, _ in parts]),
+            np.concatenate([hits.coverage for hits, _ in parts]),
+            completed=any(hits.completed for hits, _ in parts),
         )
 
     def save(self, stem: Path) -> None:
-        """Write to `stem` (see FieldIndex.save), the live segment beside it."""
+        """Write to `stem` (see FieldIndex.save), the live segments beside it."""
         self.built.save(stem)
-        if self.live is not None:
-            self.live.save(live_stem(stem))
+        for level, segment in enumerate(self.live):
+            segment.save(live_stem(stem, level))
 
     @classmethod
     def load(cls, stem: Path) -> SegmentedField:
-        live = live_stem(stem)
-        has_live = live.with_suffix(".npz").is_file()
-        return cls(FieldIndex.load(stem), FieldIndex.load(live) if has_live else None)
+        live: list[FieldIndex] = []
+        while live_stem(stem, len(live)).with_suffix(".npz").is_file():
+            live.append(FieldIndex.load(live_stem(stem, len(live))))
+        return cls(FieldIndex.load(stem), tuple(live))
 
 
-def live_stem(stem: Path) -> Path:
-    return stem.with_name(stem.name + TAIL_SUFFIX)
+def live_stem(stem: Path, level: int) -> Path:
+    """The files of live segment `level` (0: the oldest; an index of format 6 had only it)."""
+    return stem.with_name(stem.name + LIVE_SUFFIX + (str(level + 1) if level else ""))

@@ -24,7 +24,7 @@ from engine.emoji import EmojiKeywords
 from engine.emoji_trust import emoji_trust, reference_meanings
 from engine.encoders import per_row
 from engine.errors import IndexMismatch
-from engine.field_segments import TAIL_SHARE, SegmentedField
+from engine.field_segments import SegmentedField
 from engine.groups import number_texts
 from engine.index import (
     FIELDS,
@@ -56,13 +56,14 @@ def extend_index(
     rows_folder: Path | None = None,
 ) -> BuiltIndex:
     """A new index with `records` appended (live growth); the dense graphs are shared.
-    `indexed` are the stored records of the index's last rows, in row order: of every row,
-    and the lexical fields and meaning book are rebuilt from them, or of the rows added since
-    the build, and only the live segments are (see growth_reads_from). The result's records
+    `indexed` are the stored records of the index's last rows, in row order (see
+    growth_reads_from): of every row, and the lexical fields and meaning book are rebuilt from
+    them, or of the live segments the new rows merge with, and only those are rebuilt, into one
+    segment with the new rows (engine.field_segments). The result's records
     are the ones added. The grown per-row arrays of an index whose arrays are mapped from
     files are written as files to `rows_folder` (engine.row_files); without one they are
     concatenated in memory."""
-    whole = _check_indexed(index, indexed)
+    whole = _check_indexed(index, indexed, len(records))
     book = _book_from_records(index, indexed, encoders) if whole else index.meaning_book()
     if book is None or len(book) != len(index.meanings):
         raise IndexMismatch("the index's meaning book is missing; run `stickerbot build`")
@@ -112,29 +113,28 @@ def extend_index(
         image = encode_images(decoded, encoders.clip, BuildHooks())
         add_dense(index.image_dense, image, first)
         grown.image = _grown_rows(index.image, image, rows_folder, "image")
-    grown.fields = grown_fields(index, [*indexed, *kept], whole, encoders.emoji, grown.trust)
+    start = len(index) - len(indexed)
+    grown.fields = grown_fields(index, [*indexed, *kept], start, encoders.emoji, grown.trust)
     report.indexed += len(kept)
     return BuiltIndex(grown, kept)
 
 
 def growth_reads_from(index: CatalogIndex, adding: int) -> int:
     """The first row whose stored record a growth by up to `adding` stickers reads (see
-    extend_index): the first row added live since the build, or 0 when the lexical fields
-    are to be rebuilt whole, because the live rows would pass TAIL_SHARE of the built ones or
-    the index keeps no meaning book (folders saved before it existed)."""
-    built = len(index.fields["meaning"].built)
-    no_book = index.book is None and not has_meaning_book(index.folder)
-    if no_book or len(index) + adding - built > TAIL_SHARE * built:
+    extend_index): the first row of the live segments its new rows merge with
+    (SegmentedField.merge_start; len(index) if none), or 0 when the index keeps no meaning
+    book (folders saved before it existed), so every field is rebuilt whole."""
+    if index.book is None and not has_meaning_book(index.folder):
         return 0
-    return built
+    return index.fields["meaning"].merge_start(adding)
 
 
-def _check_indexed(index: CatalogIndex, indexed: Sequence[StickerRecord]) -> bool:
-    """Whether `indexed` holds every row's record (else those of the live rows), or
-    IndexMismatch if the records read are neither."""
+def _check_indexed(index: CatalogIndex, indexed: Sequence[StickerRecord], adding: int) -> bool:
+    """Whether `indexed` holds every row's record (else those a growth by `adding` stickers
+    reads: see growth_reads_from), or IndexMismatch if the records read are neither."""
     start = len(index) - len(indexed)
     if (
-        start not in (0, len(index.fields["meaning"].built))
+        start not in (0, growth_reads_from(index, adding))
         or [r.sticker_id for r in indexed] != index.rows.sticker_ids[start:]
     ):
         raise IndexMismatch(
@@ -181,22 +181,21 @@ def _grown_neighbours(
 def grown_fields(
     index: CatalogIndex,
     records: Sequence[StickerRecord],
-    whole: bool,
+    start: int,
     emoji: EmojiKeywords,
     trust: np.ndarray,
 ) -> dict[str, SegmentedField]:
-    """The lexical fields of `index` grown: rebuilt `whole` over `records` (every row's), or
-    their live segments rebuilt over `records` (the rows added since the build). `trust`
-    holds every row's emoji weight (engine.field_segments)."""
-    if whole:
+    """The lexical fields of `index` grown by `records`, the records of every row from `start`
+    on: the segments before `start` kept, and one new segment over `records` (all of them, as
+    the built segment, when `start` is 0). `trust` holds every row's emoji weight."""
+    if start == 0:
         return {name: SegmentedField(build_field(name, records, emoji, trust)) for name in FIELDS}
-    live_trust = trust[len(trust) - len(records) :]
-    return {
-        name: SegmentedField(
-            index.fields[name].built, build_field(name, records, emoji, live_trust)
-        )
-        for name in FIELDS
-    }
+    grown = {}
+    for name in FIELDS:
+        kept = index.fields[name].kept_before(start)
+        segment = build_field(name, records, emoji, trust[start:])
+        grown[name] = SegmentedField(kept.built, (*kept.live, segment))
+    return grown
 
 
 def _grown_pack_means(

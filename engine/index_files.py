@@ -24,7 +24,10 @@ from engine.row_files import save_rows
 from engine.sticker_rows import StickerRows
 from engine.style import STYLE_DIM, StyleScaler
 
-INDEX_VERSION = 6  # stamp on index folders; bump when the files' meaning changes
+INDEX_VERSION = 7  # stamp on index folders; bump when the files' meaning changes
+# The oldest stamp still read: format 6 kept at most one live lexical segment, which format 7
+# reads as the first of its levels (engine.field_segments).
+OLDEST_READABLE = 6
 GROWING_PREFIX = ".growing-"  # a live growth's grown vector files, beside the index folder
 # Work folders beside the index (a save's staging, a growth's files) older than this were left
 # by a process killed mid-way, and are removed when an engine opens. A save or growth takes
@@ -197,10 +200,10 @@ def _read_manifest(folder: Path, encoders: Encoders) -> dict:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise IndexMismatch(f"cannot read {path} ({error}); run `stickerbot build`") from None
-    if manifest.get("version") != INDEX_VERSION:
+    if manifest.get("version") not in range(OLDEST_READABLE, INDEX_VERSION + 1):
         raise IndexMismatch(
             f"index at {folder} is version {manifest.get('version')}, this Stickerbot reads "
-            f"{INDEX_VERSION}; run `stickerbot build` again"
+            f"{OLDEST_READABLE}-{INDEX_VERSION}; run `stickerbot build` again"
         )
     if manifest.get("text_model") != encoders.text.name:
         raise IndexMismatch(

@@ -324,7 +324,7 @@ def test_build_replaces_an_index_of_an_older_format_from_the_stored_stickers(
     manifest_path = built_manifest(runner, dataset, data)
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     indexed = len(manifest["sticker_ids"])
-    manifest["version"] = index_files.INDEX_VERSION - 1  # as an older Stickerbot saved it
+    manifest["version"] = index_files.OLDEST_READABLE - 1  # as an older Stickerbot saved it
     manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
     with pytest.raises(IndexMismatch, match="run `stickerbot build` again"):
         asyncio.run(Engine.open(data))

@@ -528,7 +528,6 @@ async def test_opening_removes_the_work_a_killed_process_left_beside_the_index(
 async def test_growth_refuses_an_index_whose_stickers_the_store_lost(
     engine: Engine, data: Path, png: PngMaker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("engine.growth.TAIL_SHARE", 1.0)  # growths rebuild only the live rows
     comet = StickerRecord("comet", "space", caption="a comet", path=str(png("soft", 6, 4)))
     planet = StickerRecord("planet", "space", caption="a planet", path=str(png("soft", 7, 4)))
     assert await engine.add_stickers([comet]) == 1

@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-from engine import growth as growth_module
 from engine import index as index_module
 from engine import index_files
 from engine.build import SAME_WORDING, BuildReport, build_field, build_index
@@ -24,8 +23,8 @@ from engine.encoders import UniversalSentenceEncoder
 from engine.errors import IndexMismatch
 from engine.growth import _grown_reference, extend_index, growth_reads_from
 from engine.index import NEIGHBOURS, CatalogIndex, Encoders, centred_pack_styles, pack_means
-from engine.index_files import INDEX_VERSION, load_index, save_index
-from engine.meaning_book import MeaningBook
+from engine.index_files import INDEX_VERSION, OLDEST_READABLE, load_index, save_index
+from engine.meaning_book import TEXTS_FILE, MeaningBook
 from engine.style import STYLE_DIM, StyleScaler
 from engine.types import StickerRecord
 
@@ -281,6 +280,7 @@ def _edit_manifest(folder: Path, **changes: Any) -> None:
     ("changes", "words"),
     [
         ({"version": INDEX_VERSION + 1}, f"version {INDEX_VERSION + 1}"),
+        ({"version": OLDEST_READABLE - 1}, f"version {OLDEST_READABLE - 1}"),
         ({"text_model": "another-model"}, "another-model"),
     ],
 )
@@ -397,33 +397,47 @@ def test_a_saved_index_grows_its_vectors_on_disk_and_links_them_into_the_next_sa
     assert loaded.dense.search(grown.dense.vectors(np.array([comet]))[0], 1)[0].tolist() == [comet]
 
 
-def test_growth_rebuilds_only_the_live_segments_until_they_outgrow_their_share(
-    folder: Path, encoders: Encoders, png: PngMaker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_growth_rebuilds_only_the_live_levels_its_rows_merge_with(
+    folder: Path, encoders: Encoders, png: PngMaker, tmp_path: Path
 ) -> None:
     first = build_index(read_catalog(folder), encoders)
     base = first.index
-    comet = StickerRecord("comet", "space", caption="a comet", path=str(png("flat", 6, 2)))
-    moon = StickerRecord("moon", "space", caption="the moon", path=str(png("flat", 7, 2)))
-    monkeypatch.setattr(growth_module, "TAIL_SHARE", 1.0)  # live rows up to as many as built
+    comet, moon, star, orbit = (
+        StickerRecord(name, "space", caption=f"a {name}", path=str(png("flat", i, 2)))
+        for i, name in enumerate(("comet", "moon", "star", "orbit"))
+    )
     assert growth_reads_from(base, 1) == len(base)  # no stored record is read
     once = extend_index(base, [], [comet], encoders, BuildReport())
-    assert growth_reads_from(once.index, 1) == len(base)  # the live row's
-    twice = extend_index(once.index, once.records, [moon], encoders, BuildReport())
+    assert growth_reads_from(once.index, 2) == len(base)  # 2 rows merge with the 1 before
+    twice = extend_index(once.index, once.records, [moon, star], encoders, BuildReport())
     for name in ("meaning", "title"):
         field = twice.index.fields[name]
         assert field.built is base.fields[name].built  # kept as built, not rebuilt
-        assert field.live is not None and len(field.live) == 2  # both live rows, rebuilt
+        assert [len(s) for s in field.live] == [3]  # every live row, in one level
     assert twice.index.fields["meaning"].search("moon", 5).rows.tolist() == [len(base) + 1]
     save_index(twice.index, tmp_path / "index")
     loaded = load_index(tmp_path / "index", twice.index.rows, encoders)
     assert loaded.fields["meaning"].search("comet", 5).rows.tolist() == [len(base)]
-    monkeypatch.setattr(growth_module, "TAIL_SHARE", 0.0)  # any live row is too many
+    assert growth_reads_from(loaded, 1) == len(loaded)  # under half of 3: a level of its own
+    third = extend_index(loaded, [], [orbit], encoders, BuildReport()).index
+    assert [len(s) for s in third.fields["meaning"].live] == [3, 1]
+    assert third.fields["meaning"].live[0] is loaded.fields["meaning"].live[0]  # not rebuilt
+    assert third.fields["meaning"].search("orbit", 5).rows.tolist() == [len(base) + 3]
+    assert growth_reads_from(third, 1) == len(base)  # 1 + 1, then 2 + 3: every live level
+
+
+def test_an_index_without_its_meaning_book_rebuilds_every_field_whole(
+    folder: Path, encoders: Encoders, png: PngMaker, tmp_path: Path
+) -> None:
+    first = build_index(read_catalog(folder), encoders)
+    save_index(first.index, tmp_path / "index")
+    (tmp_path / "index" / TEXTS_FILE).unlink()  # as folders saved before the book existed
+    loaded = load_index(tmp_path / "index", first.index.rows, encoders)
     assert growth_reads_from(loaded, 1) == 0  # every stored record, to rebuild all
-    stored = [*first.records, *once.records, *twice.records]
-    comet_tail = StickerRecord("tail", "space", caption="a tail", path=str(png("flat", 5, 2)))
-    folded = extend_index(loaded, stored, [comet_tail], encoders, BuildReport()).index
+    comet = StickerRecord("comet", "space", caption="a comet", path=str(png("flat", 5, 2)))
+    grown = extend_index(loaded, first.records, [comet], encoders, BuildReport()).index
     assert all(
-        field.live is None and len(field) == len(base) + 3 for field in folded.fields.values()
+        field.live == () and len(field) == len(first.index) + 1 for field in grown.fields.values()
     )
 
 
