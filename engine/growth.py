@@ -1,6 +1,7 @@
 """Live growth: a new index with stickers appended to an existing one, sharing its dense
 graphs. Only what the new rows change is computed: their meanings, the packs they join, and
-the lexical fields' live segments (or the fields whole, when the live rows grow too many)."""
+the newest live levels of the lexical fields (engine.field_segments); every field is rebuilt
+whole only for a folder saved without its meaning book."""
 
 from __future__ import annotations
 
