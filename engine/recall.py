@@ -18,11 +18,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 
-from engine.by_row import group_by_row, product_by_row
 from engine.completion import COMPLETION_CREDIT
 from engine.crowd import Crowd
 from engine.encoders import Pending
@@ -168,22 +167,46 @@ class Recall:
         rows = np.concatenate([np.zeros(0, np.int64), *self._rows])
         scores = np.concatenate([np.zeros(0), *self._scores])
         reason_ids = np.concatenate([np.zeros(0, np.int64), *self._reason_ids])
-        misses = 1.0 - np.minimum(scores, MAX_EVIDENCE)
-        grouped, miss = product_by_row(rows, scores, misses, len(self._index))
-        fused = Candidates(grouped.rows, 1.0 - miss, reason_ids[grouped.best], tuple(self._reasons))
+        grouped = _group_by_row(rows, scores)
+        in_order = scores[grouped.order]
+        miss = np.multiply.reduceat(1.0 - np.minimum(in_order, MAX_EVIDENCE), grouped.starts)
+        best = grouped.best[grouped.seen]
+        fused = Candidates(
+            rows[best], (1.0 - miss)[grouped.seen], reason_ids[best], tuple(self._reasons)
+        )
         return _share_with_same_meaning(self._index, fused)
 
 
+class _Grouped(NamedTuple):
+    order: np.ndarray  # entry positions, each row's entries together and in input order
+    starts: np.ndarray  # where each row's entries start in `order`, one group per row
+    best: np.ndarray  # per group, the position of its best score (the earliest of equal ones)
+    seen: np.ndarray  # the groups in the order their rows first appear in the input
+
+
+def _group_by_row(rows: np.ndarray, scores: np.ndarray) -> _Grouped:
+    """Entries grouped by row, with each row's best entry."""
+    if not len(rows):
+        return _Grouped(rows, rows, rows, rows)
+    # A key unique to each entry (its row, then its position) lets the fast unstable sort group
+    # stably. At 543k stickers sharing groups about 7,000 entries a query: a lexsort on (score,
+    # row) took 0.47-0.51 ms for them, this 0.27.
+    order = np.argsort(rows * len(rows) + np.arange(len(rows)))
+    in_order = rows[order]
+    starts = np.flatnonzero(np.r_[True, in_order[1:] != in_order[:-1]])
+    ordered_scores = scores[order]
+    top = np.maximum.reduceat(ordered_scores, starts)
+    at_top = ordered_scores == np.repeat(top, np.diff(starts, append=len(rows)))
+    best = np.minimum.reduceat(np.where(at_top, order, len(rows)), starts)
+    return _Grouped(order, starts, best, np.argsort(order[starts]))
+
+
 def _best_per_row(
-    rows: np.ndarray,
-    scores: np.ndarray,
-    reason_ids: np.ndarray,
-    reasons: tuple[str, ...],
-    size: int,
+    rows: np.ndarray, scores: np.ndarray, reason_ids: np.ndarray, reasons: tuple[str, ...]
 ) -> Candidates:
-    """Each row (below `size`) once, with its best score (the first listed wins a tie), in the
-    order rows first appear."""
-    best = group_by_row(rows, scores, size).best
+    """Each row once, with its best score (the first listed wins a tie), in order."""
+    grouped = _group_by_row(rows, scores)
+    best = grouped.best[grouped.seen]
     return Candidates(rows[best], scores[best], reason_ids[best], reasons)
 
 
@@ -217,7 +240,6 @@ def _share_with_same_meaning(index: CatalogIndex, fused: Candidates) -> Candidat
         np.concatenate([fused.scores, offers]),
         np.concatenate([fused.reason_ids, fused.reason_ids[sources]]),
         fused.reasons,
-        len(index),
     )
 
 
