@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -73,43 +74,35 @@ def extend_index(
     decoded = decode_all(fresh, report, None, want_images=index.image is not None)
     kept, raw = decoded.records, decoded.style_raw
     first, known = len(index), len(index.meanings)
-    grown_book, of_fresh, new = book.grown([meaning_text(r, encoders.emoji) for r in kept])
-    meaning_of_row = np.concatenate([index.meaning_of_row, of_fresh])
-    new_vectors = encoders.text.encode_text(new) if new else np.zeros((0, index.text.shape[1]))
-    searched, common_wording = _grown_recall_vectors(
-        index, new_vectors, new, grown_book.words, encoders
-    )
-    index.dense.add(searched, np.arange(known, len(grown_book)))
-    # The meanings the new rows carry: old ones (read from their first row) then every new one.
-    touched = np.unique(of_fresh[of_fresh >= 0])
-    vectors = np.concatenate([_meaning_vectors(index, touched[touched < known]), new_vectors])
-    vectors = vectors.astype(np.float32)
-    text = per_row(vectors, np.where(of_fresh >= 0, np.searchsorted(touched, of_fresh), -1))
-    reference = _grown_reference(index, new_vectors, len(grown_book))
-    fresh_trust = emoji_trust(kept, text, encoders.emoji, encoders.text, reference)
+    meanings = _grown_meanings(index, book, kept, encoders)
+    reference = _grown_reference(index, meanings.new_vectors, len(meanings.book))
+    fresh_trust = emoji_trust(kept, meanings.text, encoders.emoji, encoders.text, reference)
     means = _grown_pack_means(index, kept, raw)
+    added_meanings = len(meanings.book) - known
     grown = CatalogIndex(
         rows=index.rows + StickerRows.of(kept),
         grows=index.row_of,
-        text=_grown_rows(index.text, text, rows_folder, "text"),
+        text=_grown_rows(index.text, meanings.text, rows_folder, "text"),
         style_raw=_grown_rows(index.style_raw, raw, rows_folder, "style_raw"),
         scaler=index.scaler,
         trust=np.concatenate([index.trust, fresh_trust]),
         emoji_only=np.concatenate([index.emoji_only, emoji_only_rows(kept)]),
-        meaning_of_row=meaning_of_row,
-        neighbour_rows=_padded(index.neighbour_rows, len(grown_book) - known, -1),
-        neighbour_sims=_padded(index.neighbour_sims, len(grown_book) - known, 0),
+        meaning_of_row=np.concatenate([index.meaning_of_row, meanings.of_kept]),
+        neighbour_rows=_padded(index.neighbour_rows, added_meanings, -1),
+        neighbour_sims=_padded(index.neighbour_sims, added_meanings, 0),
         dense=index.dense,
         text_model=index.text_model,
         image=index.image,
         image_dense=index.image_dense,
-        meaning_mean=_grown_mean(index.meaning_mean, known, searched),
-        common_wording=common_wording,
+        meaning_mean=_grown_mean(index.meaning_mean, known, meanings.searched),
+        common_wording=meanings.common_wording,
         pack_vectors=centred_pack_styles(means),
         pack_means=means,
-        book=grown_book,
+        book=meanings.book,
     )
-    _grown_neighbours(grown, vectors, touched, grown.neighbour_rows, grown.neighbour_sims)
+    _grown_neighbours(
+        grown, meanings.vectors, meanings.touched, grown.neighbour_rows, grown.neighbour_sims
+    )
     if index.image is not None and index.image_dense is not None and encoders.clip is not None:
         image = encode_images(decoded, encoders.clip, BuildHooks())
         add_dense(index.image_dense, image, first)
@@ -118,6 +111,41 @@ def extend_index(
     grown.fields = grown_fields(index, [*indexed, *kept], start, encoders.emoji, grown.trust)
     report.indexed += len(kept)
     return BuiltIndex(grown, kept)
+
+
+class _GrownMeanings(NamedTuple):
+    """What the new rows do to the meanings of an index (see _grown_meanings)."""
+
+    book: MeaningBook  # the grown book: old meanings, then the new ones
+    of_kept: np.ndarray  # each new row's meaning number (-1: none)
+    new_vectors: np.ndarray  # sentence vectors of the new meanings
+    searched: np.ndarray  # their vectors as the dense graph holds them
+    common_wording: np.ndarray
+    touched: np.ndarray  # the meanings the new rows carry, sorted
+    vectors: np.ndarray  # sentence vectors of `touched`
+    text: np.ndarray  # each new row's sentence vector
+
+
+def _grown_meanings(
+    index: CatalogIndex, book: MeaningBook, kept: Sequence[StickerRecord], encoders: Encoders
+) -> _GrownMeanings:
+    """The meanings of `kept` numbered into `book` (the index's), the new ones encoded and
+    added to the dense graph."""
+    known = len(index.meanings)
+    grown_book, of_kept, new = book.grown([meaning_text(r, encoders.emoji) for r in kept])
+    new_vectors = encoders.text.encode_text(new) if new else np.zeros((0, index.text.shape[1]))
+    searched, common_wording = _grown_recall_vectors(
+        index, new_vectors, new, grown_book.words, encoders
+    )
+    index.dense.add(searched, np.arange(known, len(grown_book)))
+    # The meanings the new rows carry: old ones (read from their first row) then every new one.
+    touched = np.unique(of_kept[of_kept >= 0])
+    vectors = np.concatenate([_meaning_vectors(index, touched[touched < known]), new_vectors])
+    vectors = vectors.astype(np.float32)
+    text = per_row(vectors, np.where(of_kept >= 0, np.searchsorted(touched, of_kept), -1))
+    return _GrownMeanings(
+        grown_book, of_kept, new_vectors, searched, common_wording, touched, vectors, text
+    )
 
 
 def growth_reads_from(index: CatalogIndex, adding: int) -> int:
