@@ -75,6 +75,7 @@ class FieldIndex:
             self._vocab = bm25.vocab_dict
         self._size = len(texts)
         self._sorted_vocab = sorted(self._vocab)
+        self._row_counts = _row_counts(self._scores, self._rows.sizes)
 
     def save(self, stem: Path) -> None:
         """Write to `stem`.npz (postings and row groups) and `stem`.vocab.json."""
@@ -101,6 +102,7 @@ class FieldIndex:
         tokens = json.loads(stem.with_suffix(".vocab.json").read_text(encoding="utf-8"))
         field._vocab = {token: i for i, token in enumerate(tokens)}
         field._sorted_vocab = sorted(tokens)
+        field._row_counts = _row_counts(field._scores, field._rows.sizes)
         return field
 
     def __len__(self) -> int:
@@ -108,8 +110,14 @@ class FieldIndex:
 
     @property
     def nbytes(self) -> int:
-        """Bytes of its arrays: the postings and the rows of each document."""
-        arrays = (*self._scores.values(), self._rows.members, self._rows.sizes, self._rows.starts)
+        """Bytes of its arrays: the postings, the rows of each document and each token's."""
+        arrays = (
+            *self._scores.values(),
+            self._rows.members,
+            self._rows.sizes,
+            self._rows.starts,
+            self._row_counts,
+        )
         return sum(int(array.nbytes) for array in arrays)
 
     @property
@@ -167,12 +175,11 @@ class FieldIndex:
 
     def row_frequency(self, tokens: Sequence[str]) -> np.ndarray:
         """How many rows hold each of `tokens` (0 for a token not in this field)."""
-        indptr, indices, sizes = self._scores["indptr"], self._scores["indices"], self._rows.sizes
         counts = np.zeros(len(tokens))
         for i, token in enumerate(tokens):
             token_id = self._vocab.get(token)
             if token_id is not None:
-                counts[i] = sizes[indices[indptr[token_id] : indptr[token_id + 1]]].sum()
+                counts[i] = self._row_counts[token_id]
         return counts
 
     def _idf_over(
@@ -195,6 +202,18 @@ class FieldIndex:
             return int(indptr[token_id + 1] - indptr[token_id])
 
         return completions(self._sorted_vocab, prefix, postings)
+
+
+def _row_counts(scores: dict[str, np.ndarray], sizes: np.ndarray) -> np.ndarray:
+    """How many rows hold each token: the rows behind the documents of its posting list.
+    Counted once, when a field is made or read: counted per query, a common word's list was
+    read twice (its scores, then its documents' sizes), 14% of a search at 543k stickers."""
+    indptr = scores["indptr"]
+    counts = np.zeros(len(indptr) - 1, np.int64)
+    listed = np.flatnonzero(indptr[1:] > indptr[:-1])  # reduceat needs non-empty lists
+    if len(listed):
+        counts[listed] = np.add.reduceat(sizes[scores["indices"]], indptr[listed])
+    return counts
 
 
 def _union(docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -122,6 +122,28 @@ def test_shared_documents_keep_row_level_idf_in_coverage() -> None:
     assert by_row[2] == pytest.approx(cat / (heart + cat))
 
 
+@given(
+    st.lists(
+        st.lists(st.sampled_from(["red", "heart", "cat", "sleepy", "猫"]), max_size=3).map(
+            " ".join
+        ),
+        max_size=12,
+    )
+)
+def test_row_frequency_counts_the_rows_holding_each_token(texts: list[str]) -> None:
+    field = FieldIndex(texts)
+    tokens = ["red", "heart", "cat", "sleepy", "猫", "zebra"]
+    rows_holding = [sum(token in tokenize(text) for text in texts) for token in tokens]
+    assert field.row_frequency(tokens).tolist() == rows_holding
+
+
+def test_a_loaded_field_counts_rows_per_token_as_the_built_one(tmp_path: Path) -> None:
+    texts = ["red heart", "red heart", "cat", "", "red cat", "heart"]
+    FieldIndex(texts).save(tmp_path / "field")
+    loaded = FieldIndex.load(tmp_path / "field")
+    assert loaded.row_frequency(["red", "heart", "cat", "dog"]).tolist() == [3, 3, 2, 0]
+
+
 def test_priority_decides_which_rows_of_a_shared_text_come_first() -> None:
     field = FieldIndex(["fire", "fire", "fire", "fire"], priority=np.array([0.1, 0.9, 0.5, 0.9]))
     assert field.search("fire", 3).rows.tolist() == [1, 3, 2]
