@@ -292,6 +292,31 @@ def bench_reword(
     )
 
 
+@app.command("bench-restyle")
+def bench_restyle(
+    dataset: Annotated[Path, typer.Argument(help="Benchmark folder (FORMAT.md).")],
+    out: Annotated[Path, typer.Argument(help="New folder for the restyled copy.")],
+    art: Annotated[
+        Path,
+        typer.Option(help="Folder of emoji images named by code points, like 1f431.png."),
+    ],
+    like: Annotated[
+        str | None,
+        typer.Option(help="Redraw the packs in this pack's style (default: the first style)."),
+    ] = None,
+) -> None:
+    """Copy a dataset with the packs of one art style redrawn from other emoji artwork: for
+    datasets whose captions are CLDR English names, as the development sets'."""
+    from engine.bench.restyled import write_restyled
+
+    with user_errors():
+        done = write_restyled(dataset, out, art, like)
+    typer.echo(
+        f"{done.redrawn} stickers redrawn and {done.kept} kept as they were, in "
+        f"{len(done.packs)} packs ({', '.join(done.packs)}), in {out}"
+    )
+
+
 # -- demo -------------------------------------------------------------------------------------
 
 

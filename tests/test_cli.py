@@ -554,6 +554,93 @@ def test_bench_reword_names_a_query_line_without_judgements(
     assert "queries.jsonl:2: field 'relevant'" in result.stderr and not out.exists()
 
 
+def _emoji_art(folder: Path, colour: tuple[int, int, int]) -> Path:
+    """Artwork for two of the three concepts, named as emoji packages name their files, and
+    two files that name no emoji."""
+    folder.mkdir()
+    for name in ("1f431.png", "1f355.webp"):  # cat face, pizza; rocket is missing
+        Image.new("RGBA", (32, 32), (*colour, 255)).save(folder / name)
+    (folder / "notes.txt").write_text("not an image")
+    Image.new("RGBA", (8, 8)).save(folder / "logo.png")
+    return folder
+
+
+def test_bench_restyle_redraws_the_packs_of_one_style_and_keeps_the_rest(
+    runner: CliRunner, dataset: Path, tmp_path: Path
+) -> None:
+    catalog = read_jsonl(dataset / "catalog.jsonl")
+    names = {"cat": "cat face", "pizza": "pizza", "rocket": "rocket"}
+    write_jsonl(dataset / "catalog.jsonl", [{**r, "caption": names[r["caption"]]} for r in catalog])
+    art = _emoji_art(tmp_path / "art", (10, 200, 30))
+    out = tmp_path / "restyled"
+
+    result = runner.invoke(app, ["bench-restyle", str(dataset), str(out), "--art", str(art)])
+
+    assert result.exit_code == 0, result.output
+    assert "2 stickers redrawn and 1 kept as they were, in 1 packs (round)" in result.stdout
+    for name in ("round-cat", "round-pizza"):
+        with Image.open(out / "stickers" / "round" / f"{name}.png") as image:
+            assert image.size == (SIZE, SIZE)
+            centre = image.convert("RGBA").getpixel((SIZE // 2, SIZE // 2))
+        assert isinstance(centre, tuple)
+        assert all(abs(a - b) <= 2 for a, b in zip(centre, (10, 200, 30, 255), strict=True))
+    unchanged = ["stickers/round/round-rocket.png", "catalog.jsonl", "history.jsonl"]
+    unchanged += [f"stickers/square/square-{c}.png" for c in CONCEPTS] + ["queries.jsonl"]
+    for name in unchanged:
+        assert (out / name).read_bytes() == (dataset / name).read_bytes(), name
+    args = ["bench", str(out), "--no-baselines", "--run-out", str(tmp_path / "r.jsonl")]
+    assert runner.invoke(app, args).exit_code == 0
+
+
+def test_bench_restyle_redraws_the_style_of_the_pack_named(
+    runner: CliRunner, dataset: Path, tmp_path: Path
+) -> None:
+    catalog = read_jsonl(dataset / "catalog.jsonl")
+    write_jsonl(dataset / "catalog.jsonl", [{**r, "caption": "cat face"} for r in catalog])
+    art = _emoji_art(tmp_path / "art", (10, 200, 30))
+    out = tmp_path / "restyled"
+
+    args = ["bench-restyle", str(dataset), str(out), "--art", str(art), "--like", "square"]
+    result = runner.invoke(app, args)
+
+    assert result.exit_code == 0, result.output
+    assert "3 stickers redrawn and 0 kept as they were, in 1 packs (square)" in result.stdout
+    for concept in CONCEPTS:
+        name = f"stickers/round/round-{concept}.png"
+        assert (out / name).read_bytes() == (dataset / name).read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("art_files", "like", "said"),
+    [
+        (None, None, "is not a folder of emoji images"),
+        (["logo.png", "1f431.gif"], None, "no PNG or WEBP named by code points"),
+        (["1f431.png"], "oval", "has no pack 'oval'"),
+    ],
+)
+def test_bench_restyle_refuses_in_one_line_and_writes_nothing(
+    runner: CliRunner,
+    dataset: Path,
+    tmp_path: Path,
+    art_files: list[str] | None,
+    like: str | None,
+    said: str,
+) -> None:
+    art = tmp_path / "art"
+    if art_files is not None:
+        art.mkdir()
+        for name in art_files:
+            Image.new("RGBA", (8, 8)).save(art / name, format="PNG")
+    out = tmp_path / "nowhere"
+    args = ["bench-restyle", str(dataset), str(out), "--art", str(art)]
+
+    result = runner.invoke(app, args + (["--like", like] if like else []))
+
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert_one_line_error(result.stderr)
+    assert said in result.stderr and not out.exists()
+
+
 def _keywords(emoji: str, locale: str) -> list[str]:
     return [word.casefold() for word in EmojiKeywords.load().keywords(emoji, [locale])]
 

@@ -23,13 +23,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.bench.copies import copy_sticker_files, refuse_existing, write_jsonl
-from engine.catalog import read_catalog, read_history, read_jsonl, read_queries
+from engine.bench.copies import (
+    NAME_LOCALE,
+    copy_sticker_files,
+    emoji_by_name,
+    judged_rows,
+    pack_styles,
+    plain_rows,
+    refuse_existing,
+    refuse_unreadable,
+    write_jsonl,
+)
 from engine.emoji import EmojiKeywords
-from engine.errors import CatalogError, UnknownLanguage
+from engine.errors import UnknownLanguage
 
 MAX_MEANINGS = 5  # a keyword more meanings carry says too little to be asked
-NAME_LOCALE = "en"  # the captions are CLDR names in this locale
 
 
 @dataclass(frozen=True)
@@ -48,7 +56,7 @@ class Keywords:
     def __init__(
         self, emoji: EmojiKeywords, meanings: Iterable[str], locales: Sequence[str]
     ) -> None:
-        by_name = {name: one for one in emoji if (name := _name(emoji, one))}
+        by_name = emoji_by_name(emoji)
         self._words = {
             (meaning, locale): [w.casefold() for w in emoji.keywords(by_name[meaning], [locale])]
             for meaning in meanings
@@ -76,19 +84,18 @@ def write_reworded(dataset: Path, out: Path, languages: Sequence[str], seed: int
     emoji = EmojiKeywords.load()
     locales = _locales(emoji, languages)
     refuse_existing(out)
-    # Refuses what the bench would refuse (files outside the folder too) before any is copied.
-    read_catalog(dataset)
-    list(read_history(dataset))
-    list(read_queries(dataset))
-    catalog = _rows(dataset / "catalog.jsonl")
-    history, queries = _rows(dataset / "history.jsonl"), _judged(dataset / "queries.jsonl")
+    refuse_unreadable(dataset)
+    catalog = plain_rows(dataset / "catalog.jsonl")
+    history = plain_rows(dataset / "history.jsonl")
+    queries = judged_rows(dataset / "queries.jsonl")
     meaning = {row["sticker_id"]: str(row.get("caption") or "").casefold() for row in catalog}
     keywords = Keywords(emoji, set(meaning.values()), locales)
     rng = random.Random(seed)
     users = sorted({row["user_id"] for row in history} | {row["user_id"] for row in queries})
     locale_of = {user: rng.choice(locales) for user in users}
     new_history = [_reworded_event(row, meaning, keywords, locale_of, rng) for row in history]
-    style = _styles(catalog, queries)
+    style_of_pack = pack_styles(catalog, queries)
+    style = {row["sticker_id"]: style_of_pack[str(row["set"])] for row in catalog}
     asked = (
         _reworded_query(row, meaning, keywords, locale_of[row["user_id"]], style, rng)
         for row in queries
@@ -118,29 +125,6 @@ def _locales(emoji: EmojiKeywords, languages: Sequence[str]) -> list[str]:
     if not locales:
         raise UnknownLanguage("name at least one language, such as --languages th,uk")
     return list(dict.fromkeys(locales))
-
-
-def _rows(path: Path) -> list[dict[str, Any]]:
-    return [row for _, row in read_jsonl(path)]
-
-
-def _judged(path: Path) -> list[dict[str, Any]]:
-    """The queries, each with its judgements ({sticker id: grade}), which the bench never reads
-    and so never checks."""
-    rows = []
-    for line, row in read_jsonl(path):
-        relevant = row.get("relevant")
-        if not isinstance(relevant, dict) or not all(
-            isinstance(grade, int) for grade in relevant.values()
-        ):
-            raise CatalogError(str(path), line, "relevant", "must map sticker ids to grades")
-        rows.append(row)
-    return rows
-
-
-def _name(emoji: EmojiKeywords, one: str) -> str:
-    words = emoji.keywords(one, [NAME_LOCALE])
-    return words[0].casefold() if words else ""
 
 
 def _reworded_event(
@@ -181,21 +165,3 @@ def _reworded_query(
         if its_meaning in keywords.carriers[locale, word]
     }
     return {**row, "lang": locale, "text": word, "relevant": judged}
-
-
-def _styles(catalog: list[dict[str, Any]], queries: list[dict[str, Any]]) -> dict[str, str]:
-    """Each sticker's style: its pack's group, packs joined when grade-2 stickers of one query
-    (one user's style) come from both."""
-    pack = {row["sticker_id"]: str(row["set"]) for row in catalog}
-    parent: dict[str, str] = {}
-
-    def root(name: str) -> str:
-        while parent.setdefault(name, name) != name:
-            name = parent[name]
-        return name
-
-    for row in queries:
-        packs = [pack[s] for s, grade in row["relevant"].items() if grade == 2 and s in pack]
-        for other in packs[1:]:
-            parent[root(other)] = root(packs[0])
-    return {sticker: root(name) for sticker, name in pack.items()}
