@@ -116,6 +116,20 @@ def runner() -> CliRunner:
     return CliRunner()
 
 
+def caption_with_names(dataset: Path, every: str | None = None) -> None:
+    """Captions that are CLDR English names, as the development sets' are: each concept's, or
+    `every` for all stickers."""
+    names = {"cat": "cat face", "pizza": "pizza", "rocket": "rocket"}
+    catalog = read_jsonl(dataset / "catalog.jsonl")
+    captioned = [{**r, "caption": every or names[r["caption"]]} for r in catalog]
+    write_jsonl(dataset / "catalog.jsonl", captioned)
+
+
+def assert_bench_reads(runner: CliRunner, folder: Path, tmp_path: Path) -> None:
+    args = ["bench", str(folder), "--no-baselines", "--run-out", str(tmp_path / "r.jsonl")]
+    assert runner.invoke(app, args).exit_code == 0
+
+
 def assert_one_line_error(output: str) -> None:
     assert "Traceback" not in output
     lines = [line for line in output.splitlines() if line.strip()]
@@ -488,9 +502,7 @@ def test_bench_reword_asks_each_users_meanings_in_another_language(
 ) -> None:
     """Captions that are CLDR names ("cat face"): queries and typed picks become keywords of
     the same meanings in the new language, judged again, and the bench reads the copy."""
-    catalog = read_jsonl(dataset / "catalog.jsonl")
-    names = {"cat": "cat face", "pizza": "pizza", "rocket": "rocket"}
-    write_jsonl(dataset / "catalog.jsonl", [{**r, "caption": names[r["caption"]]} for r in catalog])
+    caption_with_names(dataset)
     history = read_jsonl(dataset / "history.jsonl")
     pick = {**history[0], "ts": history[-1]["ts"] + 1, "event": "pick", "query": "kitty"}
     write_jsonl(dataset / "history.jsonl", [*history, pick])
@@ -509,15 +521,13 @@ def test_bench_reword_asks_each_users_meanings_in_another_language(
     # ann prefers the round pack (grade 2); ben has no history, so every copy is a 1
     assert queries[0]["relevant"] == {"round-cat": 2, "square-cat": 1}
     assert queries[1]["relevant"] == {"round-pizza": 1, "square-pizza": 1}
-    args = ["bench", str(out), "--no-baselines", "--run-out", str(tmp_path / "r.jsonl")]
-    assert runner.invoke(app, args).exit_code == 0
+    assert_bench_reads(runner, out, tmp_path)
 
 
 def test_bench_reword_keeps_english_queries_off_the_captions_own_words(
     runner: CliRunner, dataset: Path, tmp_path: Path
 ) -> None:
-    catalog = read_jsonl(dataset / "catalog.jsonl")
-    write_jsonl(dataset / "catalog.jsonl", [{**r, "caption": "cat face"} for r in catalog])
+    caption_with_names(dataset, every="cat face")
     out = tmp_path / "english"
 
     result = runner.invoke(app, ["bench-reword", str(dataset), str(out), "--languages", "en"])
@@ -568,9 +578,7 @@ def _emoji_art(folder: Path, colour: tuple[int, int, int]) -> Path:
 def test_bench_restyle_redraws_the_packs_of_one_style_and_keeps_the_rest(
     runner: CliRunner, dataset: Path, tmp_path: Path
 ) -> None:
-    catalog = read_jsonl(dataset / "catalog.jsonl")
-    names = {"cat": "cat face", "pizza": "pizza", "rocket": "rocket"}
-    write_jsonl(dataset / "catalog.jsonl", [{**r, "caption": names[r["caption"]]} for r in catalog])
+    caption_with_names(dataset)
     art = _emoji_art(tmp_path / "art", (10, 200, 30))
     out = tmp_path / "restyled"
 
@@ -588,15 +596,13 @@ def test_bench_restyle_redraws_the_packs_of_one_style_and_keeps_the_rest(
     unchanged += [f"stickers/square/square-{c}.png" for c in CONCEPTS] + ["queries.jsonl"]
     for name in unchanged:
         assert (out / name).read_bytes() == (dataset / name).read_bytes(), name
-    args = ["bench", str(out), "--no-baselines", "--run-out", str(tmp_path / "r.jsonl")]
-    assert runner.invoke(app, args).exit_code == 0
+    assert_bench_reads(runner, out, tmp_path)
 
 
 def test_bench_restyle_redraws_the_style_of_the_pack_named(
     runner: CliRunner, dataset: Path, tmp_path: Path
 ) -> None:
-    catalog = read_jsonl(dataset / "catalog.jsonl")
-    write_jsonl(dataset / "catalog.jsonl", [{**r, "caption": "cat face"} for r in catalog])
+    caption_with_names(dataset, every="cat face")
     art = _emoji_art(tmp_path / "art", (10, 200, 30))
     out = tmp_path / "restyled"
 
