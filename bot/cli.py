@@ -312,8 +312,8 @@ def bench_restyle(
     with user_errors():
         done = write_restyled(dataset, out, art, like)
     typer.echo(
-        f"{done.redrawn} stickers redrawn and {done.kept} kept as they were, in "
-        f"{len(done.packs)} packs ({', '.join(done.packs)}), in {out}"
+        f"{done.redrawn} stickers redrawn and {done.kept} kept as they were, in the packs "
+        f"{', '.join(done.packs)}, in {out}"
     )
 
 
