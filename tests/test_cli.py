@@ -16,6 +16,7 @@ from engine import demo, index_files
 from engine.emoji import EmojiKeywords
 from engine.engine import Engine
 from engine.errors import IndexMismatch
+from tests.media_files import write_tgs, write_webm
 
 SIZE = 64
 # Two packs in two looks (filled discs, outlined squares) drawing the same three concepts.
@@ -150,6 +151,50 @@ def test_build_indexes_and_counts_skipped(runner: CliRunner, dataset: Path, tmp_
     assert result.exit_code == 0, result.output
     assert "Indexed 6 stickers" in result.stdout
     assert "Skipped 1:" in result.stdout
+
+
+def test_bench_indexes_animated_stickers_of_a_catalog(
+    runner: CliRunner, dataset: Path, tmp_path: Path
+) -> None:
+    """FORMAT.md's files may be TGS or WEBM too: they are decoded, indexed and suggested."""
+    animated = {"round-cat": write_tgs, "square-pizza": write_webm}
+    catalog = read_jsonl(dataset / "catalog.jsonl")
+    for row in catalog:
+        if row["sticker_id"] in animated:
+            suffix = ".tgs" if animated[row["sticker_id"]] is write_tgs else ".webm"
+            row["file"] = str(Path(row["file"]).with_suffix(suffix))
+            animated[row["sticker_id"]](dataset / row["file"])
+    write_jsonl(dataset / "catalog.jsonl", catalog)
+    run = tmp_path / "run.jsonl"
+
+    args = ["bench", str(dataset), "--no-baselines", "--run-out", str(run), "--json"]
+    result = runner.invoke(app, [*args, "--results", str(tmp_path / "results.json")])
+
+    assert result.exit_code == 0, result.output
+    rankings = {row["qid"]: row["ranking"] for row in read_jsonl(run)}
+    assert "round-cat" in rankings["q1"] and "square-pizza" in rankings["q2"]
+    results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    assert results["rankers"]["stickerbot"]["skipped_stickers"] == {}
+
+
+def test_bench_counts_the_stickers_it_could_not_index(
+    runner: CliRunner, dataset: Path, tmp_path: Path
+) -> None:
+    (dataset / "stickers" / "broken.png").write_bytes(b"not an image")
+    catalog = read_jsonl(dataset / "catalog.jsonl")
+    broken = {**catalog[0], "sticker_id": "broken", "file": "stickers/broken.png"}
+    missing = {**catalog[0], "sticker_id": "missing", "file": "stickers/missing.png"}
+    write_jsonl(dataset / "catalog.jsonl", [*catalog, broken, missing])
+    results = tmp_path / "results.json"
+
+    args = ["bench", str(dataset), "--no-baselines", "--run-out", str(tmp_path / "r.jsonl")]
+    result = runner.invoke(app, [*args, "--results", str(results)])
+
+    assert result.exit_code == 0, result.output
+    said = "stickers stickerbot could not index: 2 (1 missing, 1 unsupported_format)"
+    assert said in result.stdout
+    skipped = json.loads(results.read_text(encoding="utf-8"))["rankers"]["stickerbot"]
+    assert skipped["skipped_stickers"] == {"missing": 1, "unsupported_format": 1}
 
 
 def test_malformed_catalog_line_is_one_line_naming_file_line_and_field(

@@ -50,20 +50,32 @@ def format_table(results: dict[str, Any]) -> str:
         "",
         f"{'ranker':<16}"
         + "".join(f"{t + ' s':>10}" for t in TIMINGS)
-        + f"{'p50 ms':>10}{'p99 ms':>10}{'skipped':>9}",
+        + f"{'p50 ms':>10}{'p99 ms':>10}{'events skipped':>16}",
     ]
     for name, ranker in rankers.items():
         seconds = "".join(f"{ranker['seconds'].get(t, 0.0):>10.2f}" for t in TIMINGS)
         latency = ranker["latency_ms"]
         lines.append(
             f"{name:<16}{seconds}{latency['p50']:>10.1f}{latency['p99']:>10.1f}"
-            f"{ranker['skipped_events']:>9}"
+            f"{ranker['skipped_events']:>16}"
         )
+    lines += _skipped_stickers(rankers)
     lines += _typing_table(rankers)
     lines += _by_words_table(rankers)
     unavailable = results.get("unavailable", {})
     lines += [f"unavailable: {name} ({why})" for name, why in unavailable.items()]
     return "\n".join(lines)
+
+
+def _skipped_stickers(rankers: dict[str, Any]) -> list[str]:
+    """A line for each ranker that could not index some of the catalog's stickers."""
+    lines = []
+    for name, ranker in rankers.items():
+        skipped = ranker.get("skipped_stickers") or {}  # absent from older results files
+        if skipped:
+            reasons = ", ".join(f"{n} {why}" for why, n in sorted(skipped.items()))
+            lines.append(f"stickers {name} could not index: {sum(skipped.values())} ({reasons})")
+    return lines
 
 
 def _typing_table(rankers: dict[str, Any]) -> list[str]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from engine.bench.metrics import score_by_words, score_run
 from engine.bench.protocol import Ranker, RunResult, load_judged, run_protocol
@@ -56,6 +56,8 @@ class RankerResult:
     seconds: dict[str, float]
     latency_ms: dict[str, float]
     skipped_events: int
+    # Stickers the build could not index, by reason (a missing or unreadable file).
+    skipped_stickers: dict[str, int] = field(default_factory=dict)
     rankings: dict[str, list[str]] = field(default_factory=dict, repr=False)
     nsfw_flagged: int | None = None  # stickers over the NSFW threshold, when scored (--nsfw)
     typing: Metrics | None = None  # the queries answered half-typed (protocol.typed_so_far)
@@ -69,6 +71,7 @@ class RankerResult:
             "seconds": self.seconds,
             "latency_ms": self.latency_ms,
             "skipped_events": self.skipped_events,
+            "skipped_stickers": self.skipped_stickers,
         }
         if self.nsfw_flagged is not None:
             out["nsfw_flagged"] = self.nsfw_flagged
@@ -133,7 +136,8 @@ async def run_bench(
     for name, factory in factories.items():
         if on_start:
             on_start(name)
-        run, flagged = await _run_one(factory, dataset)
+        one = await _run_one(factory, dataset)
+        run = one.run
         results.append(
             RankerResult(
                 name=name,
@@ -143,8 +147,9 @@ async def run_bench(
                     key: round(percentile(run.answer_ms, q), 2) for key, q in PERCENTILES.items()
                 },
                 skipped_events=run.skipped_events,
+                skipped_stickers=one.skipped_stickers,
                 rankings=run.rankings,
-                nsfw_flagged=flagged,
+                nsfw_flagged=one.nsfw_flagged,
                 typing=score_run([q for q in queries if q["qid"] in run.typing], warm, run.typing),
                 by_words=score_by_words(queries, warm, run.rankings, picked),
             )
@@ -152,15 +157,19 @@ async def run_bench(
     return BenchReport(dataset=dataset, rankers=results, engine=config, unavailable=unavailable)
 
 
-async def _run_one(
-    factory: Callable[[Path], Ranker], dataset: Path
-) -> tuple[RunResult, int | None]:
-    """The run, and how many stickers the ranker flagged NSFW (None: it did not score)."""
+class _OneRun(NamedTuple):
+    run: RunResult
+    nsfw_flagged: int | None  # None: the ranker did not score NSFW
+    skipped_stickers: dict[str, int]  # by reason; empty when the ranker does not say
+
+
+async def _run_one(factory: Callable[[Path], Ranker], dataset: Path) -> _OneRun:
     with tempfile.TemporaryDirectory(prefix="stickerbot-bench-") as scratch:
         ranker = factory(Path(scratch))
         try:
             run = await run_protocol(ranker, dataset)
-            return run, getattr(ranker, "nsfw_flagged", None)
+            flagged = getattr(ranker, "nsfw_flagged", None)
+            return _OneRun(run, flagged, dict(getattr(ranker, "skipped", {})))
         finally:
             close = getattr(ranker, "close", None)
             if close is not None:
