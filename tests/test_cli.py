@@ -661,6 +661,21 @@ def test_bench_restyle_redraws_the_style_of_the_pack_named(
         assert (out / name).read_bytes() == (dataset / name).read_bytes()
 
 
+def test_bench_restyle_keeps_stickers_whose_art_is_too_large_to_open(
+    runner: CliRunner, dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    caption_with_names(dataset)
+    art = _emoji_art(tmp_path / "art", (10, 200, 30))
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # Pillow refuses 32 x 32 as a bomb
+
+    result = runner.invoke(
+        app, ["bench-restyle", str(dataset), str(tmp_path / "o"), "--art", str(art)]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "0 stickers redrawn and 3 kept as they were" in result.stdout
+
+
 @pytest.mark.parametrize(
     ("art_files", "like", "said"),
     [

@@ -105,7 +105,7 @@ def _packs_of_style(styles: dict[str, str], like: str | None, dataset: Path) -> 
 
 def _redraw(target: Path, drawing: Path) -> bool:
     """`target` drawn anew from `drawing`, at its size and in its format; False (and untouched)
-    when it is no PNG or WEBP, or either image cannot be read."""
+    when it is no PNG or WEBP, or either image cannot be read (or is too large to)."""
     image_format = REDRAWN_FORMATS.get(target.suffix.lower())
     if image_format is None:
         return False
@@ -114,7 +114,7 @@ def _redraw(target: Path, drawing: Path) -> bool:
             size = old.size
         with Image.open(drawing) as new:
             image = new.convert("RGBA").resize(size, Image.Resampling.LANCZOS)
-    except (OSError, UnidentifiedImageError):
+    except (OSError, UnidentifiedImageError, Image.DecompressionBombError):
         return False
     image.save(target, format=image_format)
     return True
