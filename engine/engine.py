@@ -37,6 +37,7 @@ from engine.encoders import (
 from engine.errors import BadQuery, IndexMismatch, StickerbotError, UnknownSticker
 from engine.growth import extend_index, growth_reads_from
 from engine.growth_batch import GrowthBatches
+from engine.heap import release_freed_memory
 from engine.index import CatalogIndex, Encoders
 from engine.index_files import growth_folder, load_index, remove_abandoned_work
 from engine.index_files import save_index as write_index
@@ -240,6 +241,13 @@ class Engine:
 
     async def _grow(self, records: list[StickerRecord]) -> list[StickerRecord]:
         """One live growth, under the write lock: the records it added."""
+        added = await self._grown_and_written(records)
+        # The replaced index is garbage now that no frame holds it (engine.heap).
+        await asyncio.to_thread(release_freed_memory)
+        return added
+
+    async def _grown_and_written(self, records: list[StickerRecord]) -> list[StickerRecord]:
+        """`records` grown into the live index, saved and installed: the records added."""
         index = self._index
         indexed = await self._indexed_records(index, growth_reads_from(index, len(records)))
         with growth_folder(self._index_dir) as rows:

@@ -28,6 +28,7 @@ from engine.encoders import per_row
 from engine.errors import IndexMismatch
 from engine.field_segments import SegmentedField
 from engine.groups import number_texts
+from engine.heap import release_freed_memory
 from engine.index import (
     FIELDS,
     NEIGHBOURS,
@@ -78,6 +79,10 @@ def extend_index(
     reference = _grown_reference(index, meanings.new_vectors, len(meanings.book))
     fresh_trust = emoji_trust(kept, meanings.text, encoders.emoji, encoders.text, reference)
     means = _grown_pack_means(index, kept, raw)
+    # The grown arrays are allocated next, beside the live index's: give back what decoding
+    # and encoding freed first, or they land on top of it (543k stickers: the growth's peak
+    # 1,432 -> 1,395 MB).
+    release_freed_memory()
     added_meanings = len(meanings.book) - known
     grown = CatalogIndex(
         rows=index.rows + StickerRows.of(kept),
