@@ -285,6 +285,7 @@ async def _serve_and_time(data: Path, config: ScaleConfig, workload: Workload) -
     limit_blas_threads()  # as `serve` runs
     engine = await Engine.open(data, text_encoder=_text_encoder(config))
     try:
+        await engine.warm_up()  # as `serve` does before its first update
         observe = await _replay(engine, workload.history)
         latency = await _time_queries(engine, workload.queries)
         index = engine._index
