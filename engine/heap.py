@@ -8,7 +8,9 @@ larger than before it, and the growth's new arrays were allocated on top of what
 steps had freed. `malloc_trim` gives every free page back (about 4 ms at that size). Called
 before the growth allocates its arrays and after it, the growth's peak fell from 1,432 to
 1,395 MB, and the process went back to the size it had before (1,266 MB after it, not 1,393).
-Other C libraries (musl, macOS) have no such call and are left alone.
+A start frees alike once the index and the text model are read, and gives it back at its
+warm-up (engine.engine.Engine.warm_up). Other C libraries (musl, macOS) have no such call and
+are left alone.
 """
 
 from __future__ import annotations
