@@ -143,9 +143,8 @@ class Engine:
     async def warm_up(self) -> None:
         """Load what the first query would otherwise wait for: the bundled text model reads its
         vocabulary and weights on first use, which made the first query after a start take
-        1.2 s instead of 5 ms. Then what opening the index and the model freed (their files'
-        headers, vocabularies and manifest, read whole) goes back to the system (engine.heap):
-        35 MB at 543,098 stickers."""
+        1.2 s instead of 5 ms. Then the memory that opening the index and loading the model
+        freed goes back to the system (engine.heap): 20-35 MB at 543,098 stickers."""
         await asyncio.to_thread(self._encoders.text.encode_text, [WARM_UP_TEXT])
         release_freed_memory()
 
