@@ -74,7 +74,6 @@ def extend_index(
     fresh = list({r.sticker_id: r for r in records if r.sticker_id not in index.row_of}.values())
     decoded = decode_all(fresh, report, None, want_images=index.image is not None)
     kept, raw = decoded.records, decoded.style_raw
-    first, known = len(index), len(index.meanings)
     meanings = _grown_meanings(index, book, kept, encoders)
     reference = _grown_reference(index, meanings.new_vectors, len(meanings.book))
     fresh_trust = emoji_trust(kept, meanings.text, encoders.emoji, encoders.text, reference)
@@ -83,34 +82,10 @@ def extend_index(
     # and encoding freed first, or they land on top of it (543k stickers: the growth's peak
     # 1,432 -> 1,395 MB).
     release_freed_memory()
-    added_meanings = len(meanings.book) - known
-    grown = CatalogIndex(
-        rows=index.rows + StickerRows.of(kept),
-        grows=index.row_of,
-        text=_grown_rows(index.text, meanings.text, rows_folder, "text"),
-        style_raw=_grown_rows(index.style_raw, raw, rows_folder, "style_raw"),
-        scaler=index.scaler,
-        trust=np.concatenate([index.trust, fresh_trust]),
-        emoji_only=np.concatenate([index.emoji_only, emoji_only_rows(kept)]),
-        meaning_of_row=np.concatenate([index.meaning_of_row, meanings.of_kept]),
-        neighbour_rows=_padded(index.neighbour_rows, added_meanings, -1),
-        neighbour_sims=_padded(index.neighbour_sims, added_meanings, 0),
-        dense=index.dense,
-        text_model=index.text_model,
-        image=index.image,
-        image_dense=index.image_dense,
-        meaning_mean=_grown_mean(index.meaning_mean, known, meanings.searched),
-        common_wording=meanings.common_wording,
-        pack_vectors=centred_pack_styles(means),
-        pack_means=means,
-        book=meanings.book,
-    )
-    _grown_neighbours(
-        grown, meanings.vectors, meanings.touched, grown.neighbour_rows, grown.neighbour_sims
-    )
+    grown = _grown_catalog(index, kept, raw, meanings, fresh_trust, means, rows_folder)
     if index.image is not None and index.image_dense is not None and encoders.clip is not None:
         image = encode_images(decoded, encoders.clip, BuildHooks())
-        add_dense(index.image_dense, image, first)
+        add_dense(index.image_dense, image, len(index))
         grown.image = _grown_rows(index.image, image, rows_folder, "image")
     start = len(index) - len(indexed)
     grown.fields = grown_fields(index, [*indexed, *kept], start, encoders.emoji, grown.trust)
@@ -129,6 +104,47 @@ class _GrownMeanings(NamedTuple):
     touched: np.ndarray  # the meanings the new rows carry, sorted
     vectors: np.ndarray  # sentence vectors of `touched`
     text: np.ndarray  # each new row's sentence vector
+
+
+def _grown_catalog(
+    index: CatalogIndex,
+    kept: Sequence[StickerRecord],
+    raw: np.ndarray,
+    meanings: _GrownMeanings,
+    trust: np.ndarray,
+    means: np.ndarray,
+    rows_folder: Path | None,
+) -> CatalogIndex:
+    """`index` with the rows of `kept` (pixel statistics `raw`, emoji trust `trust`) after its
+    own, sharing its dense graphs, with the meanings and pack means they make; its lexical
+    fields and CLIP image rows are the caller's to add."""
+    known = len(index.meanings)
+    added_meanings = len(meanings.book) - known
+    grown = CatalogIndex(
+        rows=index.rows + StickerRows.of(kept),
+        grows=index.row_of,
+        text=_grown_rows(index.text, meanings.text, rows_folder, "text"),
+        style_raw=_grown_rows(index.style_raw, raw, rows_folder, "style_raw"),
+        scaler=index.scaler,
+        trust=np.concatenate([index.trust, trust]),
+        emoji_only=np.concatenate([index.emoji_only, emoji_only_rows(kept)]),
+        meaning_of_row=np.concatenate([index.meaning_of_row, meanings.of_kept]),
+        neighbour_rows=_padded(index.neighbour_rows, added_meanings, -1),
+        neighbour_sims=_padded(index.neighbour_sims, added_meanings, 0),
+        dense=index.dense,
+        text_model=index.text_model,
+        image=index.image,
+        image_dense=index.image_dense,
+        meaning_mean=_grown_mean(index.meaning_mean, known, meanings.searched),
+        common_wording=meanings.common_wording,
+        pack_vectors=centred_pack_styles(means),
+        pack_means=means,
+        book=meanings.book,
+    )
+    _grown_neighbours(
+        grown, meanings.vectors, meanings.touched, grown.neighbour_rows, grown.neighbour_sims
+    )
+    return grown
 
 
 def _grown_meanings(
