@@ -17,8 +17,8 @@ import random
 import shutil
 from pathlib import Path
 
-from engine.bench.copies import copy_sticker_files, refuse_existing, write_jsonl
-from engine.catalog import read_catalog, read_jsonl
+from engine.bench.copies import copy_sticker_files, plain_rows, refuse_existing, write_jsonl
+from engine.catalog import read_catalog
 from engine.errors import CatalogError
 
 OPENINGS = (
@@ -64,7 +64,7 @@ def write_described(dataset: Path, out: Path, seed: int = 0, *, uncaptioned: boo
     `uncaptioned`; return how many captions were rewritten."""
     refuse_existing(out)
     read_catalog(dataset)  # refuses what the bench would refuse, files outside the folder too
-    rows = [row for _, row in read_jsonl(dataset / "catalog.jsonl")]
+    rows = plain_rows(dataset / "catalog.jsonl")
     for name in COPIED:
         if not (dataset / name).is_file():
             raise CatalogError(str(dataset / name), 0, "file", "is missing")

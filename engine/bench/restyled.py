@@ -14,6 +14,7 @@ differently. A sticker whose meaning the folder lacks keeps its image, and is co
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,7 +56,7 @@ def write_restyled(dataset: Path, out: Path, art: Path, like: str | None = None)
     packs = _packs_of_style(styles, like, dataset)
     out.mkdir(parents=True)
     for name in ("catalog", "history", "queries"):
-        (out / f"{name}.jsonl").write_bytes((dataset / f"{name}.jsonl").read_bytes())
+        shutil.copyfile(dataset / f"{name}.jsonl", out / f"{name}.jsonl")
     copy_sticker_files(dataset, out, catalog)
     by_name = emoji_by_name(EmojiKeywords.load())
     redrawn = kept = 0
