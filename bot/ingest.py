@@ -21,6 +21,7 @@ from telegram.error import BadRequest, TelegramError
 from bot.file_ids import FileIdCache
 from engine.errors import UnknownSticker
 from engine.protocol import SuggestionEngine
+from engine.stopping import reraise_if_cancelling
 from engine.types import Event, StickerRecord
 
 log = logging.getLogger(__name__)
@@ -144,6 +145,7 @@ class Ingestor:
         try:
             count = await self._ingest(name)
         except Exception as error:  # one bad pack must not stop the worker
+            reraise_if_cancelling(error)
             log.warning("could not ingest sticker set %s", name, exc_info=True)
             await self._settled(self._pending.pop(name, []))
             if future is not None and not future.done():

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from engine.crowd import Crowd, CrowdRow
+from engine.stopping import reraise_if_cancelling
 from engine.storage import StateStore, UserChange
 from engine.types import Event, StoredEvent
 
@@ -86,6 +87,7 @@ class CrowdSync:
                 async with self._lock:
                     await self._apply(changes)
             except Exception as error:  # the store is away: recount all once it is back
+                reraise_if_cancelling(error)
                 log.warning("crowd figures may lag (%s); recounting in %g s", error, RETRY_SECONDS)
                 await asyncio.sleep(RETRY_SECONDS)
                 self.hear(UserChange(None))

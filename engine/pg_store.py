@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.errors import StoreTooNew, StoreUnavailable
 from engine.sticker_rows import StickerRows
+from engine.stopping import reraise_if_cancelling
 from engine.storage import UserChange, UserChanged
 from engine.store import (
     COUNT_QUERIES,
@@ -159,6 +160,7 @@ class PgStore:
                         if origin != self._origin:
                             callback(_change(what, user_id))
             except Exception as error:  # the server went away: listen again when it is back
+                reraise_if_cancelling(error)
                 log.warning("not hearing other replicas (%s); retrying in %g s", error, wait)
             await asyncio.sleep(wait)
             wait = min(wait * 2, longest)

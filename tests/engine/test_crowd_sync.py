@@ -16,7 +16,7 @@ from engine.crowd_sync import CrowdSync
 from engine.encoders import TextEncoder
 from engine.storage import UserChange
 from engine.store import Store
-from engine.types import Event
+from engine.types import Event, StoredEvent
 
 HEARD_WITHIN = 10.0
 
@@ -88,3 +88,37 @@ async def test_news_of_events_in_the_first_count_does_not_count_them_again(
         assert crowd.utilities(["s1", "s2"]).tolist() == fresh.utilities(["s1", "s2"]).tolist()
     finally:
         await sync.close()
+
+
+class _DriverLikeStore(Store):
+    """A store whose next read, once `stall` is set, waits until cancelled and then fails with
+    an error of its own, as psycopg may when a cancel lands mid-query."""
+
+    stall = False
+
+    async def events(self) -> AsyncIterator[StoredEvent]:  # type: ignore[override]
+        if self.stall:
+            self.stall = False
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                raise ConnectionError("server closed the connection") from None
+        async for stored in super().events():
+            yield stored
+
+
+async def test_closing_stops_a_recount_whose_cancel_came_out_as_a_driver_error(
+    tmp_path: Path, memo_encoder: TextEncoder
+) -> None:
+    store = await _DriverLikeStore.open(tmp_path / "state.db")
+    sync = CrowdSync(store, Crowd(memo_encoder))
+    try:
+        await sync.load()
+        store.stall = True
+        sync.hear(UserChange(None))  # the worker starts a recount, which stalls
+        await asyncio.sleep(0.05)
+        # Without the check, the worker took the driver's error for an outage, slept and
+        # waited for the next announcement: close() never returned.
+        await asyncio.wait_for(sync.close(), timeout=HEARD_WITHIN)
+    finally:
+        await store.close()
