@@ -95,7 +95,8 @@ class DenseIndex:
         return np.asarray(self._index.get_items(np.asarray(rows).tolist()), np.float32)
 
     def search_many(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Batched search (for offline neighbour tables); rows and similarities, best first."""
+        """Batched search (neighbour tables, query densities); rows and similarities, best
+        first."""
         k = min(k, len(self))
         self._index.set_ef(max(self._ef, k))
         labels, distances = self._index.knn_query(vectors, k=k)
