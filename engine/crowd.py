@@ -215,14 +215,13 @@ class Crowd:
         if not dropped:
             return
         vectors = self._vectors.vectors(np.array(dropped))
-        for row, vector in zip(dropped, vectors, strict=True):
+        for row in dropped:
             del self._query_rows[self._queries[row]]
             self._queries[row] = ""
-            with self._lock:
-                self._vector_sum -= vector
-                self._logged -= 1
             self._vectors.remove(row)
         with self._lock:
+            self._vector_sum -= np.asarray(vectors, np.float64).sum(axis=0)
+            self._logged -= len(dropped)
             self._sorted_queries = sorted(self._query_rows)
             self._density.forgotten(self._vectors, dropped, vectors)
 
