@@ -146,7 +146,7 @@ class Engine:
         1.2 s instead of 5 ms. Then the memory that opening the index and loading the model
         freed goes back to the system (engine.heap): 20-35 MB at 543,098 stickers."""
         await asyncio.to_thread(self._encoders.text.encode_text, [WARM_UP_TEXT])
-        release_freed_memory()
+        await asyncio.to_thread(release_freed_memory)
 
     async def close(self) -> None:
         if self._reloading is not None:
