@@ -22,6 +22,7 @@ from engine.completion import completions, partial_word
 from engine.dense import DenseIndex
 from engine.encoders import TextEncoder
 from engine.query_hubs import QueryDensity
+from engine.query_words import QueryWords
 from engine.tokens import fold
 from engine.usage import Usage
 
@@ -59,6 +60,7 @@ class Crowd:
         self._picked: list[Counter[str]] = []  # per query row: sticker id -> picks
         self._vectors = DenseIndex(encoder.dim, capacity=QUERY_LOG_CAPACITY, ef=QUERY_LOG_EF)
         self._density = QueryDensity()  # how crowded each logged query's neighbourhood is
+        self._words = QueryWords()  # which logged queries hold which words
         self._vector_sum = np.zeros(encoder.dim, np.float64)  # of the logged queries' vectors
         self._logged = 0  # distinct queries in the log
         self._lock = threading.Lock()
@@ -100,6 +102,7 @@ class Crowd:
                 self._queries.append(key)
                 self._picked.append(Counter())
                 bisect.insort(self._sorted_queries, key)
+                self._words.logged(first + offset, key)
             rows = np.arange(first, first + len(keys))
             self._vectors.add(vectors, rows)
             self._density.logged(self._vectors, rows, vectors)
@@ -126,6 +129,18 @@ class Crowd:
             for i in nearest
             if (r := int(rows[i])) < len(self._queries) and self._queries[r]
         ][:k]
+
+    def sharing_words(self, query: str, k: int) -> list[tuple[str, float, Counter[str]]]:
+        """The k past queries that share most of `query`'s words (engine.query_words):
+        (query, how close, 0..1, picked sticker counts), closest first."""
+        with self._lock:  # the index's arrays grow under this lock, and are read under it
+            found = self._words.sharing(_key(query), k)
+            # A recount blanks a row's text before it takes the row out of the index: skip it.
+            return [
+                (query, closeness, self._picked[row])
+                for row, closeness in found
+                if (query := self._queries[row])
+            ]
 
     @staticmethod
     def key(query: str) -> str:
@@ -215,6 +230,7 @@ class Crowd:
         if not dropped:
             return
         vectors = self._vectors.vectors(np.array(dropped))
+        keys = [self._queries[row] for row in dropped]
         for row in dropped:
             del self._query_rows[self._queries[row]]
             self._queries[row] = ""
@@ -224,6 +240,7 @@ class Crowd:
             self._logged -= len(dropped)
             self._sorted_queries = sorted(self._query_rows)
             self._density.forgotten(self._vectors, dropped, vectors)
+            self._words.forgotten(zip(dropped, keys, strict=True))
 
     def used_by(self, user_id: str) -> list[str]:
         """The stickers whose figures count something of this user's."""

@@ -370,20 +370,22 @@ def _crowd(
     trust: float = 1.0,
 ) -> None:
     """The query log's evidence: picks after these exact words (`exact`), after the past
-    queries the text is the start of (`started`), and, `trust` times, after similar ones."""
-    key = crowd.key(text)
-    similar = [
-        (similarity, picked)
-        for query, similarity, picked in crowd.similar_queries(vector, CROWD_NEIGHBOURS)
-        if query != key  # the exact words are counted once, below
-    ]
+    queries the text is the start of (`started`), and after similar ones: as close as the text
+    model says (`trust` times) or as the words they share say (engine.query_words), whichever
+    is closer."""
+    closeness: dict[str, float] = {}
+    picks: dict[str, Counter[str]] = {}
+    for query, similarity, picked in crowd.similar_queries(vector, CROWD_NEIGHBOURS):
+        closeness[query] = trust * float(ramp(similarity, CROWD_LOW, CROWD_HIGH))
+        picks[query] = picked
+    for query, shared, picked in crowd.sharing_words(text, CROWD_NEIGHBOURS):
+        closeness[query] = max(closeness.get(query, 0.0), shared)
+        picks[query] = picked
+    closeness.pop(crowd.key(text), None)  # the exact words are counted once, below
     # The same words typed before (up to case and accents) count as a perfect match.
     sources = [(exact, 1.0, EXACT_PICK_EVIDENCE)]
     sources += [(picked, COMPLETION_CREDIT, PICK_EVIDENCE) for picked in started]
-    for similarity, picked in similar:
-        closeness = trust * float(ramp(similarity, CROWD_LOW, CROWD_HIGH))
-        if closeness > 0:
-            sources.append((picked, closeness, PICK_EVIDENCE))
+    sources += [(picks[q], close, PICK_EVIDENCE) for q, close in closeness.items() if close > 0]
     _add_picks(recall, index, sources)
 
 

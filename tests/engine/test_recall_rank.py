@@ -35,6 +35,8 @@ from engine.rank import (
     rank,
 )
 from engine.recall import (
+    CROWD_HIGH,
+    CROWD_LOW,
     DENSE_HIGH,
     DENSE_LOW,
     EMOJI_ONLY_SHARE,
@@ -222,6 +224,25 @@ def test_one_pick_counts_as_one_pick(index: CatalogIndex, memo_encoder: TextEnco
     evidence = _evidence(index, crowd, memo_encoder, query)
     assert evidence["sb_coffee"].reason == "people picked it for that"
     assert evidence["sb_coffee"].score == pytest.approx(W_CROWD * EXACT_PICK_EVIDENCE, abs=1e-3)
+
+
+def test_past_queries_lend_their_picks_as_close_as_their_vector_or_their_words_say(
+    index: CatalogIndex, memo_encoder: TextEncoder
+) -> None:
+    """Counted once, at the closer of the two: Vietnamese, which the bundled model did not
+    learn, by its words; English by its vector, closer than its shared words."""
+    for past, text in [("tôi muốn uống cà phê nóng", "cà phê"), ("a hot coffee please", "coffee")]:
+        crowd = Crowd(memo_encoder)
+        before = _evidence(index, crowd, memo_encoder, text).get("sb_coffee", Evidence(0.0, ""))
+        crowd.add("ann", "pick", "sb_coffee", past)
+        vector = memo_encoder.encode_text([text])[0]
+        [(_, similarity, _)] = crowd.similar_queries(vector, 10)
+        [(_, shared, _)] = crowd.sharing_words(text, 10)
+        closeness = max(float(ramp(similarity, CROWD_LOW, CROWD_HIGH)), shared)
+        lent = W_CROWD * closeness * PICK_EVIDENCE
+        after = _evidence(index, crowd, memo_encoder, text)["sb_coffee"]
+        assert after.score == pytest.approx(1 - (1 - before.score) * (1 - lent), abs=1e-3)
+        assert lent > 0.1
 
 
 def test_a_query_still_being_typed_counts_the_picks_after_its_completion(

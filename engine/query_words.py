@@ -1,0 +1,91 @@
+"""The query log's words: which past queries share words with a new one.
+
+The query log finds past queries that mean the same as a new one through the text model. Where
+the model does not know the language (the bundled USE learnt 16, and Hindi, Vietnamese and
+Ukrainian are not among them), a new query still often shares words with past ones: "con mèo
+đen" with "mèo". This is the crowd text of a sticker's document (the words people typed before
+picking it) matched word by word, as PerSRV's BM25 does, kept apart from the catalog's lexical
+fields because it grows with every pick (bm25s's index is built once).
+
+A past query counts as close as the share of the new query's words it holds, weighted by
+rarity (idf) and squared (as the lexical fields count coverage), times the share of its own
+words that the new query holds: "mèo" is half of "mèo con", and a past query that says more than
+the new one says something else as well.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from collections.abc import Iterable
+
+import numpy as np
+
+from engine.tokens import tokens_of
+
+COVERAGE_POWER = 2.0  # as the lexical fields: half the query's words count a quarter
+# A word in more past queries than this is left out of the search: scanning its rows would cost
+# more per query than the rest together, and its weight (idf) is the lowest anyway.
+MAX_ROWS_SCANNED = 20_000
+
+
+class QueryWords:
+    """An inverted index from word to the rows of the logged queries that hold it."""
+
+    def __init__(self) -> None:
+        self._rows_of: dict[str, array[int]] = {}
+        self._word_counts = array("H")  # per row: how many distinct words its query holds
+        self._logged = 0  # rows with words in the index
+
+    def logged(self, row: int, query: str) -> None:
+        """Adds the query of log row `row` (rows come in increasing order)."""
+        words = _words(query)
+        if len(self._word_counts) <= row:
+            self._word_counts.extend([0] * (row + 1 - len(self._word_counts)))
+        self._word_counts[row] = min(len(words), 0xFFFF)
+        for word in words:
+            self._rows_of.setdefault(word, array("q")).append(row)
+        self._logged += bool(words)
+
+    def forgotten(self, rows_and_queries: Iterable[tuple[int, str]]) -> None:
+        """Takes these rows (and their queries) out of the index."""
+        gone: dict[str, set[int]] = {}
+        for row, query in rows_and_queries:
+            words = _words(query)
+            for word in words:
+                gone.setdefault(word, set()).add(row)
+            self._word_counts[row] = 0
+            self._logged -= bool(words)
+        for word, rows in gone.items():
+            kept = array("q", (row for row in self._rows_of.get(word, ()) if row not in rows))
+            if kept:
+                self._rows_of[word] = kept
+            else:
+                self._rows_of.pop(word, None)
+
+    def sharing(self, query: str, k: int) -> list[tuple[int, float]]:
+        """The k past queries (rows) that share most of `query`'s words, with how close each
+        is (0..1), closest first; ties in log order."""
+        words = _words(query)
+        weights = {word: math.log(1 + self._logged / max(self._df(word), 1)) for word in words}
+        total = sum(weights.values())
+        scanned = [w for w in words if 0 < self._df(w) <= MAX_ROWS_SCANNED]
+        if not scanned or total <= 0:
+            return []
+        rows = np.concatenate([np.asarray(self._rows_of[w]) for w in scanned])
+        idf = np.repeat([weights[w] for w in scanned], [self._df(w) for w in scanned])
+        found, at = np.unique(rows, return_inverse=True)
+        coverage = np.bincount(at, weights=idf) / total
+        shared = np.bincount(at)
+        counts = np.frombuffer(self._word_counts, np.uint16)[found]
+        closeness = coverage**COVERAGE_POWER * shared / np.maximum(counts, 1)
+        best = np.argsort(-closeness, kind="stable")[:k]
+        return [(int(found[i]), float(closeness[i])) for i in best]
+
+    def _df(self, word: str) -> int:
+        rows = self._rows_of.get(word)
+        return 0 if rows is None else len(rows)
+
+
+def _words(query: str) -> frozenset[str]:
+    return frozenset(tokens_of(query))
