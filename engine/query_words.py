@@ -17,16 +17,20 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
 from engine.tokens import tokens_of
 
 COVERAGE_POWER = 2.0  # as the lexical fields: half the query's words count a quarter
-# A word in more past queries than this is left out of the search: scanning its rows would cost
-# more per query than the rest together, and its weight (idf) is the lowest anyway.
-MAX_ROWS_SCANNED = 20_000
+# A query's words are scanned rarest first, each in full, while their rows together stay within
+# this many; the commoner words left over still weigh in the coverage, but find no rows. Their
+# weight (idf) is the lowest, and scanning them would cost the most: on a log of 300,000 random
+# queries of Zipf-distributed words, a cap of 20,000 rows per word took up to 8 ms a query
+# (p99 1.8 ms), this at most 0.4 ms (p99 0.3 ms). The development sets' logs (about 4,000
+# queries) never reach it.
+MAX_ROWS_SCANNED = 4_000
 
 
 class QueryWords:
@@ -69,7 +73,7 @@ class QueryWords:
         words = _words(query)
         weights = {word: math.log(1 + self._logged / max(self._df(word), 1)) for word in words}
         total = sum(weights.values())
-        scanned = [w for w in words if 0 < self._df(w) <= MAX_ROWS_SCANNED]
+        scanned = _within_budget(words, self._df)
         if not scanned or total <= 0:
             return []
         rows = np.concatenate([np.asarray(self._rows_of[w]) for w in scanned])
@@ -85,6 +89,18 @@ class QueryWords:
     def _df(self, word: str) -> int:
         rows = self._rows_of.get(word)
         return 0 if rows is None else len(rows)
+
+
+def _within_budget(words: Iterable[str], df: Callable[[str], int]) -> list[str]:
+    """The words found in the log, rarest first, while their rows add up to MAX_ROWS_SCANNED."""
+    kept: list[str] = []
+    budget = MAX_ROWS_SCANNED
+    for word in sorted((w for w in words if df(w) > 0), key=lambda w: (df(w), w)):
+        if df(word) > budget:
+            break
+        kept.append(word)
+        budget -= df(word)
+    return kept
 
 
 def _words(query: str) -> frozenset[str]:

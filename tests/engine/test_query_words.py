@@ -83,6 +83,14 @@ def test_a_word_in_too_many_past_queries_is_not_scanned(
     assert found[3] == pytest.approx(_expected(dict(enumerate(LOG)), "meo den")[3])
 
 
+def test_words_are_scanned_rarest_first_while_their_rows_add_up_to_the_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(query_words_module, "MAX_ROWS_SCANNED", 3)
+    # "cho" (one row) and "den" (two) fill the budget; "meo" (three rows) is left out.
+    assert {row for row, _ in _index(LOG).sharing("meo cho den", k=10)} == {2, 3}
+
+
 def test_unspaced_scripts_share_characters_and_pairs() -> None:
     words = _index(("黑猫", "咖啡"))
     assert [row for row, _ in words.sharing("猫", k=10)] == [0]
