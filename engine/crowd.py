@@ -124,17 +124,20 @@ class Crowd:
         rows, sims = self._vectors.search(vector, k * SEARCHED_PER_NEIGHBOUR)
         corrected = sims - HUB_CORRECTION * self._density.corrections(rows)
         nearest = np.argsort(-corrected, kind="stable")
+        queries, picked = self._queries, self._picked
         return [
-            (self._queries[r], float(corrected[i]), self._picked[r])
-            for i in nearest
-            if (r := int(rows[i])) < len(self._queries) and self._queries[r]
+            (queries[row], similarity, picked[row])
+            for row, similarity in zip(
+                rows[nearest].tolist(), corrected[nearest].tolist(), strict=True
+            )
+            if row < len(queries) and queries[row]
         ][:k]
 
     def sharing_words(self, query: str, k: int) -> list[tuple[str, float, Counter[str]]]:
         """The k past queries that share most of `query`'s words (engine.query_words):
         (query, how close, 0..1, picked sticker counts), closest first."""
         with self._lock:  # the index's arrays grow under this lock, and are read under it
-            found = self._words.sharing(_key(query), k)
+            found = self._words.sharing(query, k)
             # A recount blanks a row's text before it takes the row out of the index: skip it.
             return [
                 (query, closeness, self._picked[row])

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from engine.tokens import tokens_of
+from engine.tokens import tokenize, tokens_of
 
 COVERAGE_POWER = 2.0  # as the lexical fields: half the query's words count a quarter
 # A query's words are scanned rarest first, each in full, while their rows together stay within
@@ -70,17 +70,26 @@ class QueryWords:
     def sharing(self, query: str, k: int) -> list[tuple[int, float]]:
         """The k past queries (rows) that share most of `query`'s words, with how close each
         is (0..1), closest first; ties in log order."""
-        words = _words(query)
+        words = frozenset(tokenize(query))  # cached: the lexical fields tokenised it already
+        if not any(word in self._rows_of for word in words):  # most new words: nothing to do
+            return []
         weights = {word: math.log(1 + self._logged / max(self._df(word), 1)) for word in words}
         total = sum(weights.values())
         scanned = _within_budget(words, self._df)
-        if not scanned or total <= 0:
+        if not scanned:
             return []
-        rows = np.concatenate([np.asarray(self._rows_of[w]) for w in scanned])
-        idf = np.repeat([weights[w] for w in scanned], [self._df(w) for w in scanned])
-        found, at = np.unique(rows, return_inverse=True)
-        coverage = np.bincount(at, weights=idf) / total
-        shared = np.bincount(at)
+        coverage: np.ndarray
+        shared: np.ndarray
+        if len(scanned) == 1:  # one word's rows are distinct: nothing to group
+            found = np.asarray(self._rows_of[scanned[0]])
+            coverage = np.full(len(found), weights[scanned[0]] / total)
+            shared = np.ones(len(found))
+        else:
+            rows = np.concatenate([np.asarray(self._rows_of[w]) for w in scanned])
+            idf = np.repeat([weights[w] for w in scanned], [self._df(w) for w in scanned])
+            found, at = np.unique(rows, return_inverse=True)
+            coverage = np.bincount(at, weights=idf) / total
+            shared = np.bincount(at)
         counts = np.frombuffer(self._word_counts, np.uint16)[found]
         closeness = coverage**COVERAGE_POWER * shared / np.maximum(counts, 1)
         best = np.argsort(-closeness, kind="stable")[:k]

@@ -373,11 +373,11 @@ def _crowd(
     queries the text is the start of (`started`), and after similar ones: as close as the text
     model says (`trust` times) or as the words they share say (engine.query_words), whichever
     is closer."""
-    closeness: dict[str, float] = {}
-    picks: dict[str, Counter[str]] = {}
-    for query, similarity, picked in crowd.similar_queries(vector, CROWD_NEIGHBOURS):
-        closeness[query] = trust * float(ramp(similarity, CROWD_LOW, CROWD_HIGH))
-        picks[query] = picked
+    similar = crowd.similar_queries(vector, CROWD_NEIGHBOURS)
+    # One ramp over all of them: numpy's clip once per past query cost 70 us a query.
+    likeness = trust * ramp(np.array([s for _, s, _ in similar]), CROWD_LOW, CROWD_HIGH)
+    closeness = dict(zip([query for query, _, _ in similar], likeness.tolist(), strict=True))
+    picks = {query: picked for query, _, picked in similar}
     for query, shared, picked in crowd.sharing_words(text, CROWD_NEIGHBOURS):
         closeness[query] = max(closeness.get(query, 0.0), shared)
         picks[query] = picked
