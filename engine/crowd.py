@@ -140,9 +140,9 @@ class Crowd:
             found = self._words.sharing(query, k)
             # A recount blanks a row's text before it takes the row out of the index: skip it.
             return [
-                (query, closeness, self._picked[row])
+                (past, closeness, self._picked[row])
                 for row, closeness in found
-                if (query := self._queries[row])
+                if (past := self._queries[row])
             ]
 
     @staticmethod
