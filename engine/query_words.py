@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -70,12 +70,13 @@ class QueryWords:
     def sharing(self, query: str, k: int) -> list[tuple[int, float]]:
         """The k past queries (rows) that share most of `query`'s words, with how close each
         is (0..1), closest first; ties in log order."""
-        words = frozenset(tokenize(query))  # cached: the lexical fields tokenised it already
-        if not any(word in self._rows_of for word in words):  # most new words: nothing to do
+        # How many past queries hold each word, read once: weights and the budget both need it.
+        df = {word: len(self._rows_of.get(word, ())) for word in tokenize(query)}
+        if not any(df.values()):  # most new words: nothing to do
             return []
-        weights = {word: math.log(1 + self._logged / max(self._df(word), 1)) for word in words}
+        weights = {word: math.log(1 + self._logged / max(n, 1)) for word, n in df.items()}
         total = sum(weights.values())
-        scanned = _within_budget(words, self._df)
+        scanned = _within_budget(df)
         if not scanned:
             return []
         coverage: np.ndarray
@@ -86,7 +87,7 @@ class QueryWords:
             shared = np.ones(len(found))
         else:
             rows = np.concatenate([np.asarray(self._rows_of[w]) for w in scanned])
-            idf = np.repeat([weights[w] for w in scanned], [self._df(w) for w in scanned])
+            idf = np.repeat([weights[w] for w in scanned], [df[w] for w in scanned])
             found, at = np.unique(rows, return_inverse=True)
             coverage = np.bincount(at, weights=idf) / total
             shared = np.bincount(at)
@@ -95,20 +96,17 @@ class QueryWords:
         best = np.argsort(-closeness, kind="stable")[:k]
         return [(int(found[i]), float(closeness[i])) for i in best]
 
-    def _df(self, word: str) -> int:
-        rows = self._rows_of.get(word)
-        return 0 if rows is None else len(rows)
 
-
-def _within_budget(words: Iterable[str], df: Callable[[str], int]) -> list[str]:
-    """The words found in the log, rarest first, while their rows add up to MAX_ROWS_SCANNED."""
+def _within_budget(df: dict[str, int]) -> list[str]:
+    """The words found in the log, rarest first, while their rows (`df`: how many past
+    queries hold each word) add up to MAX_ROWS_SCANNED."""
     kept: list[str] = []
     budget = MAX_ROWS_SCANNED
-    for word in sorted((w for w in words if df(w) > 0), key=lambda w: (df(w), w)):
-        if df(word) > budget:
+    for word in sorted((w for w, n in df.items() if n > 0), key=lambda w: (df[w], w)):
+        if df[word] > budget:
             break
         kept.append(word)
-        budget -= df(word)
+        budget -= df[word]
     return kept
 
 
