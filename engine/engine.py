@@ -24,6 +24,7 @@ from threadpoolctl import threadpool_limits
 
 from engine.build import BuildHooks, BuildReport, build_index
 from engine.config import EngineConfig
+from engine.cores import off_encoder_core
 from engine.crowd import Crowd
 from engine.crowd_sync import CrowdSync
 from engine.emoji import EmojiKeywords
@@ -371,22 +372,23 @@ class Engine:
         """The best `depth` stickers for the words (or the conversation), best first."""
         if len(index) == 0:
             return []
-        query = text or " ".join(context[-CONTEXT_MESSAGES:]).strip()
-        candidates = self._recall(index, query, languages) if query else None
-        if not candidates:  # no words, or nothing matched them: offer the user's usual stickers
-            candidates = self._habits(index, profile)
-        allowed = self._safe_mask(index) if safe else None
-        neighbours = self._neighbours
-        neighbours.follow(self._crowd.usage)
-        return rank(
-            index,
-            candidates,
-            profile,
-            self._crowd,
-            neighbours=neighbours,
-            allowed=allowed,
-            limit=depth,
-        )
+        with off_encoder_core():  # the query is encoded beside it (engine.cores)
+            query = text or " ".join(context[-CONTEXT_MESSAGES:]).strip()
+            candidates = self._recall(index, query, languages) if query else None
+            if not candidates:  # no words, or nothing matched them: offer the user's usual stickers
+                candidates = self._habits(index, profile)
+            allowed = self._safe_mask(index) if safe else None
+            neighbours = self._neighbours
+            neighbours.follow(self._crowd.usage)
+            return rank(
+                index,
+                candidates,
+                profile,
+                self._crowd,
+                neighbours=neighbours,
+                allowed=allowed,
+                limit=depth,
+            )
 
     def _recall(
         self, index: CatalogIndex, text: str, languages: UserLanguages | None = None

@@ -27,6 +27,7 @@ import numpy as np
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
+from engine.cores import pin_encoder_worker
 from engine.encoders import Pending
 from engine.onnx_text import session_options
 
@@ -63,6 +64,8 @@ class UseNetwork:
         self._table, self._scale, self._low = backend.table, backend.scale, backend.lo
         self._chunks = len(backend.scale)
         options = session_options(threads)
+        if threads == 2:  # the caller and one worker, which `encode_soon` runs on
+            pin_encoder_worker(options)
         builder = _Builder()
         model = _graph(builder, backend).SerializeToString()
         names = list(builder.external)

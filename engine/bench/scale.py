@@ -43,6 +43,7 @@ from engine.bench.synthetic import (
 )
 from engine.build import index_records
 from engine.config import EngineConfig
+from engine.cores import off_encoder_core
 from engine.crowd import Crowd
 from engine.dense import HNSW_M
 from engine.encoders import TextEncoder, UniversalSentenceEncoder, encode_soon
@@ -171,25 +172,26 @@ def time_stages(
 ) -> int:
     """One query through the engine's recall and rank, each step timed; returns the
     candidates. The user's languages are the ones their picks taught (no one here sets any)."""
-    crowd: Crowd = engine._crowd
-    depth = EngineConfig().recall_depth
-    if query.text:
-        # Started here, read by recall after its lexical channels ("encode_wait": what they
-        # did not cover), as Engine.suggest does.
-        with watch.step("encode_start"):
-            vector = encode_soon(engine._encoders.text, query.text)
-        languages = engine._languages.of_user(None, profile.languages, None)
-        candidates = recall_text(
-            index, crowd, query.text, vector, depth, timer=watch.step, languages=languages
-        )
-    else:
-        with watch.step("habits"):
-            candidates = engine._habits(index, profile)
-    with watch.step("rank"):  # as deep as a first page, as Engine.suggest ranks it
-        rank(index, candidates, profile, crowd, limit=MAX_PAGE + 1)
-    with watch.step("safe_mask"):
-        engine._safe_mask(index)
-    return len(candidates)
+    with off_encoder_core():  # as Engine._ranked runs
+        crowd: Crowd = engine._crowd
+        depth = EngineConfig().recall_depth
+        if query.text:
+            # Started here, read by recall after its lexical channels ("encode_wait": what they
+            # did not cover), as Engine.suggest does.
+            with watch.step("encode_start"):
+                vector = encode_soon(engine._encoders.text, query.text)
+            languages = engine._languages.of_user(None, profile.languages, None)
+            candidates = recall_text(
+                index, crowd, query.text, vector, depth, timer=watch.step, languages=languages
+            )
+        else:
+            with watch.step("habits"):
+                candidates = engine._habits(index, profile)
+        with watch.step("rank"):  # as deep as a first page, as Engine.suggest ranks it
+            rank(index, candidates, profile, crowd, limit=MAX_PAGE + 1)
+        with watch.step("safe_mask"):
+            engine._safe_mask(index)
+        return len(candidates)
 
 
 # -- the run ----------------------------------------------------------------------------------
