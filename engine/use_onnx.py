@@ -98,8 +98,9 @@ class UseNetwork:
     def encode_soon(self, text: str) -> Pending[np.ndarray]:
         """Starts encoding `text` and returns a call that waits for its (not yet
         L2-normalised) vector. The network runs on a thread of onnxruntime's own, which needs
-        no interpreter lock, so the caller's Python goes on meanwhile; a Python thread could
-        not start before the caller let go of the lock, and added a wait instead."""
+        no interpreter lock, so the caller's Python goes on meanwhile (on another core:
+        engine.cores); a Python thread could not start before the caller let go of the lock,
+        and added a wait instead."""
         tokens = _capped(self._tokenize(text, out_type=int, add_bos=True, add_eos=True))
         done, outcome = threading.Event(), []
 
