@@ -46,15 +46,25 @@ def pin_encoder_worker(options: ort.SessionOptions) -> None:
 
 @contextmanager
 def off_encoder_core() -> Iterator[None]:
-    """While inside, the calling thread runs on every core it may use but the encoder's."""
+    """While inside, the calling thread runs on every core it may use but the encoder's. Where
+    the system refuses (a sandbox, cores taken away meanwhile), the query runs as it is: this
+    only makes it faster."""
     core = encoder_core()
     cores = os.sched_getaffinity(0) if core is not None else set()
     others = cores - {core}
-    if not others:
+    if not others or not _move_to(others):
         yield
         return
-    os.sched_setaffinity(0, others)
     try:
         yield
     finally:
+        _move_to(cores)
+
+
+def _move_to(cores: set[int]) -> bool:
+    """Lets the calling thread run on `cores` only; False where the system refused."""
+    try:
         os.sched_setaffinity(0, cores)
+    except OSError:
+        return False
+    return True

