@@ -4,9 +4,9 @@ Recall starts encoding the query on onnxruntime's worker thread (engine.use_onnx
 lexical fields meanwhile. That worker sleeps between queries. Linux wakes a sleeping thread on
 the core of the thread that woke it (wake-affine placement), where it preempts the waker: the
 query's thread then stood still while the encoder ran, and the other core idled. On 2 cores,
-starting an encoding took 0.95-1.15 ms when the query's thread went on with Python work and
-0.06 ms when it slept; starting and waiting together took 1.09 ms. With the worker pinned to
-one core and the query's thread to the others, they took 0.38 ms.
+starting an encoding took 0.95-1.15 ms when the query's thread went on with Python work, and
+0.31 ms when it slept instead; starting it and waiting for it took 1.09 ms. With the worker
+pinned to one core and the query's thread to the others, they took 0.38 ms.
 
 The worker is pinned for good (an onnxruntime session option). The query's thread is pinned
 only while it answers a query: it belongs to a pool that runs other work too, and threads it
