@@ -19,8 +19,12 @@ needs_two_cores = pytest.mark.skipif(
 
 
 def allowed_cores(thread_id: str) -> set[int]:
-    """The cores a thread of this process may run on, as the kernel reports them."""
-    status = (TASKS / thread_id / "status").read_text()
+    """The cores a thread of this process may run on, as the kernel reports them (none for a
+    thread that has ended)."""
+    try:
+        status = (TASKS / thread_id / "status").read_text()
+    except FileNotFoundError:
+        return set()
     (line,) = [line for line in status.splitlines() if line.startswith("Cpus_allowed_list:")]
     cores: set[int] = set()
     for part in line.split(":", 1)[1].strip().split(","):
@@ -70,5 +74,5 @@ def test_the_encoders_worker_thread_runs_on_the_encoders_core_only() -> None:
     network = UseNetwork(model)
     network.encode_soon("sleepy cat")()  # the worker has run
     started = set(os.listdir(TASKS)) - threads_before
-    assert started, "onnxruntime started no worker thread"
-    assert {core for thread in started for core in allowed_cores(thread)} == {encoder_core()}
+    # Any other thread started meanwhile may run anywhere: one pinned thread is the worker.
+    assert {encoder_core()} in [allowed_cores(thread) for thread in started]
