@@ -26,12 +26,13 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from engine.bench.runner import percentile
+from engine.bench.runner import machine, percentile, versions
 from engine.bench.synthetic import (
     FakeTextEncoder,
     Query,
@@ -234,11 +235,10 @@ async def run_scale(
         "packs": served.pop("packs"),
         "queries": config.queries,
         "users": config.users,
-        "machine": {
-            "cores": os.cpu_count(),
-            "load_start": started_load,
-            "load_end": os.getloadavg(),
-        },
+        # When, where and with what it ran: rows of different days compare only roughly.
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {**machine(), "load_start": started_load, "load_end": os.getloadavg()},
+        "versions": versions(),
         "build": log.steps,
         "build_seconds": round(sum(s["seconds"] for s in log.steps.values()), 1),
         "build_peak_rss_mb": round(build_peak / MB, 1),

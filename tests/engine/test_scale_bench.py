@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import onnxruntime as ort
 import pytest
 
 from engine.bench.scale import MODE_FAKE, ScaleConfig, Stopwatch, format_table, run_scale
@@ -28,6 +29,9 @@ def vocab() -> Vocabulary:
 async def test_run_scale_reports_latency_and_memory() -> None:
     results = await run_scale(TINY)
     assert results["mode"] == MODE_FAKE
+    # What a run is compared by: when, on what machine, and with which versions.
+    assert results["date"] and results["machine"]["cores"] >= 1
+    assert results["versions"]["onnxruntime"] == ort.__version__
     assert results["stickers"] == TINY.stickers
     total = results["suggest_ms"]["all"]
     assert total["count"] == TINY.queries
