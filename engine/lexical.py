@@ -25,6 +25,9 @@ from engine.selection import best_first
 from engine.tokens import tokenize, tokens_of
 
 EMPTY_DOC_TOKEN = "\x00"  # bm25s needs at least one token per document
+# How coverage counts towards a match: half the query's words hold a quarter. Recall weighs the
+# lexical fields so, and the query log past queries that share words (engine.query_words).
+COVERAGE_POWER = 2.0
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,9 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from engine.lexical import COVERAGE_POWER
 from engine.tokens import tokenize, tokens_of
 
-COVERAGE_POWER = 2.0  # as the lexical fields: half the query's words count a quarter
 # A query's words are scanned rarest first, each in full, while their rows together stay within
 # this many; the commoner words left over still weigh in the coverage, but find no rows. Their
 # weight (idf) is the lowest, and scanning them would cost the most: on a log of 300,000 random

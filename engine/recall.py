@@ -27,6 +27,7 @@ from engine.crowd import Crowd
 from engine.encoders import Pending
 from engine.index import CatalogIndex
 from engine.languages import UserLanguages
+from engine.lexical import COVERAGE_POWER
 from engine.selection import best_positions
 from engine.timing import StepTimer, untimed
 
@@ -58,7 +59,6 @@ PICK_EVIDENCE = 0.6
 # Kept below 1 because real users sometimes pick a sticker for fun.
 EXACT_PICK_EVIDENCE = 0.9
 CROWD_NEIGHBOURS = 10  # past queries consulted per query
-COVERAGE_POWER = 2.0  # a match of half the query's words counts a quarter
 # How far unanimous past picks for the exact words discount the alternatives. Gently: people
 # pick one of the fitting meanings, so an unpicked one is often relevant too (29% and 55% of the
 # relevant meanings of typed-before queries on the two development sets had no pick).

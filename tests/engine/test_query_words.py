@@ -10,7 +10,8 @@ import pytest
 import engine.query_words as query_words_module
 from engine.crowd import Crowd
 from engine.encoders import TextEncoder
-from engine.query_words import COVERAGE_POWER, QueryWords
+from engine.lexical import COVERAGE_POWER
+from engine.query_words import QueryWords
 from engine.tokens import tokens_of
 
 LOG = ("meo", "meo con", "con meo den", "cho den", "ca phe nong", "tra")
