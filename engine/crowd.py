@@ -234,8 +234,8 @@ class Crowd:
             return
         vectors = self._vectors.vectors(np.array(dropped))
         keys = [self._queries[row] for row in dropped]
-        for row in dropped:
-            del self._query_rows[self._queries[row]]
+        for row, key in zip(dropped, keys, strict=True):
+            del self._query_rows[key]
             self._queries[row] = ""
             self._vectors.remove(row)
         with self._lock:
