@@ -192,7 +192,7 @@ class FieldIndex:
         frequency = self.row_frequency(tokens)
         for other in others:
             frequency += other.row_frequency(tokens)
-        return _idf(size, frequency)
+        return idf(size, frequency)
 
     def completions_of(self, prefix: str | None) -> list[str]:
         """The tokens a partial last word may become, if it is no token itself."""
@@ -269,6 +269,6 @@ def _documents(texts: Sequence[str], priority: np.ndarray | None) -> tuple[list[
     return documents, RowGroups(doc_of_row, len(documents), priority)
 
 
-def _idf(documents: int, frequency: np.ndarray | int) -> np.ndarray:
-    """Lucene's idf; rare tokens weigh more in coverage."""
+def idf(documents: int, frequency: np.ndarray | int) -> np.ndarray:
+    """Lucene's idf; rare tokens weigh more in coverage (here and in the query log's words)."""
     return np.log(1 + (documents - np.asarray(frequency) + 0.5) / (np.asarray(frequency) + 0.5))

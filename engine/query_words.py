@@ -8,20 +8,19 @@ picking it) matched word by word, as PerSRV's BM25 does, kept apart from the cat
 fields because it grows with every pick (bm25s's index is built once).
 
 A past query counts as close as the share of the new query's words it holds, weighted by
-rarity (idf) and squared (as the lexical fields count coverage), times the share of its own
-words that the new query holds: "mèo" is half of "mèo con", and a past query that says more than
+rarity (the lexical fields' idf) and squared (as they count coverage), times the share of its
+own words that the new query holds: "mèo" is half of "mèo con", and a past query that says more than
 the new one says something else as well.
 """
 
 from __future__ import annotations
 
-import math
 from array import array
 from collections.abc import Iterable
 
 import numpy as np
 
-from engine.lexical import COVERAGE_POWER
+from engine.lexical import COVERAGE_POWER, idf
 from engine.tokens import tokenize, tokens_of
 
 # A query's words are scanned rarest first, each in full, while their rows together stay within
@@ -74,7 +73,8 @@ class QueryWords:
         df = {word: len(self._rows_of.get(word, ())) for word in tokenize(query)}
         if not any(df.values()):  # most new words: nothing to do
             return []
-        weights = {word: math.log(1 + self._logged / max(n, 1)) for word, n in df.items()}
+        rarity = idf(self._logged, np.fromiter(df.values(), np.int64, len(df)))
+        weights = dict(zip(df, rarity.tolist(), strict=True))
         total = sum(weights.values())
         scanned = _within_budget(df)
         if not scanned:
@@ -87,9 +87,9 @@ class QueryWords:
             shared = np.ones(len(found))
         else:
             rows = np.concatenate([np.asarray(self._rows_of[w]) for w in scanned])
-            idf = np.repeat([weights[w] for w in scanned], [df[w] for w in scanned])
+            row_weights = np.repeat([weights[w] for w in scanned], [df[w] for w in scanned])
             found, at = np.unique(rows, return_inverse=True)
-            coverage = np.bincount(at, weights=idf) / total
+            coverage = np.bincount(at, weights=row_weights) / total
             shared = np.bincount(at)
         counts = np.frombuffer(self._word_counts, np.uint16)[found]
         closeness = coverage**COVERAGE_POWER * shared / np.maximum(counts, 1)

@@ -29,8 +29,9 @@ def _expected(queries: dict[int, str], query: str) -> dict[int, float]:
     logged = [set(tokens_of(q)) for q in queries.values()]
     words = set(tokens_of(query))
 
-    def idf(word: str) -> float:
-        return math.log(1 + len(logged) / max(sum(word in q for q in logged), 1))
+    def idf(word: str) -> float:  # Lucene's, as the lexical fields'
+        n = sum(word in q for q in logged)
+        return math.log(1 + (len(logged) - n + 0.5) / (n + 0.5))
 
     total = sum(idf(w) for w in words)
     out = {}
