@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.bench.machine_speed import reference_ms
 from engine.bench.runner import machine, percentile, versions
 from engine.bench.synthetic import (
     FakeTextEncoder,
@@ -288,8 +289,10 @@ async def _serve_and_time(data: Path, config: ScaleConfig, workload: Workload) -
     engine = await Engine.open(data, text_encoder=_text_encoder(config))
     try:
         await engine.warm_up()  # as `serve` does before its first update
+        speed_start = _machine_speed()
         observe = await _replay(engine, workload.history)
         latency = await _time_queries(engine, workload.queries)
+        speed_end = _machine_speed()
         index = engine._index
         served = {
             "text_model": engine._encoders.text.name,
@@ -298,6 +301,9 @@ async def _serve_and_time(data: Path, config: ScaleConfig, workload: Workload) -
             "memory": _memory(index),  # before the growth below
             "observe_ms": observe,
             **latency,
+            # The machine's speed that hour, before and after the timed work (see
+            # engine.bench.machine_speed): compare runs of different hours by it.
+            "reference_ms": {"start": speed_start, "end": speed_end},
         }
         del index  # the growth replaces it
         served["growth"] = await _time_growth(engine, data / "grown-pack", config.seed)
@@ -318,6 +324,11 @@ async def _time_growth(engine: Engine, folder: Path, seed: int) -> dict[str, flo
         "rss_after_mb": round(current_rss() / MB, 1),
         "peak_rss_mb": round(peak_rss() / MB, 1),
     }
+
+
+def _machine_speed() -> float:
+    with off_encoder_core():  # where queries run
+        return reference_ms()
 
 
 async def _replay(engine: Engine, history: list[tuple[str, Event]]) -> dict[str, Any]:
@@ -376,6 +387,11 @@ def format_table(results: dict[str, Any]) -> str:
         f"{results['stickers']:,} stickers ({results['mode']}, {results['text_model']}), "
         f"{results['queries']} queries, {results['users']} users; load "
         f"{_load(results['machine']['load_start'])} -> {_load(results['machine']['load_end'])}"
+    )
+    speed = results["reference_ms"]
+    head += (
+        f"\nthe machine's reference workload (engine/bench/machine_speed.py): "
+        f"{speed['start']:.3f} ms before the timed work, {speed['end']:.3f} ms after"
     )
     lines = [head, "", f"{'wall ms':<24}{'p50':>9}{'p95':>9}{'p99':>9}{'mean':>9}{'n':>7}"]
     lines += _latency_rows(results["suggest_ms"], results["stages_ms"])

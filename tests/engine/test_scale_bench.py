@@ -48,8 +48,11 @@ async def test_run_scale_reports_latency_and_memory() -> None:
     assert results["memory"]["structures_mb"]["mapped_text"] > 0  # served from disk
     assert results["observe_ms"]["events"] > 0
     assert {"dense_hnsw", "meaning_neighbours", "lexical_emoji"} <= set(results["build"])
+    # The machine's speed, timed around the queries, so other hours' runs can be compared.
+    assert 0 < results["reference_ms"]["start"] < 1000 and results["reference_ms"]["end"] > 0
     table = format_table(results)
     assert "suggest[all]" in table and "serving (a fresh process)" in table
+    assert "reference workload" in table
 
 
 def test_catalog_has_packs_duplicates_and_languages(vocab: Vocabulary) -> None:
