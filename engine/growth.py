@@ -129,8 +129,8 @@ def _grown_catalog(
         trust=np.concatenate([index.trust, trust]),
         emoji_only=np.concatenate([index.emoji_only, emoji_only_rows(kept)]),
         meaning_of_row=np.concatenate([index.meaning_of_row, meanings.of_kept]),
-        neighbour_rows=_padded(index.neighbour_rows, added_meanings, -1),
-        neighbour_sims=_padded(index.neighbour_sims, added_meanings, 0),
+        neighbour_rows=_padded(index.neighbour_rows, added_meanings, -1, rows_folder, "rows"),
+        neighbour_sims=_padded(index.neighbour_sims, added_meanings, 0, rows_folder, "sims"),
         dense=index.dense,
         text_model=index.text_model,
         image=index.image,
@@ -272,11 +272,14 @@ def _grown_pack_means(
     return means
 
 
-def _grown_rows(array: np.ndarray, rows: np.ndarray, folder: Path | None, name: str) -> np.ndarray:
-    """A per-row array with `rows` appended: as a file `name`.npy in `folder` when given."""
+def _grown_rows(
+    array: np.ndarray, rows: np.ndarray, folder: Path | None, name: str, *, writable: bool = False
+) -> np.ndarray:
+    """A per-row array with `rows` appended: as a file `name`.npy in `folder` when given
+    (engine.row_files.appended)."""
     if folder is None:
         return np.concatenate([array, rows])
-    return appended(array, rows, folder / f"{name}.npy")
+    return appended(array, rows, folder / f"{name}.npy", writable=writable)
 
 
 def _grown_recall_vectors(
@@ -321,6 +324,11 @@ def _grown_mean(mean: np.ndarray, count: int, added: np.ndarray) -> np.ndarray:
     return ((mean * count + np.asarray(added, np.float64).sum(axis=0)) / total).astype(np.float32)
 
 
-def _padded(table: np.ndarray, extra: int, fill: float) -> np.ndarray:
-    """`table` with `extra` more rows of `fill`."""
-    return np.concatenate([table, np.full((extra, table.shape[1]), fill, table.dtype)])
+def _padded(
+    table: np.ndarray, extra: int, fill: float, folder: Path | None, part: str
+) -> np.ndarray:
+    """A neighbour table (`part`: rows or sims) with `extra` more rows of `fill`, to be written
+    into: the growth rewrites the lists of the meanings it touches. As _grown_rows, a new file
+    in `folder` when `table` maps one (at 543,098 stickers both tables hold 39 MB)."""
+    padding = np.full((extra, table.shape[1]), fill, table.dtype)
+    return _grown_rows(table, padding, folder, f"neighbour_{part}", writable=True)

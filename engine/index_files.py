@@ -73,12 +73,16 @@ def save_index(index: CatalogIndex, folder: Path) -> None:
         index.image_dense.moved(folder / "image.hnsw")
     index.text = _mapped(folder, "text")
     index.style_raw = _mapped(folder, "style_raw")
+    index.neighbour_rows = _mapped(folder, "neighbour_rows")
+    index.neighbour_sims = _mapped(folder, "neighbour_sims")
     if index.image is not None:
         index.image = _mapped(folder, "image")
 
 
 def _mapped(folder: Path, name: str) -> np.ndarray:
-    """A per-row array serving never reads, memory-mapped from the index folder."""
+    """An array of the index folder, memory-mapped: only the pages read are brought in (serving
+    never reads the per-row vectors, and the meanings' neighbour tables a few rows a query),
+    and a growth appends to a copy of its file instead of to memory (engine.row_files)."""
     return np.load(folder / f"{name}.npy", mmap_mode="r")
 
 
@@ -91,8 +95,8 @@ def _write_files(index: CatalogIndex, folder: Path) -> None:
     np.save(folder / "meaning_of_row.npy", index.meaning_of_row)
     np.save(folder / "pack_vectors.npy", index.pack_vectors)
     np.save(folder / "pack_means.npy", index.pack_means)
-    np.save(folder / "neighbour_rows.npy", index.neighbour_rows)
-    np.save(folder / "neighbour_sims.npy", index.neighbour_sims)
+    save_rows(index.neighbour_rows, folder / "neighbour_rows.npy")
+    save_rows(index.neighbour_sims, folder / "neighbour_sims.npy")
     np.save(folder / "meaning_mean.npy", index.meaning_mean)
     np.save(folder / "common_wording.npy", index.common_wording)
     index.dense.save(folder / "text.hnsw")
@@ -163,8 +167,8 @@ def load_index(folder: Path, stored: StickerRows, encoders: Encoders) -> Catalog
         trust=np.load(folder / "trust.npy"),
         emoji_only=np.load(folder / "emoji_only.npy"),
         meaning_of_row=np.load(folder / "meaning_of_row.npy"),
-        neighbour_rows=np.load(folder / "neighbour_rows.npy"),
-        neighbour_sims=np.load(folder / "neighbour_sims.npy"),
+        neighbour_rows=_mapped(folder, "neighbour_rows"),
+        neighbour_sims=_mapped(folder, "neighbour_sims"),
         dense=DenseIndex.load(folder / "text.hnsw", int(manifest["text_dim"])),
         text_model=manifest["text_model"],
         generation=str(manifest.get("generation", "")),

@@ -1,12 +1,13 @@
 """Per-row arrays as .npy files: grown by appending on disk, saved by linking.
 
-An index keeps its per-row vectors (meaning, pixel statistics, CLIP image) memory-mapped from
-its folder. Growing one live used to concatenate each in memory: at 543,098 stickers the
-meaning vectors alone are 1.1 GB, read whole through the mapping, copied, and written again by
-the save. Here a growth copies the file's bytes into a new file and writes the new rows after
-them, and the save links that file into the new index folder: no row passes through the
-process's memory. Index files are never changed in place, only replaced, so two folders may
-share one.
+An index keeps its per-row vectors (meaning, pixel statistics, CLIP image) and its meanings'
+neighbour tables memory-mapped from its folder. Growing one live used to concatenate each in
+memory: at 543,098 stickers the meaning vectors alone are 1.1 GB, read whole through the
+mapping, copied, and written again by the save. Here a growth copies the file's bytes into a
+new file and writes the new rows after them, and the save links that file into the new index
+folder: no row passes through the process's memory. A growth may change rows of its new file
+(the neighbour lists it touches) before the save; once saved, index files are never changed in
+place, only replaced, so two folders may share one.
 """
 
 from __future__ import annotations
@@ -92,9 +93,12 @@ def row_chunks(array: np.ndarray, rows_per_chunk: int) -> Iterator[np.ndarray]:
             yield values.reshape(count, *array.shape[1:])
 
 
-def appended(array: np.ndarray, rows: np.ndarray, path: Path) -> np.ndarray:
+def appended(
+    array: np.ndarray, rows: np.ndarray, path: Path, *, writable: bool = False
+) -> np.ndarray:
     """`array` with `rows` after it. When `array` maps a whole .npy file, the result is written
-    to `path` (a new file) and returned mapped; otherwise it is concatenated in memory."""
+    to `path` (a new file) and returned mapped, `writable` to change rows of the new file in
+    place before anyone else reads it; otherwise it is concatenated in memory."""
     rows = np.ascontiguousarray(rows, dtype=array.dtype)
     behind = file_behind(array)
     if behind is None:
@@ -107,7 +111,7 @@ def appended(array: np.ndarray, rows: np.ndarray, path: Path) -> np.ndarray:
         new.flush()
         _copy_from(old, offset, new)
         new.write(rows.tobytes())
-    return np.load(path, mmap_mode="r")
+    return np.load(path, mmap_mode="r+" if writable else "r")
 
 
 def _copy_from(source: BinaryIO, offset: int, target: BinaryIO) -> None:

@@ -384,11 +384,24 @@ def test_a_saved_index_grows_its_vectors_on_disk_and_links_them_into_the_next_sa
         assert isinstance(array, np.memmap) and Path(array.filename) == rows_folder / f"{name}.npy"
         np.testing.assert_array_equal(array[: len(base)], getattr(base, name))
     assert np.any(grown.text[grown.row_of["comet"]])
+    # The neighbour tables too, padded on disk for the comet's new meaning, whose list (written
+    # into the new file) starts with its own row; the served index's tables are read-only.
+    assert not base.neighbour_rows.flags.writeable
+    for name in ("neighbour_rows", "neighbour_sims"):
+        table = getattr(grown, name)
+        assert isinstance(table, np.memmap) and Path(table.filename) == rows_folder / f"{name}.npy"
+        np.testing.assert_array_equal(table[: len(base.meanings)], getattr(base, name))
+    comet_meaning = grown.meaning_of_row[grown.row_of["comet"]]
+    assert grown.neighbour_rows[comet_meaning][0] == grown.row_of["comet"]
+    neighbours = np.array(grown.neighbour_rows)
     text = np.array(grown.text)
     graph = (tmp_path / "index" / "text.hnsw").stat().st_ino
     save_index(grown, tmp_path / "index")
+    for name in ("text", "neighbour_rows"):  # linked, not copied
+        saved = tmp_path / "index" / f"{name}.npy"
+        assert saved.stat().st_ino == (rows_folder / f"{name}.npy").stat().st_ino
+    np.testing.assert_array_equal(np.load(tmp_path / "index" / "neighbour_rows.npy"), neighbours)
     saved = tmp_path / "index" / "text.npy"
-    assert saved.stat().st_ino == (rows_folder / "text.npy").stat().st_ino  # linked, not copied
     np.testing.assert_array_equal(np.load(saved), text)
     # the dense graph too: linked, with the comet's meaning saved beside it
     assert (tmp_path / "index" / "text.hnsw").stat().st_ino == graph

@@ -44,6 +44,19 @@ def test_rows_appended_to_a_mapped_file_go_to_a_new_file(
     assert np.load(tmp_path / "grown.npy").shape == (13, 4)
 
 
+def test_a_writable_grown_file_takes_changes_and_its_source_does_not(
+    mapped: np.ndarray, tmp_path: Path
+) -> None:
+    before = (tmp_path / "rows.npy").read_bytes()
+    grown = appended(mapped, np.zeros((1, 4), np.float32), tmp_path / "grown.npy", writable=True)
+    grown[0] = 5.0  # a row of the source's, changed in the new file only
+    grown.flush()
+    assert np.load(tmp_path / "grown.npy")[0].tolist() == [5.0] * 4
+    assert (tmp_path / "rows.npy").read_bytes() == before
+    with pytest.raises(ValueError, match="read-only"):
+        appended(mapped, np.zeros((1, 4), np.float32), tmp_path / "other.npy")[0] = 5.0
+
+
 def test_rows_appended_to_an_array_in_memory_are_concatenated(tmp_path: Path) -> None:
     grown = appended(np.zeros((2, 3)), np.ones((1, 3)), tmp_path / "unused.npy")
     assert not isinstance(grown, np.memmap)
