@@ -132,7 +132,9 @@ def structure_sizes(index: CatalogIndex) -> dict[str, int]:
     for name in ("text", "style_raw", "pack_vectors", "pack_of_row", "trust"):
         array = getattr(index, name)
         sizes[f"mapped_{name}" if isinstance(array, np.memmap) else name] = int(array.nbytes)
-    sizes["neighbours"] = int(index.neighbour_rows.nbytes + index.neighbour_sims.nbytes)
+    tables = (index.neighbour_rows, index.neighbour_sims)
+    mapped = all(isinstance(table, np.memmap) for table in tables)
+    sizes["mapped_neighbours" if mapped else "neighbours"] = sum(int(t.nbytes) for t in tables)
     sizes["dense_hnsw_estimate"] = hnsw_bytes(len(index.dense), index.dense.dim)
     for name, field_index in index.fields.items():
         sizes[f"bm25_{name}_arrays"] = field_index.nbytes

@@ -22,7 +22,14 @@ from engine.emoji_trust import TRUST_FLOOR, emoji_trust
 from engine.encoders import UniversalSentenceEncoder
 from engine.errors import IndexMismatch
 from engine.growth import _grown_reference, extend_index, growth_reads_from
-from engine.index import NEIGHBOURS, CatalogIndex, Encoders, centred_pack_styles, pack_means
+from engine.index import (
+    NEIGHBOURS,
+    CatalogIndex,
+    Encoders,
+    _packs,
+    centred_pack_styles,
+    pack_means,
+)
 from engine.index_files import INDEX_VERSION, OLDEST_READABLE, load_index, save_index
 from engine.meaning_book import TEXTS_FILE, MeaningBook
 from engine.style import STYLE_DIM, StyleScaler
@@ -165,6 +172,19 @@ def test_a_pack_number_names_the_rows_of_that_pack(
         pack = int(index.pack_of_row[rows[0]])
         np.testing.assert_array_equal(index.rows_of_pack(pack), rows)
         assert set(index.pack_of_row[rows].tolist()) == {pack}
+
+
+def test_packs_are_numbered_by_first_row_and_hold_their_rows_in_order() -> None:
+    pack_of_row, set_rows = _packs(["b", "a", "b", "c", "a", "b"])
+    assert pack_of_row.tolist() == [0, 1, 0, 2, 1, 0]
+    assert {name: rows.tolist() for name, rows in set_rows.items()} == {
+        "b": [0, 2, 5],
+        "a": [1, 4],
+        "c": [3],
+    }
+    assert list(set_rows) == ["b", "a", "c"]  # pack numbers follow this order
+    empty_rows, no_packs = _packs([])
+    assert len(empty_rows) == 0 and no_packs == {}
 
 
 def test_pack_styles_of_a_single_pack_and_of_none() -> None:
