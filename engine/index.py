@@ -52,7 +52,8 @@ class CatalogIndex:
     emoji_only: np.ndarray
     meaning_of_row: np.ndarray  # (n,) int64: each row's meaning (dense label), -1 if none
     # Per meaning (rows of one meaning share one list): same-meaning rows, -1 padded, and their
-    # similarity; read them per row with neighbour_lists.
+    # similarity; read them per row with neighbour_lists. Memory-mapped too once loaded or
+    # saved: serving reads a few lists a query.
     neighbour_rows: np.ndarray  # (meanings, NEIGHBOURS) int32
     neighbour_sims: np.ndarray  # (meanings, NEIGHBOURS) float32
     dense: DenseIndex
