@@ -449,8 +449,10 @@ async def test_add_stickers_makes_them_suggestible_at_once(
     assert await engine.add_stickers([rocket, missing]) == 1
     assert await engine.has_set("space")
     # The grown vectors were written beside the index, then linked into it: nothing is left.
-    text = engine._index.text
-    assert isinstance(text, np.memmap) and Path(text.filename).parent == engine._index_dir
+    index = engine._index
+    for array in (index.text, index.neighbour_rows, index.neighbour_sims):
+        assert isinstance(array, np.memmap) and Path(array.filename).parent == engine._index_dir
+        assert not array.flags.writeable  # the served index's files are read-only
     assert not [path.name for path in engine._index_dir.parent.iterdir() if "growing" in path.name]
     assert _ids(await engine.suggest("stranger", "rocket launch"))[0] == "rocket"
     assert _ids(await engine.suggest("stranger", "razzo"))[0] == "rocket"  # Italian, via 🚀
