@@ -10,7 +10,9 @@ pinned to one core and the query's thread to the others, they took 0.38 ms.
 
 The worker is pinned for good (an onnxruntime session option). The query's thread is pinned
 only while it answers a query: it belongs to a pool that runs other work too, and threads it
-starts inherit its cores.
+starts inherit its cores. That includes the work a query hands to the background
+(engine.background: a stale popular list's re-sort, at most once a period), which so stays off
+the encoder's core, as the queries' own work does.
 """
 
 from __future__ import annotations
