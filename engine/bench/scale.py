@@ -131,14 +131,18 @@ def structure_sizes(index: CatalogIndex) -> dict[str, int]:
     sizes = {}
     for name in ("text", "style_raw", "pack_vectors", "pack_of_row", "trust"):
         array = getattr(index, name)
-        sizes[f"mapped_{name}" if isinstance(array, np.memmap) else name] = int(array.nbytes)
+        sizes[_held_as(name, array)] = int(array.nbytes)
     tables = (index.neighbour_rows, index.neighbour_sims)
-    mapped = all(isinstance(table, np.memmap) for table in tables)
-    sizes["mapped_neighbours" if mapped else "neighbours"] = sum(int(t.nbytes) for t in tables)
+    sizes[_held_as("neighbours", *tables)] = sum(int(table.nbytes) for table in tables)
     sizes["dense_hnsw_estimate"] = hnsw_bytes(len(index.dense), index.dense.dim)
     for name, field_index in index.fields.items():
         sizes[f"bm25_{name}_arrays"] = field_index.nbytes
     return sizes
+
+
+def _held_as(name: str, *arrays: np.ndarray) -> str:
+    """`name`, as `mapped_name` when every one of `arrays` is memory-mapped."""
+    return f"mapped_{name}" if all(isinstance(a, np.memmap) for a in arrays) else name
 
 
 # -- timing -----------------------------------------------------------------------------------
