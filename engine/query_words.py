@@ -9,8 +9,8 @@ fields because it grows with every pick (bm25s's index is built once).
 
 A past query counts as close as the share of the new query's words it holds, weighted by
 rarity (the lexical fields' idf) and squared (as they count coverage), times the share of its
-own words that the new query holds: "mèo" is half of "mèo con", and a past query that says more than
-the new one says something else as well.
+own words that the new query holds: "mèo" is half of "mèo con", and a past query that says more
+than the new one says something else as well.
 """
 
 from __future__ import annotations
