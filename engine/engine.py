@@ -52,6 +52,7 @@ from engine.recent import Recent
 from engine.safe_text import checked_user_id, storable, storable_or_none
 from engine.storage import StateStore, UserChange
 from engine.store import Store
+from engine.timing import StepTimer, untimed
 from engine.types import Event, Page, Prefs, StickerRecord, Suggestion, Taste
 
 log = logging.getLogger(__name__)
@@ -368,35 +369,59 @@ class Engine:
         safe: bool,
         depth: int,
         languages: UserLanguages | None = None,
+        timer: StepTimer = untimed,
     ) -> list[Ranked]:
-        """The best `depth` stickers for the words (or the conversation), best first."""
+        """The best `depth` stickers for the words (or the conversation), best first. `timer`
+        splits the steps for bench-scale, which times this very path."""
         if len(index) == 0:
             return []
         with off_encoder_core():  # the query is encoded beside it (engine.cores)
-            query = text or " ".join(context[-CONTEXT_MESSAGES:]).strip()
-            candidates = self._recall(index, query, languages) if query else None
-            if not candidates:  # no words, or nothing matched them: offer the user's usual stickers
+            candidates = self._candidates(index, text, context, profile, languages, timer)
+            with timer("safe_mask"):
+                allowed = self._safe_mask(index) if safe else None
+            with timer("rank"):
+                neighbours = self._neighbours
+                neighbours.follow(self._crowd.usage)
+                return rank(
+                    index,
+                    candidates,
+                    profile,
+                    self._crowd,
+                    neighbours=neighbours,
+                    allowed=allowed,
+                    limit=depth,
+                )
+
+    def _candidates(
+        self,
+        index: CatalogIndex,
+        text: str,
+        context: list[str],
+        profile: Profile,
+        languages: UserLanguages | None = None,
+        timer: StepTimer = untimed,
+    ) -> Candidates:
+        """What ranking chooses from: recall for the words (or the conversation), else the
+        user's usual stickers."""
+        query = text or " ".join(context[-CONTEXT_MESSAGES:]).strip()
+        candidates = self._recall(index, query, languages, timer) if query else None
+        if not candidates:  # no words, or nothing matched them
+            with timer("habits"):
                 candidates = self._habits(index, profile)
-            allowed = self._safe_mask(index) if safe else None
-            neighbours = self._neighbours
-            neighbours.follow(self._crowd.usage)
-            return rank(
-                index,
-                candidates,
-                profile,
-                self._crowd,
-                neighbours=neighbours,
-                allowed=allowed,
-                limit=depth,
-            )
+        return candidates
 
     def _recall(
-        self, index: CatalogIndex, text: str, languages: UserLanguages | None = None
+        self,
+        index: CatalogIndex,
+        text: str,
+        languages: UserLanguages | None = None,
+        timer: StepTimer = untimed,
     ) -> Candidates:
-        vector, clip_vector = self._embed_query(text)
+        with timer("encode_start"):  # started, and read by recall once its lexical steps are done
+            vector, clip_vector = self._embed_query(text)
         depth = self._config.recall_depth
         return recall_text(
-            index, self._crowd, text, vector, depth, clip_vector, languages=languages
+            index, self._crowd, text, vector, depth, clip_vector, timer=timer, languages=languages
         )
 
     def _embed_query_now(self, text: str) -> tuple[Pending[np.ndarray], np.ndarray | None]:

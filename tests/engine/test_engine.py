@@ -23,6 +23,7 @@ import pytest
 from pydantic import ValidationError
 
 import engine.engine as engine_module
+from engine.bench.scale import Stopwatch
 from engine.config import EngineConfig
 from engine.encoders import TextEncoder
 from engine.engine import DB_NAME, Engine
@@ -32,6 +33,7 @@ from engine.index_files import ABANDONED_SECONDS
 from engine.pack_neighbours import PackNeighbours
 from engine.protocol import MAX_PAGE, MAX_QUERY_CHARS
 from engine.store import Store
+from engine.timing import untimed
 from engine.types import Event, Page, Prefs, StickerRecord
 from tests.counting import CountingEncoder
 from tests.engine.folders import build_folder
@@ -230,6 +232,28 @@ async def test_empty_query_without_context_returns_the_users_habits(engine: Engi
     stranger = await engine.suggest("stranger", "")
     assert set(_ids(stranger)) == {"soft_coffee", "flat_heart"}
     assert all(item.reason == "popular" for item in stranger.items)
+
+
+async def test_a_timed_query_ranks_as_an_untimed_one_and_names_its_steps(
+    engine: Engine,
+) -> None:
+    """bench-scale splits a query's time by handing the engine's own ranking path a timer."""
+    await _send(engine, "ann", "soft_coffee", 1.0, times=3)
+    profile = await engine._profile("ann")
+
+    def ranked(text: str, watch: Stopwatch | None = None) -> list[tuple[int, float]]:
+        timer = watch.step if watch else untimed
+        found = engine._ranked(engine._index, text, [], profile, True, MAX_PAGE, timer=timer)
+        return [(r.row, r.score) for r in found]
+
+    for text, steps in [
+        ("a sleepy cat", {"encode_start", "lexical_meaning", "dense"}),
+        ("", {"habits"}),
+    ]:
+        watch = Stopwatch()
+        assert ranked(text, watch) == ranked(text)
+        assert steps | {"safe_mask", "rank"} <= set(watch.samples)
+        assert all(len(times) == 1 for times in watch.samples.values())
 
 
 async def test_query_longer_than_telegram_allows_is_refused(engine: Engine) -> None:
