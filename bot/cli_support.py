@@ -31,8 +31,9 @@ HELP_MARKUP: Final = "markdown"
 
 
 def fail(message: str, code: int) -> typer.Exit:
-    """Print `message` as one line on stderr; the caller raises the returned Exit."""
-    typer.echo(f"error: {message}", err=True)
+    """Print `message` as one line on stderr (a library's message may hold several); the
+    caller raises the returned Exit."""
+    typer.echo(f"error: {' '.join(message.split())}", err=True)
     return typer.Exit(code)
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import typer
 
+from export.model_source import check_source
 from export.onnx_clip import export_clip
 from export.onnx_folder import DEFAULT_OPSET, DEFAULT_TOLERANCE, Manifest
 from export.onnx_sentence import export_sentence_transformer
@@ -51,7 +52,8 @@ def _summarise(manifest: Manifest, out_dir: Path) -> None:
 
 
 def _command(export: Callable[..., Manifest]) -> Callable[..., None]:
-    """The command line of one export function: same arguments, then a logged summary."""
+    """The command line of one export function: the source checked, the same arguments,
+    then a logged summary."""
 
     def command(
         source: str,
@@ -61,6 +63,7 @@ def _command(export: Callable[..., Manifest]) -> Callable[..., None]:
         opset: int = DEFAULT_OPSET,
         tolerance: float = DEFAULT_TOLERANCE,
     ) -> None:
+        check_source(source)
         manifest = export(
             source,
             out_dir,

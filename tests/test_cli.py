@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.cli_support import EXIT_BAD_INPUT, EXIT_FAILURE
+from bot.cli_support import EXIT_BAD_INPUT, EXIT_FAILURE, fail
 from engine import demo, index_files
 from engine.emoji import EmojiKeywords
 from engine.engine import Engine
@@ -727,3 +727,10 @@ def test_help_keeps_bracketed_words(
     assert result.exit_code == 0, result.output
     for words in shown:
         assert words in result.stdout
+
+
+def test_an_error_of_several_lines_is_printed_as_one(capsys: pytest.CaptureFixture[str]) -> None:
+    # Libraries' messages may hold line breaks (transformers' offline error has two lines).
+    stop = fail("couldn't connect to the hub.\nCheck your connection.", EXIT_FAILURE)
+    assert capsys.readouterr().err == "error: couldn't connect to the hub. Check your connection.\n"
+    assert stop.exit_code == EXIT_FAILURE
