@@ -23,6 +23,7 @@ from bot.cli_support import (
     ConfigOption,
     DataOption,
     Progress,
+    TelegramOutOfReach,
     config_path,
     fail,
     offline_settings,
@@ -70,6 +71,8 @@ def root(
     # command turns up on purpose (export summaries, the emulator's URLs).
     for handler in logging.getLogger().handlers:
         handler.setLevel(logging.DEBUG if verbose else logging.INFO)
+        if not verbose:
+            handler.addFilter(TelegramOutOfReach())
 
 
 # -- build ------------------------------------------------------------------------------------
@@ -366,14 +369,18 @@ def serve(config: ConfigOption = None) -> None:
     """Run the Telegram bot (token from STICKERBOT_TOKEN)."""
     with user_errors():
         settings = load_settings(config_path(config))
-    from telegram.error import TelegramError
+    from telegram.error import NetworkError, TelegramError
 
     from bot.app import serve as serve_bot
 
     with user_errors():
         try:
             serve_bot(settings)
-        except TelegramError as error:  # e.g. a token Telegram rejects, or no network
+        except NetworkError as error:
+            where = settings.base_url
+            hint = "check the network, or api_url (STICKERBOT_API_URL)"
+            raise fail(f"cannot reach Telegram at {where}: {error}; {hint}", EXIT_FAILURE) from None
+        except TelegramError as error:  # e.g. a token Telegram rejects
             raise fail(f"Telegram: {error}", EXIT_FAILURE) from None
 
 

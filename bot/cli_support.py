@@ -37,6 +37,21 @@ def fail(message: str, code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
+class TelegramOutOfReach(logging.Filter):
+    """Takes the traceback off a log record of Telegram out of reach (a network error): that is
+    a condition to fix, not a bug, and `serve` then says in one line what to do. A handler gets
+    this filter unless --verbose asks for everything."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None:
+            from telegram.error import NetworkError  # imported once a record carries an error
+
+            if isinstance(error, NetworkError):
+                record.exc_info, record.exc_text = None, None
+        return True
+
+
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
     """Turn the errors a user can act on into one line and an exit code."""

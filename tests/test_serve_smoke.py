@@ -174,3 +174,17 @@ def sends_recorded(data: Path) -> int:
     with sqlite3.connect(data / "stickerbot.db") as db:
         (count,) = db.execute("SELECT COUNT(*) FROM events WHERE kind = 'send'").fetchone()
     return int(count)
+
+
+def test_serve_with_telegram_out_of_reach_stops_with_one_line_and_no_traceback(
+    tmp_path: Path,
+) -> None:
+    api_url = f"http://127.0.0.1:{free_port()}/bot"  # nothing listens there
+    env = dict(os.environ, STICKERBOT_TOKEN=TOKEN, STICKERBOT_DATA=str(tmp_path / "data"))
+    bot = cli("serve", env={**env, "STICKERBOT_API_URL": api_url})
+    _, stderr = bot.communicate(timeout=START_TIMEOUT)
+    assert bot.returncode == 1
+    lines = stderr.decode().splitlines()
+    assert "Traceback" not in stderr.decode()
+    assert lines[-1].startswith(f"error: cannot reach Telegram at {api_url}: ")
+    assert "api_url" in lines[-1]
