@@ -18,12 +18,13 @@ import typer
 
 from bot.cli_offline import export_app, import_app
 from bot.cli_support import (
+    EXIT_BAD_INPUT,
     EXIT_FAILURE,
     HELP_MARKUP,
     ConfigOption,
     DataOption,
     Progress,
-    TelegramOutOfReach,
+    TelegramErrorsInOneLine,
     config_path,
     fail,
     offline_settings,
@@ -72,7 +73,7 @@ def root(
     for handler in logging.getLogger().handlers:
         handler.setLevel(logging.DEBUG if verbose else logging.INFO)
         if not verbose:
-            handler.addFilter(TelegramOutOfReach())
+            handler.addFilter(TelegramErrorsInOneLine())
 
 
 # -- build ------------------------------------------------------------------------------------
@@ -369,7 +370,7 @@ def serve(config: ConfigOption = None) -> None:
     """Run the Telegram bot (token from STICKERBOT_TOKEN)."""
     with user_errors():
         settings = load_settings(config_path(config))
-    from telegram.error import NetworkError, TelegramError
+    from telegram.error import InvalidToken, NetworkError, TelegramError
 
     from bot.app import serve as serve_bot
 
@@ -380,7 +381,10 @@ def serve(config: ConfigOption = None) -> None:
             where = settings.base_url
             hint = "check the network, or api_url (STICKERBOT_API_URL)"
             raise fail(f"cannot reach Telegram at {where}: {error}; {hint}", EXIT_FAILURE) from None
-        except TelegramError as error:  # e.g. a token Telegram rejects
+        except InvalidToken:  # its message holds the token: not for logs
+            hint = "set STICKERBOT_TOKEN to the token @BotFather gave the bot"
+            raise fail(f"Telegram refused the token; {hint}", EXIT_BAD_INPUT) from None
+        except TelegramError as error:
             raise fail(f"Telegram: {error}", EXIT_FAILURE) from None
 
 

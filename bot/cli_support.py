@@ -37,17 +37,18 @@ def fail(message: str, code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
-class TelegramOutOfReach(logging.Filter):
-    """Takes the traceback off a log record of Telegram out of reach (a network error): that is
-    a condition to fix, not a bug, and `serve` then says in one line what to do. A handler gets
-    this filter unless --verbose asks for everything."""
+class TelegramErrorsInOneLine(logging.Filter):
+    """Takes the traceback off a log record of a Telegram error (out of reach, a token refused):
+    the message says what happened, `serve` then says in one line what to do, and a traceback
+    would show the token in the library's frames. A handler gets this filter unless --verbose
+    asks for everything."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
         if error is not None:
-            from telegram.error import NetworkError  # imported once a record carries an error
+            from telegram.error import TelegramError  # imported once a record carries an error
 
-            if isinstance(error, NetworkError):
+            if isinstance(error, TelegramError):
                 record.exc_info, record.exc_text = None, None
         return True
 

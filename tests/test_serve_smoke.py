@@ -188,3 +188,17 @@ def test_serve_with_telegram_out_of_reach_stops_with_one_line_and_no_traceback(
     assert "Traceback" not in stderr.decode()
     assert lines[-1].startswith(f"error: cannot reach Telegram at {api_url}: ")
     assert "api_url" in lines[-1]
+
+
+def test_serve_with_a_refused_token_says_so_in_one_line_without_the_token(
+    emulator: int, tmp_path: Path
+) -> None:
+    wrong = "999:WRONG"
+    bot = cli("serve", env={**serve_env(emulator, tmp_path / "data"), "STICKERBOT_TOKEN": wrong})
+    _, stderr = bot.communicate(timeout=START_TIMEOUT)
+    assert bot.returncode == 2  # the input must change
+    text = stderr.decode()
+    assert "Traceback" not in text and wrong not in text  # no secret in what may be logged
+    assert text.splitlines()[-1].startswith(
+        "error: Telegram refused the token; set STICKERBOT_TOKEN"
+    )
