@@ -24,6 +24,7 @@ from bot.cli_support import (
     ConfigOption,
     DataOption,
     Progress,
+    SecretsRedacted,
     TelegramErrorsInOneLine,
     config_path,
     fail,
@@ -370,6 +371,10 @@ def serve(config: ConfigOption = None) -> None:
     """Run the Telegram bot (token from STICKERBOT_TOKEN)."""
     with user_errors():
         settings = load_settings(config_path(config))
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+    redacted = SecretsRedacted([settings.token.get_secret_value(), secret])
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redacted)
     from telegram.error import InvalidToken, NetworkError, TelegramError
 
     from bot.app import serve as serve_bot

@@ -53,6 +53,31 @@ class TelegramErrorsInOneLine(logging.Filter):
         return True
 
 
+class SecretsRedacted(logging.Filter):
+    """Writes `<secret>` for the bot's token and webhook secret in log records: python-telegram-bot
+    and httpx log request URLs, which hold the token, at DEBUG and INFO (what --verbose shows),
+    and logs get pasted into bug reports."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self._secrets = [secret for secret in secrets if secret]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if any(secret in message for secret in self._secrets):
+            record.msg, record.args = self._redacted(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self._redacted(record.exc_text)
+        return True
+
+    def _redacted(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "<secret>")
+        return text
+
+
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
     """Turn the errors a user can act on into one line and an exit code."""

@@ -202,3 +202,15 @@ def test_serve_with_a_refused_token_says_so_in_one_line_without_the_token(
     assert text.splitlines()[-1].startswith(
         "error: Telegram refused the token; set STICKERBOT_TOKEN"
     )
+
+
+def test_verbose_logs_show_request_urls_without_the_token(emulator: int, tmp_path: Path) -> None:
+    bot = cli("--verbose", "serve", env=serve_env(emulator, tmp_path / "data"))
+    try:
+        wait_until(lambda: polls(emulator) > 0, START_TIMEOUT)
+    finally:
+        bot.terminate()
+        _, stderr = bot.communicate(timeout=30)
+    text = stderr.decode()
+    assert "/getMe" in text  # what the library logs, with the URL the token is part of
+    assert TOKEN not in text and f"{emulator}/bot<secret>" in text
