@@ -91,6 +91,10 @@ def user_errors() -> Iterator[None]:
         raise fail(str(error), EXIT_BAD_INPUT) from None
     except StickerbotError as error:
         raise fail(str(error), EXIT_FAILURE) from None
+    except (FileExistsError, NotADirectoryError) as error:  # a folder to make or read is a file
+        where = error.filename or "a path"
+        hint = "move it, or give another folder"
+        raise fail(f"{where}: a file is in the way of a folder; {hint}", EXIT_BAD_INPUT) from None
     except OSError as error:
         log.debug("OS error", exc_info=True)
         where = f"{error.filename}: " if error.filename else ""

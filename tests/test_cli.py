@@ -734,3 +734,17 @@ def test_an_error_of_several_lines_is_printed_as_one(capsys: pytest.CaptureFixtu
     stop = fail("couldn't connect to the hub.\nCheck your connection.", EXIT_FAILURE)
     assert capsys.readouterr().err == "error: couldn't connect to the hub. Check your connection.\n"
     assert stop.exit_code == EXIT_FAILURE
+
+
+@pytest.mark.parametrize("under", ["", "sub"])
+def test_a_file_where_the_data_folder_should_be_is_one_line(
+    runner: CliRunner, dataset: Path, tmp_path: Path, under: str
+) -> None:
+    in_the_way = tmp_path / "data"
+    in_the_way.write_text("mine")
+    data = in_the_way / under if under else in_the_way
+    result = runner.invoke(app, ["build", str(dataset), "--data", str(data)])
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert_one_line_error(result.stderr)
+    assert f"{data}: a file is in the way of a folder; move it" in result.stderr
+    assert in_the_way.read_text() == "mine"
