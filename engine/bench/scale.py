@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from engine.bench.machine_speed import reference_ms
+from engine.bench.query_costs import Counters, QueryCost, format_costs, summarise_costs
 from engine.bench.runner import machine, percentile, versions
 from engine.bench.synthetic import (
     FakeTextEncoder,
@@ -332,12 +333,13 @@ async def _replay(engine: Engine, history: list[tuple[str, Event]]) -> dict[str,
 
 
 async def _time_queries(engine: Engine, queries: list[Query]) -> dict[str, Any]:
-    total, stages, candidates = Stopwatch(), Stopwatch(), []
+    total, stages, candidates, costs = Stopwatch(), Stopwatch(), [], []
     for i, query in enumerate(queries):
         timed = i >= WARMUP_QUERIES
-        wall, cpu = time.perf_counter(), time.process_time()
+        counters, wall, cpu = Counters.now(), time.perf_counter(), time.process_time()
         await engine.suggest(query.user_id, query.text)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        counters = Counters.now() - counters
         profile = await engine._profile(query.user_id)
         watch = stages if timed else Stopwatch()
         found = time_stages(engine, query, profile, watch)
@@ -346,12 +348,14 @@ async def _time_queries(engine: Engine, queries: list[Query]) -> dict[str, Any]:
                 total.samples.setdefault(kind, []).append(wall)
                 total.cpu.setdefault(kind, []).append(cpu)
             candidates.append(found)
+            costs.append(QueryCost(query.kind, wall * 1000, cpu * 1000, counters))
     return {
         "suggest_ms": _summaries(total.samples),
         "suggest_cpu_ms": _summaries(total.cpu),
         "stages_ms": _summaries(stages.samples),
         "stages_cpu_ms": _summaries(stages.cpu),
         "candidates": summarise(candidates, scale=1.0),
+        "query_costs": summarise_costs(costs),
     }
 
 
@@ -391,6 +395,7 @@ def format_table(results: dict[str, Any]) -> str:
     lines.append(_latency_row("observe", results["observe_ms"]))
     cands = results["candidates"]
     lines.append(_latency_row("candidates/query", cands))
+    lines += ["", *format_costs(results["query_costs"])]
     lines += ["", f"{'build step':<24}{'seconds':>9}{'RSS +MB':>9}"]
     for name, step in results["build"].items():
         lines.append(f"{name:<24}{step['seconds']:>9.1f}{step['rss_delta_mb']:>9.1f}")

@@ -53,6 +53,13 @@ async def test_run_scale_reports_latency_and_memory() -> None:
     table = format_table(results)
     assert "suggest[all]" in table and "serving (a fresh process)" in table
     assert "reference workload" in table
+    # The slowest queries, with what else they cost the process, to tell their cause apart.
+    slowest = results["query_costs"]["slowest"]
+    assert slowest and [q["wall_ms"] for q in slowest] == sorted(
+        (q["wall_ms"] for q in slowest), reverse=True
+    )
+    assert slowest[0]["wall_ms"] == pytest.approx(total["max"], abs=0.002)
+    assert "slowest queries" in table
 
 
 def test_catalog_has_packs_duplicates_and_languages(vocab: Vocabulary) -> None:
