@@ -1,8 +1,9 @@
 """What each timed query cost the process besides time, to tell its slowest queries apart.
 
 A query far slower than its CPU time was either preempted by the system (involuntary context
-switches), waiting on the disk (major page faults: the index's memory-mapped files), or stood
-still with neither, which leaves the machine under the process (a virtual machine's host).
+switches), waiting on the disk (major page faults in the index's memory-mapped files, block
+reads of others), or stood still with neither, which leaves the machine under the process (a
+virtual machine's host).
 The counters are the whole process's (getrusage), as the encoder's thread works for the query.
 """
 
@@ -18,15 +19,18 @@ SLOWEST = 5  # queries listed by name in a run's results
 
 @dataclass(frozen=True)
 class Counters:
-    major_faults: int
+    major_faults: int  # pages of a mapped file read from disk
     minor_faults: int
+    disk_reads: int  # block reads of files (SQLite's pages not in the page cache)
     waits: int  # voluntary context switches: a thread blocked (handing work over, or I/O)
     preempted: int  # involuntary ones: a thread taken off its core
 
     @classmethod
     def now(cls) -> Counters:
         usage = resource.getrusage(resource.RUSAGE_SELF)
-        return cls(usage.ru_majflt, usage.ru_minflt, usage.ru_nvcsw, usage.ru_nivcsw)
+        return cls(
+            usage.ru_majflt, usage.ru_minflt, usage.ru_inblock, usage.ru_nvcsw, usage.ru_nivcsw
+        )
 
     def __sub__(self, before: Counters) -> Counters:
         return Counters(
@@ -66,13 +70,13 @@ def format_costs(summary: dict[str, Any]) -> list[str]:
     if not summary["slowest"]:
         return []
     names = [f.name for f in fields(Counters)]
-    counts = "".join(f"{name:>14}" for name in names)
+    counts = "".join(f"{name:>13}" for name in names)
     lines = [f"{'slowest queries':<24}{'wall ms':>9}{'CPU ms':>9}{counts}"]
     for query in summary["slowest"]:
-        counts = "".join(f"{query[name]:>14}" for name in names)
+        counts = "".join(f"{query[name]:>13}" for name in names)
         lines.append(
             f"  {query['kind']:<22}{query['wall_ms']:>9.3f}{query['cpu_ms']:>9.3f}{counts}"
         )
-    medians = "".join(f"{summary['median'][name]:>14g}" for name in names)
+    medians = "".join(f"{summary['median'][name]:>13g}" for name in names)
     lines.append(f"  {'(the median query)':<40}{medians}")
     return lines
