@@ -474,9 +474,10 @@ def test_bench_writes_into_new_folders_and_refuses_an_unwritable_path_before_run
     blocker = tmp_path / "a-file"
     blocker.write_text("", encoding="utf-8")
     result = runner.invoke(app, [*args, "--run-out", str(blocker / "run.jsonl")])
-    assert result.exit_code == EXIT_FAILURE
+    assert result.exit_code == EXIT_BAD_INPUT  # the path must change
     assert_one_line_error(result.stderr)
-    assert "a-file" in result.stderr and "running" not in result.stderr
+    assert f"{blocker}: a file is in the way of a folder" in result.stderr
+    assert "running" not in result.stderr
 
 
 def test_bench_describe_rewords_every_caption_and_keeps_the_rest(
