@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import json
 import logging
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -31,7 +33,7 @@ from bot.cli_support import (
     offline_settings,
     user_errors,
 )
-from bot.config import OfflineSettings, load_offline_settings, load_settings
+from bot.config import OfflineSettings, Settings, load_offline_settings, load_settings
 from engine.errors import CatalogError, StickerbotError
 
 if TYPE_CHECKING:  # the engine loads models and native libraries: only when a command needs it
@@ -375,22 +377,35 @@ def serve(config: ConfigOption = None) -> None:
     redacted = SecretsRedacted([settings.token.get_secret_value(), secret])
     for handler in logging.getLogger().handlers:
         handler.addFilter(redacted)
-    from telegram.error import InvalidToken, NetworkError, TelegramError
-
     from bot.app import serve as serve_bot
 
-    with user_errors():
-        try:
-            serve_bot(settings)
-        except NetworkError as error:
-            where = settings.base_url
-            hint = "check the network, or api_url (STICKERBOT_API_URL)"
-            raise fail(f"cannot reach Telegram at {where}: {error}; {hint}", EXIT_FAILURE) from None
-        except InvalidToken:  # its message holds the token: not for logs
-            hint = "set STICKERBOT_TOKEN to the token @BotFather gave the bot"
-            raise fail(f"Telegram refused the token; {hint}", EXIT_BAD_INPUT) from None
-        except TelegramError as error:
-            raise fail(f"Telegram: {error}", EXIT_FAILURE) from None
+    with user_errors(), _starting_errors(settings):
+        serve_bot(settings)
+
+
+@contextlib.contextmanager
+def _starting_errors(settings: Settings) -> Iterator[None]:
+    """What stops the bot as it starts, in one line each: Telegram out of reach, a token it
+    refuses, the webhook's port taken."""
+    from telegram.error import InvalidToken, NetworkError, TelegramError
+
+    try:
+        yield
+    except NetworkError as error:
+        where = settings.base_url
+        hint = "check the network, or api_url (STICKERBOT_API_URL)"
+        raise fail(f"cannot reach Telegram at {where}: {error}; {hint}", EXIT_FAILURE) from None
+    except InvalidToken:  # its message holds the token: not for logs
+        hint = "set STICKERBOT_TOKEN to the token @BotFather gave the bot"
+        raise fail(f"Telegram refused the token; {hint}", EXIT_BAD_INPUT) from None
+    except TelegramError as error:
+        raise fail(f"Telegram: {error}", EXIT_FAILURE) from None
+    except OSError as error:
+        if error.errno != errno.EADDRINUSE:
+            raise
+        where = f"{settings.bot.webhook_listen}:{settings.bot.webhook_port}"
+        hint = "stop what uses it, or set [bot] webhook_port"
+        raise fail(f"cannot listen on {where}: the port is taken; {hint}", EXIT_FAILURE) from None
 
 
 # -- emulator ---------------------------------------------------------------------------------

@@ -214,3 +214,26 @@ def test_verbose_logs_show_request_urls_without_the_token(emulator: int, tmp_pat
     text = stderr.decode()
     assert "/getMe" in text  # what the library logs, with the URL the token is part of
     assert TOKEN not in text and f"{emulator}/bot<secret>" in text
+
+
+def test_serve_as_a_webhook_on_a_taken_port_says_which_in_one_line(
+    emulator: int, tmp_path: Path
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = tmp_path / "bot.toml"
+        config.write_text(
+            f"[bot]\nmode = 'webhook'\nwebhook_url = 'https://example.org/hook'\n"
+            f"webhook_port = {port}\n",
+            encoding="utf-8",
+        )
+        bot = cli("serve", "--config", str(config), env=serve_env(emulator, tmp_path / "data"))
+        _, stderr = bot.communicate(timeout=START_TIMEOUT)
+    assert bot.returncode == 1
+    assert "Traceback" not in stderr.decode()
+    assert stderr.decode().splitlines()[-1] == (
+        f"error: cannot listen on 127.0.0.1:{port}: the port is taken; "
+        "stop what uses it, or set [bot] webhook_port"
+    )
