@@ -14,7 +14,7 @@ import statistics
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-SLOWEST = 5  # queries listed by name in a run's results
+SLOWEST = 5  # queries a run lists one by one, slowest first
 
 
 @dataclass(frozen=True)
