@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import sqlite3
@@ -58,6 +59,17 @@ def wait_until(check: Any, timeout: float, every: float = 0.3) -> Any:
         if time.monotonic() > deadline:
             raise TimeoutError("condition not met in time")
         time.sleep(every)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def own_tmpdir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A TMPDIR for the processes these tests start, removed once they are all gone: the binary
+    unpacks itself there, and a kill -9 leaves that copy (about 400 MB) behind."""
+    folder = tmp_path_factory.mktemp("tmpdir")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TMPDIR", str(folder))
+        yield
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
