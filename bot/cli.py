@@ -34,6 +34,7 @@ from bot.cli_support import (
     user_errors,
 )
 from bot.config import OfflineSettings, Settings, load_offline_settings, load_settings
+from bot.unpacked_copies import hold, remove_stale_copies, running_copy
 from engine.errors import CatalogError, StickerbotError
 
 if TYPE_CHECKING:  # the engine loads models and native libraries: only when a command needs it
@@ -77,6 +78,26 @@ def root(
         handler.setLevel(logging.DEBUG if verbose else logging.INFO)
         if not verbose:
             handler.addFilter(TelegramErrorsInOneLine())
+    _remove_stale_copies()
+
+
+def _remove_stale_copies() -> None:
+    """The single binary marks its unpacked copy in use and removes those of runs a kill -9
+    stopped (bot.unpacked_copies). Never in the way of the command: a failure is logged."""
+    own = running_copy()
+    if own is None:
+        return
+    try:
+        hold(own)
+        removed = remove_stale_copies(own)
+    except OSError as error:
+        log.warning("could not look for unpacked copies that stopped runs left: %s", error)
+        return
+    if removed:
+        names = ", ".join(copy.name for copy in removed)
+        log.warning(
+            "removed the copies that runs stopped by kill -9 left in %s: %s", own.parent, names
+        )
 
 
 # -- build ------------------------------------------------------------------------------------

@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from bot.unpacked_copies import IN_USE
+
 REPO = Path(__file__).resolve().parents[1]
 TOKEN = "123:SMOKE"
 USER = 4242
@@ -95,22 +97,25 @@ def _inline(port: int, text: str) -> dict[str, Any] | None:
 
 @pytest.fixture
 def emulator() -> Iterator[int]:
-    port = free_port()
-    process = cli(
-        "emulator",
-        "--port",
-        str(port),
-        "--token",
-        TOKEN,
-        "--packs",
-        str(REPO / "data" / "demo" / "stickers"),
-    )
+    process, port = start_emulator("--packs", str(REPO / "data" / "demo" / "stickers"))
     try:
-        wait_until(lambda: control(port, "api_calls") is not None, START_TIMEOUT)
         yield port
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def start_emulator(*args: str) -> tuple[subprocess.Popen[bytes], int]:
+    """An emulator process, and its port, once it answers."""
+    port = free_port()
+    process = cli("emulator", "--port", str(port), "--token", TOKEN, *args)
+    try:
+        wait_until(lambda: control(port, "api_calls") is not None, START_TIMEOUT)
+    except BaseException:
+        process.kill()
+        process.wait(timeout=10)
+        raise
+    return process, port
 
 
 def serve_env(emulator: int, data: Path) -> dict[str, str]:
@@ -249,3 +254,24 @@ def test_serve_as_a_webhook_on_a_taken_port_says_which_in_one_line(
         f"error: cannot listen on 127.0.0.1:{port}: the port is taken; "
         "stop what uses it, or set [bot] webhook_port"
     )
+
+
+def test_a_start_of_the_binary_removes_the_copy_a_kill_9_left() -> None:
+    """The single binary unpacks itself into TMPDIR, and a kill -9 of its whole process group
+    leaves that copy behind: its next start removes it (bot.unpacked_copies). The source has no
+    copy of its own and leaves TMPDIR alone."""
+    tmpdir = Path(os.environ["TMPDIR"])
+    planted = tmpdir / "_MEIplanted"  # as a copy looks once the run that held it is gone
+    planted.mkdir()
+    (planted / IN_USE).touch()
+
+    killed, _ = start_emulator()
+    os.killpg(killed.pid, signal.SIGKILL)
+    killed.wait(timeout=30)
+    if SMOKE_COMMAND:
+        assert len(set(tmpdir.glob("_MEI*")) - {planted}) == 1  # the killed run's copy
+    later, _ = start_emulator()
+    later.terminate()
+    later.wait(timeout=30)
+
+    assert list(tmpdir.glob("_MEI*")) == ([] if SMOKE_COMMAND else [planted])
