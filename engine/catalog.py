@@ -5,7 +5,9 @@ Every malformed line becomes a CatalogError naming the file, line and field.
 
 from __future__ import annotations
 
+import codecs
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,9 +50,12 @@ def read_jsonl(
     """
     if not path.is_file():
         raise CatalogError(str(path), 0, "file", f"is missing; {FOLDER_HINT}")
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip() or (skip_partial_tail and not line.endswith("\n")):
+    with path.open("rb") as lines:
+        for number, raw in enumerate(lines, start=1):
+            if skip_partial_tail and not raw.endswith(b"\n"):
+                continue
+            line = _decoded(path, number, raw)
+            if not line.strip():
                 continue
             try:
                 obj = json.loads(line)
@@ -60,6 +65,17 @@ def read_jsonl(
             if not isinstance(obj, dict):
                 raise CatalogError(str(path), number, "line", "is not a JSON object")
             yield number, obj
+
+
+def _decoded(path: Path, number: int, raw: bytes) -> str:
+    """A line's text. Read per line, so that bytes that are no UTF-8 are named by their line;
+    a byte order mark, which some editors write first, is dropped."""
+    if number == 1:
+        raw = raw.removeprefix(codecs.BOM_UTF8)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CatalogError(str(path), number, "line", "is not UTF-8 text") from None
 
 
 class _Fields:
@@ -86,6 +102,13 @@ class _Fields:
         assert value is not None  # text() raised otherwise
         return value
 
+    def query_text(self) -> str:
+        """A query's `text`: any string, empty included (a query with no words)."""
+        text = self.obj.get("text")
+        if not isinstance(text, str):
+            raise CatalogError(str(self.path), self.line, "text", "must be a string")
+        return text
+
     def number(self, name: str) -> float:
         value = self.obj.get(name)
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -107,8 +130,8 @@ def read_catalog(folder: Path) -> list[StickerRecord]:
         # A sticker without a file (an import that could not fetch it) still loads: the build
         # skips it and counts it as 'missing', instead of failing the whole catalog.
         file = fields.text("file", optional=True)
-        resolved = None if file is None else (folder / file).resolve()
-        if resolved is not None and not resolved.is_relative_to(folder.resolve()):
+        resolved = None if file is None else _inside(folder, file)
+        if file is not None and resolved is None:
             raise CatalogError(str(path), line, "file", "must stay inside the dataset folder")
         records.append(
             StickerRecord(
@@ -121,6 +144,16 @@ def read_catalog(folder: Path) -> list[StickerRecord]:
             )
         )
     return records
+
+
+def _inside(folder: Path, file: str) -> Path | None:
+    """`folder / file` with its `..` worked out from the words alone; None if it leads out of
+    the folder. Symbolic links are not followed here: whoever owns a dataset folder may link
+    its images in from elsewhere (two datasets sharing one copy), but a catalog line, which
+    may come from anyone, cannot climb out of it."""
+    root = folder.absolute()
+    joined = Path(os.path.normpath(root / file))
+    return joined if joined.is_relative_to(root) else None
 
 
 def read_history(folder: Path) -> Iterator[HistoryRow]:
@@ -147,13 +180,35 @@ def read_queries(folder: Path) -> Iterator[QueryRow]:
     path = folder / "queries.jsonl"
     for line, obj in read_jsonl(path):
         fields = _Fields(path, line, obj)
-        text = obj.get("text")
-        if not isinstance(text, str):
-            raise CatalogError(str(path), line, "text", "must be a string")
         yield QueryRow(
             qid=fields.required("qid"),
             user_id=fields.required("user_id"),
             ts=fields.number("ts"),
             lang=fields.text("lang", optional=True),
-            text=text,
+            text=fields.query_text(),
         )
+
+
+def read_judged_queries(folder: Path) -> list[dict[str, Any]]:
+    """The queries with their judgements ({sticker id: grade}), as the scorer and the
+    dataset copies read them: each line checked as far as scoring reads it."""
+    path = folder / "queries.jsonl"
+    rows = []
+    seen: set[str] = set()
+    for line, obj in read_jsonl(path):
+        fields = _Fields(path, line, obj)
+        qid = fields.required("qid")
+        if qid in seen:  # the run file holds one ranking per qid
+            raise CatalogError(str(path), line, "qid", f"repeats '{qid}'")
+        seen.add(qid)
+        fields.query_text()
+        relevant = obj.get("relevant")
+        if (
+            not isinstance(relevant, dict)
+            or not relevant
+            or not all(isinstance(grade, int) for grade in relevant.values())
+        ):
+            problem = "must map sticker ids to grades, at least one"
+            raise CatalogError(str(path), line, "relevant", problem)
+        rows.append(obj)
+    return rows

@@ -77,17 +77,3 @@ def pack_styles(
         for other in packs[1:]:
             parent[root(other)] = root(packs[0])
     return {name: root(name) for name in set(pack.values())}
-
-
-def judged_rows(path: Path) -> list[dict[str, Any]]:
-    """The queries, each with its judgements ({sticker id: grade}), which the bench never reads
-    and so never checks."""
-    rows = []
-    for line, row in read_jsonl(path):
-        relevant = row.get("relevant")
-        if not isinstance(relevant, dict) or not all(
-            isinstance(grade, int) for grade in relevant.values()
-        ):
-            raise CatalogError(str(path), line, "relevant", "must map sticker ids to grades")
-        rows.append(row)
-    return rows

@@ -17,10 +17,17 @@ from pathlib import Path
 from typing import NamedTuple, Protocol
 
 from engine.bench.metrics import words_key
-from engine.catalog import HistoryRow, QueryRow, read_catalog, read_history, read_queries
+from engine.catalog import (
+    HistoryRow,
+    QueryRow,
+    read_catalog,
+    read_history,
+    read_judged_queries,
+    read_queries,
+)
 from engine.completion import PREFIX_MIN
 from engine.engine import limit_blas_threads
-from engine.errors import StickerbotError
+from engine.errors import CatalogError, StickerbotError
 from engine.protocol import MAX_PAGE
 from engine.types import StickerRecord
 
@@ -48,13 +55,17 @@ class RunResult:
     typing: dict[str, list[str]] = field(default_factory=dict)
 
 
+NEEDS = "a benchmark needs at least one (FORMAT.md)"
 # A half-typed query shows this share of its last word's letters (at least PREFIX_MIN).
 TYPED_SHARE = 0.6
 
 
 async def run_protocol(ranker: Ranker, dataset: Path) -> RunResult:
     result = RunResult(ranker.name, {})
-    await _timed(result, "build", ranker.build(read_catalog(dataset)))
+    catalog = read_catalog(dataset)
+    if not catalog:
+        raise CatalogError(str(dataset / "catalog.jsonl"), 0, "file", f"holds no stickers; {NEEDS}")
+    await _timed(result, "build", ranker.build(catalog))
     # Events and queries are served as `serve` serves them, with one BLAS thread: with two, the
     # text encoder's small products waited on each other now and then (answer p99 on emoji-dev
     # 18.5 ms, 3.5 ms with one thread).
@@ -125,8 +136,9 @@ class Judged(NamedTuple):
 
 def load_judged(dataset: Path) -> Judged:
     """The queries and what the history says about them, the history read once."""
-    with (dataset / "queries.jsonl").open(encoding="utf-8") as lines:
-        queries = [json.loads(line) for line in lines if line.strip()]
+    queries = read_judged_queries(dataset)
+    if not queries:
+        raise CatalogError(str(dataset / "queries.jsonl"), 0, "file", f"holds no queries; {NEEDS}")
     warm: set[str] = set()
     picked: dict[str, set[str]] = {}
     for row in read_history(dataset):

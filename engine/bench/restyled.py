@@ -23,12 +23,12 @@ from PIL import Image, UnidentifiedImageError
 from engine.bench.copies import (
     copy_sticker_files,
     emoji_by_name,
-    judged_rows,
     pack_styles,
     plain_rows,
     refuse_existing,
     refuse_unreadable,
 )
+from engine.catalog import read_judged_queries
 from engine.emoji import EmojiKeywords, normalise
 from engine.errors import CatalogError
 
@@ -52,7 +52,7 @@ def write_restyled(dataset: Path, out: Path, art: Path, like: str | None = None)
     refuse_existing(out)
     refuse_unreadable(dataset)
     catalog = plain_rows(dataset / "catalog.jsonl")
-    styles = pack_styles(catalog, judged_rows(dataset / "queries.jsonl"))
+    styles = pack_styles(catalog, read_judged_queries(dataset))
     packs = _packs_of_style(styles, like, dataset)
     out.mkdir(parents=True)
     for name in ("catalog", "history", "queries"):

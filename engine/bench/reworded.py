@@ -27,13 +27,13 @@ from engine.bench.copies import (
     NAME_LOCALE,
     copy_sticker_files,
     emoji_by_name,
-    judged_rows,
     pack_styles,
     plain_rows,
     refuse_existing,
     refuse_unreadable,
     write_jsonl,
 )
+from engine.catalog import read_judged_queries
 from engine.emoji import EmojiKeywords
 from engine.errors import UnknownLanguage
 
@@ -87,7 +87,7 @@ def write_reworded(dataset: Path, out: Path, languages: Sequence[str], seed: int
     refuse_unreadable(dataset)
     catalog = plain_rows(dataset / "catalog.jsonl")
     history = plain_rows(dataset / "history.jsonl")
-    queries = judged_rows(dataset / "queries.jsonl")
+    queries = read_judged_queries(dataset)
     meaning = {row["sticker_id"]: str(row.get("caption") or "").casefold() for row in catalog}
     keywords = Keywords(emoji, set(meaning.values()), locales)
     rng = random.Random(seed)

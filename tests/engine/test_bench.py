@@ -23,6 +23,7 @@ from engine.bench.report import format_table, write_chart
 from engine.bench.runner import load_baselines, percentile
 from engine.catalog import HistoryRow, QueryRow
 from engine.demo import DEMO_DIR
+from engine.errors import CatalogError
 from engine.types import StickerRecord
 
 # The benchmark's reference scorer: beside the checkout, as CI has it, or wherever
@@ -177,8 +178,9 @@ class RecordingRanker:
 
 
 def write_queries_only(folder: Path, texts: dict[str, str]) -> None:
-    """A dataset of no stickers and no history: queries (qid -> text) by one user."""
-    (folder / "catalog.jsonl").write_text("", encoding="utf-8")
+    """A dataset of one sticker without a file, no history, and queries (qid -> text) by one
+    user."""
+    (folder / "catalog.jsonl").write_text('{"sticker_id": "s", "set": "p"}\n', encoding="utf-8")
     (folder / "history.jsonl").write_text("", encoding="utf-8")
     queries = [
         {"qid": qid, "user_id": "u", "ts": 1, "lang": "en", "text": text, "relevant": {"s": 1}}
@@ -256,12 +258,25 @@ def test_judgements_read_the_picks_and_users_of_the_history(tmp_path: Path) -> N
         {"user_id": "v", "ts": 3, "event": "pick", "sticker_id": "c", "query": "good night"},
     ]
     (tmp_path / "history.jsonl").write_text("\n".join(map(json.dumps, rows)) + "\n")
-    (tmp_path / "queries.jsonl").write_text("")
+    query = {"qid": "q", "user_id": "u", "ts": 4, "text": "night", "relevant": {"a": 2}}
+    (tmp_path / "queries.jsonl").write_text(json.dumps(query) + "\n")
 
     judged = load_judged(tmp_path)
 
     assert judged.picked_after == {"good night": {"a", "c"}}
     assert judged.warm == {"u", "v"}
+
+
+async def test_a_dataset_without_stickers_or_queries_is_refused_in_one_line(
+    tmp_path: Path,
+) -> None:
+    write_queries_only(tmp_path, {"q": "hi"})
+    (tmp_path / "catalog.jsonl").write_text("\n", encoding="utf-8")
+    with pytest.raises(CatalogError, match=r"catalog\.jsonl holds no stickers; a benchmark"):
+        await run_protocol(RecordingRanker(), tmp_path)
+    (tmp_path / "queries.jsonl").write_text("", encoding="utf-8")
+    with pytest.raises(CatalogError, match=r"queries\.jsonl holds no queries; a benchmark"):
+        load_judged(tmp_path)
 
 
 def test_table_shows_typed_before_and_new_words_when_measured() -> None:

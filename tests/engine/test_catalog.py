@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from engine.catalog import read_catalog, read_history, read_queries
+from engine.catalog import read_catalog, read_history, read_judged_queries, read_queries
 from engine.errors import CatalogError
 
 GOOD_STICKER = {"sticker_id": "a", "set": "p", "file": "a.png", "emoji": "😴", "caption": "zzz"}
@@ -121,8 +121,8 @@ def test_blank_lines_are_skipped_and_do_not_shift_line_numbers(tmp_path: Path) -
     assert records[1].emoji is None
     assert records[1].ocr is None
     assert records[1].set_name == "p"
-    # paths are resolved inside the folder
-    assert records[1].path == str((tmp_path / "sub" / "b.png").resolve())
+    # paths are made absolute inside the folder
+    assert records[1].path == str(tmp_path.absolute() / "sub" / "b.png")
     # an error after blank lines reports the line as an editor shows it
     _write(tmp_path, "catalog.jsonl", ["", GOOD_STICKER, "", "{oops"])
     with pytest.raises(CatalogError) as raised:
@@ -161,3 +161,65 @@ def test_query_without_text_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(CatalogError) as raised:
         list(read_queries(tmp_path))
     _expect_error(raised.value, path, 2, "text")
+
+
+def test_a_byte_order_mark_before_the_first_line_is_no_part_of_it(tmp_path: Path) -> None:
+    path = _write(tmp_path, "catalog.jsonl", [GOOD_STICKER])
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    [record] = read_catalog(tmp_path)
+    assert record.sticker_id == "a"
+
+
+def test_a_line_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    path = _write(tmp_path, "catalog.jsonl", [GOOD_STICKER])
+    with path.open("ab") as out:
+        out.write(b'{"sticker_id": "b", "set": "p", "caption": "caf\xe9"}\n')  # Latin-1
+    with pytest.raises(CatalogError) as raised:
+        read_catalog(tmp_path)
+    _expect_error(raised.value, path, 2, "line")
+    assert "UTF-8" in str(raised.value)
+
+
+def test_images_may_be_linked_in_but_no_line_climbs_out(tmp_path: Path) -> None:
+    shared = tmp_path / "shared-images"
+    shared.mkdir()
+    (shared / "a.png").write_bytes(b"png")
+    dataset = tmp_path / "dataset"
+    dataset.mkdir()
+    (dataset / "stickers").symlink_to(shared)  # two datasets sharing one copy of the images
+    path = _write(dataset, "catalog.jsonl", [{**GOOD_STICKER, "file": "stickers/a.png"}])
+    [record] = read_catalog(dataset)
+    assert record.path is not None and Path(record.path).read_bytes() == b"png"
+
+    _write(
+        dataset, "catalog.jsonl", [{**GOOD_STICKER, "file": "stickers/../../shared-images/a.png"}]
+    )
+    with pytest.raises(CatalogError) as raised:
+        read_catalog(dataset)
+    _expect_error(raised.value, path, 1, "file")
+
+
+JUDGED_CASES: dict[str, tuple[list[Any], int, str]] = {
+    "no judgements": ([{**GOOD_QUERY}], 1, "relevant"),
+    "empty judgements": ([{**GOOD_QUERY, "relevant": {}}], 1, "relevant"),
+    "judgements as a list": ([{**GOOD_QUERY, "relevant": ["a"]}], 1, "relevant"),
+    "grade as text": ([{**GOOD_QUERY, "relevant": {"a": "2"}}], 1, "relevant"),
+    "repeated qid": ([{**GOOD_QUERY, "relevant": {"a": 2}}] * 2, 2, "qid"),
+    "text missing": ([{**GOOD_QUERY, "text": None, "relevant": {"a": 2}}], 1, "text"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(JUDGED_CASES))
+def test_judged_queries_hold_what_scoring_reads(tmp_path: Path, case: str) -> None:
+    lines, line, field = JUDGED_CASES[case]
+    path = _write(tmp_path, "queries.jsonl", lines)
+    with pytest.raises(CatalogError) as raised:
+        read_judged_queries(tmp_path)
+    _expect_error(raised.value, path, line, field)
+
+
+def test_judged_queries_keep_their_judgements(tmp_path: Path) -> None:
+    judged = {**GOOD_QUERY, "relevant": {"a": 2, "b": 1}}
+    _write(tmp_path, "queries.jsonl", [judged, {**judged, "qid": "q2", "text": ""}])
+    rows = read_judged_queries(tmp_path)
+    assert [row["relevant"] for row in rows] == [{"a": 2, "b": 1}] * 2
