@@ -151,7 +151,7 @@ def _inside(folder: Path, file: str) -> Path | None:
     the folder. Symbolic links are not followed here: whoever owns a dataset folder may link
     its images in from elsewhere (two datasets sharing one copy), but a catalog line, which
     may come from anyone, cannot climb out of it."""
-    root = folder.absolute()
+    root = Path(os.path.normpath(folder.absolute()))  # the folder may be named with .. too
     joined = Path(os.path.normpath(root / file))
     return joined if joined.is_relative_to(root) else None
 

@@ -190,6 +190,8 @@ def test_images_may_be_linked_in_but_no_line_climbs_out(tmp_path: Path) -> None:
     path = _write(dataset, "catalog.jsonl", [{**GOOD_STICKER, "file": "stickers/a.png"}])
     [record] = read_catalog(dataset)
     assert record.path is not None and Path(record.path).read_bytes() == b"png"
+    [record] = read_catalog(shared / ".." / "dataset")  # a folder named with .. itself
+    assert record.path == str(dataset / "stickers" / "a.png")
 
     _write(
         dataset, "catalog.jsonl", [{**GOOD_STICKER, "file": "stickers/../../shared-images/a.png"}]
