@@ -53,7 +53,11 @@ class StickerbotRanker:
 
     async def answer(self, query: QueryRow) -> list[str]:
         assert self._engine is not None
-        page = await self._engine.suggest(query.user_id, query.text, limit=MAX_PAGE)
+        # The query's language stands for the app language Telegram gives the inline handler
+        # (`language_code`), which the engine weighs only until a user's picks show theirs.
+        page = await self._engine.suggest(
+            query.user_id, query.text, limit=MAX_PAGE, language=query.lang
+        )
         return [item.sticker_id for item in page.items]
 
     async def close(self) -> None:
