@@ -21,10 +21,12 @@ from engine.bench.protocol import (
 )
 from engine.bench.report import format_table, write_chart
 from engine.bench.runner import load_baselines, percentile
+from engine.bench.stickerbot_ranker import StickerbotRanker
 from engine.catalog import HistoryRow, QueryRow
 from engine.demo import DEMO_DIR
 from engine.errors import CatalogError
 from engine.types import StickerRecord
+from tests.engine.conftest import PngMaker
 
 # The benchmark's reference scorer: beside the checkout, as CI has it, or wherever
 # STICKERBOT_REFERENCE_SCORER says (a checkout elsewhere).
@@ -296,3 +298,23 @@ def test_table_shows_typed_before_and_new_words_when_measured() -> None:
     ]
     assert lines[heading + 2].startswith(TYPED_BEFORE)
     assert lines[heading + 3].startswith(NEW_WORDS) and lines[heading + 3].endswith("2")
+
+
+async def test_stickerbot_is_told_each_querys_language_as_its_app_language(
+    tmp_path: Path, png: PngMaker
+) -> None:
+    """ "pain" is bread in French (🍞) and pain in English (🥲): for users with no history, the
+    query's `lang` decides, as Telegram's language_code does in the inline handler."""
+    ranker = StickerbotRanker(tmp_path / "data")
+    await ranker.build(
+        [
+            StickerRecord("bread", "bakery", emoji="🍞", path=str(png("flat", 6, 5))),
+            StickerRecord("tear", "bakery", emoji="🥲", path=str(png("flat", 7, 5))),
+        ]
+    )
+    try:
+        in_french = await ranker.answer(QueryRow("q1", "amelie", 1.0, "fr", "pain"))
+        in_english = await ranker.answer(QueryRow("q2", "john", 1.0, "en", "pain"))
+    finally:
+        await ranker.close()
+    assert (in_french[0], in_english[0]) == ("bread", "tear")
