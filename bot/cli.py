@@ -35,7 +35,8 @@ from bot.cli_support import (
 )
 from bot.config import OfflineSettings, Settings, load_offline_settings, load_settings
 from bot.unpacked_copies import hold, remove_stale_copies, running_copy
-from engine.errors import CatalogError, StickerbotError
+from engine.catalog import require_dataset
+from engine.errors import StickerbotError
 
 if TYPE_CHECKING:  # the engine loads models and native libraries: only when a command needs it
     from engine.build import BuildReport
@@ -193,8 +194,7 @@ def bench(
         typer.echo(f"running {name} ...", err=True)
 
     with user_errors():
-        if not (dataset / "queries.jsonl").is_file():
-            raise CatalogError(str(dataset / "queries.jsonl"), 0, "file", "is missing")
+        require_dataset(dataset)
         engine_config = load_offline_settings(config_path(config)).engine
         results = results or RESULTS_DIR / f"{dataset_name(dataset)}.json"
         _folders_for(run_out, results, chart)
@@ -227,8 +227,11 @@ def _folders_for(*outputs: Path | None) -> None:
     """Creates the folders the files a run will write go in, before the run: a path that
     cannot be written then fails in one line at once, not after minutes of work."""
     for path in outputs:
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
+        if path is None:
+            continue
+        if path.is_dir():
+            raise fail(f"{path} is a folder; give a file name", EXIT_BAD_INPUT)
+        path.parent.mkdir(parents=True, exist_ok=True)
 
 
 @app.command("bench-chart")
@@ -257,9 +260,11 @@ def _chart(results: list[dict[str, Any]], out: Path) -> None:
 
 @app.command("bench-scale")
 def bench_scale(
-    stickers: Annotated[int, typer.Option(help="Catalog size (PerSRV's pool: 543098).")] = 50_000,
-    queries: Annotated[int, typer.Option(help="Timed queries.")] = 1_000,
-    users: Annotated[int, typer.Option(help="Users whose history is replayed.")] = 300,
+    stickers: Annotated[
+        int, typer.Option(min=1, help="Catalog size (PerSRV's pool: 543098).")
+    ] = 50_000,
+    queries: Annotated[int, typer.Option(min=0, help="Timed queries.")] = 1_000,
+    users: Annotated[int, typer.Option(min=0, help="Users whose history is replayed.")] = 300,
     fake_vectors: Annotated[
         bool,
         typer.Option(help="Clustered random vectors instead of USE: index and ranking cost only."),
@@ -434,7 +439,7 @@ def _starting_errors(settings: Settings) -> Iterator[None]:
 
 @app.command()
 def emulator(
-    port: Annotated[int, typer.Option(help="0 picks a free port.")] = 8081,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="0 picks a free port.")] = 8081,
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     packs: Annotated[
         Path | None, typer.Option(help="Folder whose subfolders are sticker sets.")

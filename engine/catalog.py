@@ -18,6 +18,7 @@ from engine.safe_text import UNSTORABLE, storable
 from engine.types import Event, StickerRecord
 
 EVENT_KINDS = ("send", "pick")
+DATASET_FILES = ("catalog.jsonl", "history.jsonl", "queries.jsonl")
 FOLDER_HINT = "a dataset folder holds catalog.jsonl, history.jsonl and queries.jsonl (FORMAT.md)"
 # Fields that name something: one holding a character no database can store (NUL, a lone
 # surrogate; JSON carries both) is refused, so that two names never become one. Other text
@@ -38,6 +39,16 @@ class QueryRow:
     ts: float
     lang: str | None
     text: str
+
+
+def require_dataset(folder: Path, files: tuple[str, ...] = DATASET_FILES) -> None:
+    """Refuse, before any work, a dataset that is no folder or lacks one of `files`."""
+    if not folder.is_dir():
+        problem = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise CatalogError(str(folder), 0, "folder", f"{problem}; {FOLDER_HINT}")
+    for name in files:
+        if not (folder / name).is_file():
+            raise CatalogError(str(folder / name), 0, "file", f"is missing; {FOLDER_HINT}")
 
 
 def read_jsonl(

@@ -749,3 +749,30 @@ def test_a_file_where_the_data_folder_should_be_is_one_line(
     assert_one_line_error(result.stderr)
     assert f"{data}: a file is in the way of a folder; move it" in result.stderr
     assert in_the_way.read_text() == "mine"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["bench-scale", "--stickers", "0"],
+        ["bench-scale", "--queries", "-1"],
+        ["emulator", "--port", "70000"],
+        ["emulator", "--port", "-3"],
+    ],
+)
+def test_numbers_out_of_range_are_refused_before_anything_runs(
+    runner: CliRunner, args: list[str]
+) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Invalid value for '--" in result.output
+
+
+def test_a_folder_given_for_a_file_to_write_is_refused_before_the_run(
+    runner: CliRunner, dataset: Path, tmp_path: Path
+) -> None:
+    result = runner.invoke(app, ["bench", str(dataset), "--run-out", str(tmp_path)])
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert f"error: {tmp_path} is a folder; give a file name" in result.output
+    assert "running" not in result.output  # refused before any ranker ran

@@ -18,8 +18,7 @@ import shutil
 from pathlib import Path
 
 from engine.bench.copies import copy_sticker_files, plain_rows, refuse_existing, write_jsonl
-from engine.catalog import read_catalog
-from engine.errors import CatalogError
+from engine.catalog import read_catalog, require_dataset
 
 OPENINGS = (
     "{}",
@@ -63,11 +62,9 @@ def write_described(dataset: Path, out: Path, seed: int = 0, *, uncaptioned: boo
     """Copy `dataset` to `out` (a new folder) with every caption described, or removed when
     `uncaptioned`; return how many captions were rewritten."""
     refuse_existing(out)
+    require_dataset(dataset)
     read_catalog(dataset)  # refuses what the bench would refuse, files outside the folder too
     rows = plain_rows(dataset / "catalog.jsonl")
-    for name in COPIED:
-        if not (dataset / name).is_file():
-            raise CatalogError(str(dataset / name), 0, "file", "is missing")
     rng = random.Random(seed)
     rewritten = 0
     for row in rows:

@@ -8,7 +8,13 @@ from typing import Any
 
 import pytest
 
-from engine.catalog import read_catalog, read_history, read_judged_queries, read_queries
+from engine.catalog import (
+    read_catalog,
+    read_history,
+    read_judged_queries,
+    read_queries,
+    require_dataset,
+)
 from engine.errors import CatalogError
 
 GOOD_STICKER = {"sticker_id": "a", "set": "p", "file": "a.png", "emoji": "😴", "caption": "zzz"}
@@ -225,3 +231,17 @@ def test_judged_queries_keep_their_judgements(tmp_path: Path) -> None:
     _write(tmp_path, "queries.jsonl", [judged, {**judged, "qid": "q2", "text": ""}])
     rows = read_judged_queries(tmp_path)
     assert [row["relevant"] for row in rows] == [{"a": 2, "b": 1}] * 2
+
+
+def test_a_dataset_is_a_folder_with_its_three_files(tmp_path: Path) -> None:
+    for name in ("catalog.jsonl", "history.jsonl"):
+        (tmp_path / name).write_text("", encoding="utf-8")
+    hint = "a dataset folder holds catalog.jsonl, history.jsonl and queries.jsonl"
+    with pytest.raises(CatalogError, match=rf"queries\.jsonl is missing; {hint}"):
+        require_dataset(tmp_path)
+    with pytest.raises(CatalogError, match=rf"catalog\.jsonl is a file, not a folder; {hint}"):
+        require_dataset(tmp_path / "catalog.jsonl")
+    with pytest.raises(CatalogError, match=rf"elsewhere does not exist; {hint}"):
+        require_dataset(tmp_path / "elsewhere")
+    (tmp_path / "queries.jsonl").write_text("", encoding="utf-8")
+    require_dataset(tmp_path)
