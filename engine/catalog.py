@@ -60,7 +60,8 @@ def read_jsonl(
     skipped instead of read.
     """
     if not path.is_file():
-        raise CatalogError(str(path), 0, "file", f"is missing; {FOLDER_HINT}")
+        hint = f"; {FOLDER_HINT}" if path.name in DATASET_FILES else ""
+        raise CatalogError(str(path), 0, "file", f"is missing{hint}")
     with path.open("rb") as lines:
         for number, raw in enumerate(lines, start=1):
             if skip_partial_tail and not raw.endswith(b"\n"):
@@ -129,6 +130,7 @@ class _Fields:
 
 def read_catalog(folder: Path) -> list[StickerRecord]:
     """Stickers of `folder/catalog.jsonl`, with image paths resolved inside the folder."""
+    require_dataset(folder, ("catalog.jsonl",))
     path = folder / "catalog.jsonl"
     records: list[StickerRecord] = []
     seen: set[str] = set()

@@ -11,6 +11,7 @@ import pytest
 from engine.catalog import (
     read_catalog,
     read_history,
+    read_jsonl,
     read_judged_queries,
     read_queries,
     require_dataset,
@@ -245,3 +246,9 @@ def test_a_dataset_is_a_folder_with_its_three_files(tmp_path: Path) -> None:
         require_dataset(tmp_path / "elsewhere")
     (tmp_path / "queries.jsonl").write_text("", encoding="utf-8")
     require_dataset(tmp_path)
+
+
+def test_a_missing_file_of_another_kind_is_not_called_part_of_a_dataset(tmp_path: Path) -> None:
+    with pytest.raises(CatalogError) as raised:
+        list(read_jsonl(tmp_path / "captions.jsonl"))
+    assert str(raised.value) == f"{tmp_path / 'captions.jsonl'} is missing"
