@@ -27,6 +27,8 @@ from typing import Any
 import aiosqlite
 from telegram import Update
 
+from engine.store import erase_deleted
+
 INBOX_FILE = "inbox.sqlite"
 # body and user_id are NULL once the update is handled (or its user forgotten).
 SCHEMA = """
@@ -62,6 +64,7 @@ class Inbox:
         await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
         db = await aiosqlite.connect(data_dir / INBOX_FILE)
         await db.execute("PRAGMA journal_mode=WAL")  # a killed process loses no commit
+        await db.execute("PRAGMA secure_delete=ON")  # engine.store.erase_deleted
         await db.execute(SCHEMA)
         await db.execute(
             "DELETE FROM updates WHERE body IS NULL AND update_id < "
@@ -98,6 +101,7 @@ class Inbox:
             "UPDATE updates SET user_id = NULL, body = NULL WHERE user_id = ?", (user_id,)
         )
         await self._db.commit()
+        await erase_deleted(self._db)  # handled updates' contents too, dropped long before
 
     async def pending(self) -> list[dict[str, Any]]:
         """The journalled updates still to handle, as Bot API payloads, oldest first."""

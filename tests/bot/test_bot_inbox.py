@@ -17,7 +17,7 @@ from telegram import Update
 from bot.app import build_application
 from bot.codec import encode_result_id
 from bot.config import Settings
-from bot.inbox import Inbox
+from bot.inbox import INBOX_FILE, Inbox
 from bot.state import STATE_KEY, BotState
 from tests.bot.fakes import FakeEngine, RecordingRequest
 from tests.bot.harness import (
@@ -177,3 +177,26 @@ async def test_forgetting_a_user_deletes_their_updates_not_handled_yet(harness: 
 
     left = await inbox.pending()
     assert [update["message"]["from"]["id"] for update in left] == [BOB["id"]]
+
+
+async def test_a_forgotten_users_updates_leave_the_journals_files(
+    harness: Harness, tmp_path: Path
+) -> None:
+    """Their content, handled long ago or not yet: a deleted row's bytes stay in the WAL until
+    it wraps (engine.store.erase_deleted)."""
+    inbox = harness.state.inbox
+    for i in range(30):
+        update = Update.de_json(message(ANN, sticker=sticker(f"zqann{i}")), harness.app.bot)
+        await inbox.keep(update, str(ANN["id"]))
+        if i % 2:
+            await inbox.done(update.update_id)
+    assert journal_holds(tmp_path, b"zqann")
+
+    await inbox.forget_user(str(ANN["id"]))
+
+    assert not journal_holds(tmp_path, b"zqann")
+
+
+def journal_holds(folder: Path, text: bytes) -> bool:
+    """Whether any of the journal's files (the database, its WAL) holds `text`."""
+    return any(text in path.read_bytes() for path in folder.glob(f"{INBOX_FILE}*"))

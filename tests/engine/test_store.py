@@ -12,6 +12,7 @@ import sys
 import textwrap
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -205,6 +206,27 @@ async def test_forget_user_removes_every_row_about_them_only(state: StateStore) 
     assert await state.rows_about("bob") == 2 + 1 + 1
     assert await state.profile("bob") == {"events": 2}
     assert (await state.counts())["users"] == 1
+
+
+def _files_holding(folder: Path, text: str) -> list[str]:
+    return sorted(f.name for f in folder.iterdir() if text.encode() in f.read_bytes())
+
+
+async def test_a_forgotten_users_words_leave_the_files_while_the_store_is_open(
+    store: Store, tmp_path: Path
+) -> None:
+    """Not only the rows: the bytes. A deleted row's old page stays in the WAL (and, where SQLite
+    is built without secure_delete, in the database's free pages) until overwritten."""
+    for i in range(40):
+        typed = _event(f"s{i}", float(i), query=f"zanzibar-ann-typed-{i}")
+        await store.record("ann", replace(typed, kind="pick"), {"events": i + 1})
+    await store.record("bob", _event("s1", 1.0, query="kept-bob-typed"), {"events": 1})
+    assert _files_holding(tmp_path, "zanzibar-ann-typed") != []  # what the check would miss
+
+    await store.forget_user("ann")
+
+    assert _files_holding(tmp_path, "zanzibar-ann-typed") == []
+    assert await store.rows_about("bob") == 2  # the others' rows stay
 
 
 async def test_reset_taste_keeps_prefs(state: StateStore) -> None:
