@@ -129,7 +129,7 @@ class _Fields:
 
 
 def read_catalog(folder: Path) -> list[StickerRecord]:
-    """Stickers of `folder/catalog.jsonl`, with image paths resolved inside the folder."""
+    """Stickers of `folder/catalog.jsonl`, with image paths made absolute inside the folder."""
     require_dataset(folder, ("catalog.jsonl",))
     path = folder / "catalog.jsonl"
     records: list[StickerRecord] = []
@@ -143,8 +143,8 @@ def read_catalog(folder: Path) -> list[StickerRecord]:
         # A sticker without a file (an import that could not fetch it) still loads: the build
         # skips it and counts it as 'missing', instead of failing the whole catalog.
         file = fields.text("file", optional=True)
-        resolved = None if file is None else _inside(folder, file)
-        if file is not None and resolved is None:
+        inside = None if file is None else _inside(folder, file)
+        if file is not None and inside is None:
             raise CatalogError(str(path), line, "file", "must stay inside the dataset folder")
         records.append(
             StickerRecord(
@@ -153,7 +153,7 @@ def read_catalog(folder: Path) -> list[StickerRecord]:
                 emoji=fields.text("emoji", optional=True),
                 caption=fields.text("caption", optional=True),
                 ocr=fields.text("ocr", optional=True),
-                path=None if resolved is None else str(resolved),
+                path=None if inside is None else str(inside),
             )
         )
     return records
