@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -63,15 +64,6 @@ CATALOG_CASES: dict[str, tuple[list[Any], int, str]] = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(CATALOG_CASES))
-def test_malformed_catalog_line_names_file_line_and_field(tmp_path: Path, case: str) -> None:
-    lines, line, field = CATALOG_CASES[case]
-    path = _write(tmp_path, "catalog.jsonl", lines)
-    with pytest.raises(CatalogError) as raised:
-        read_catalog(tmp_path)
-    _expect_error(raised.value, path, line, field)
-
-
 HISTORY_CASES: dict[str, tuple[list[Any], int, str]] = {
     "text ts": ([GOOD_EVENT, {**GOOD_EVENT, "ts": "1700000000"}], 2, "ts"),
     "bool ts": ([{**GOOD_EVENT, "ts": True}], 1, "ts"),
@@ -83,15 +75,6 @@ HISTORY_CASES: dict[str, tuple[list[Any], int, str]] = {
     "query not text": ([{**GOOD_EVENT, "event": "pick", "query": 5}], 1, "query"),
     "user_id with a lone surrogate": ([{**GOOD_EVENT, "user_id": "\udfffu"}], 1, "user_id"),
 }
-
-
-@pytest.mark.parametrize("case", sorted(HISTORY_CASES))
-def test_malformed_history_line_names_file_line_and_field(tmp_path: Path, case: str) -> None:
-    lines, line, field = HISTORY_CASES[case]
-    path = _write(tmp_path, "history.jsonl", lines)
-    with pytest.raises(CatalogError) as raised:
-        list(read_history(tmp_path))
-    _expect_error(raised.value, path, line, field)
 
 
 def test_missing_file_is_a_catalog_error(tmp_path: Path) -> None:
@@ -218,12 +201,25 @@ JUDGED_CASES: dict[str, tuple[list[Any], int, str]] = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(JUDGED_CASES))
-def test_judged_queries_hold_what_scoring_reads(tmp_path: Path, case: str) -> None:
-    lines, line, field = JUDGED_CASES[case]
-    path = _write(tmp_path, "queries.jsonl", lines)
+# Each reader, the file it reads, and its malformed lines: (lines, line named, field named).
+MALFORMED: dict[str, tuple[Callable[[Path], object], dict[str, tuple[list[Any], int, str]]]] = {
+    "catalog.jsonl": (read_catalog, CATALOG_CASES),
+    "history.jsonl": (lambda folder: list(read_history(folder)), HISTORY_CASES),
+    "queries.jsonl": (read_judged_queries, JUDGED_CASES),  # as scoring reads them
+}
+
+
+@pytest.mark.parametrize(
+    ("file", "case"), [(file, case) for file, (_, cases) in MALFORMED.items() for case in cases]
+)
+def test_a_malformed_line_names_its_file_line_and_field(
+    tmp_path: Path, file: str, case: str
+) -> None:
+    read, cases = MALFORMED[file]
+    lines, line, field = cases[case]
+    path = _write(tmp_path, file, lines)
     with pytest.raises(CatalogError) as raised:
-        read_judged_queries(tmp_path)
+        read(tmp_path)
     _expect_error(raised.value, path, line, field)
 
 
