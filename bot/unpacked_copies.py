@@ -48,8 +48,9 @@ def remove_stale_copies(own: Path) -> list[Path]:
     """Remove the copies beside `own` that a run of this program made and no run holds;
     returns them."""
     removed = []
+    own = own.resolve()
     for copy in sorted(own.parent.glob(COPY_PREFIX + "*")):
-        if copy.resolve() != own.resolve() and _unheld(copy) and _remove(copy):
+        if copy.resolve() != own and _unheld(copy) and _remove(copy):
             removed.append(copy)
     return removed
 

@@ -130,7 +130,7 @@ class _Fields:
 
 def read_catalog(folder: Path) -> list[StickerRecord]:
     """Stickers of `folder/catalog.jsonl`, with image paths made absolute inside the folder."""
-    require_dataset(folder, ("catalog.jsonl",))
+    require_dataset(folder, files=())  # the folder: a missing catalog is read_jsonl's to name
     path = folder / "catalog.jsonl"
     records: list[StickerRecord] = []
     seen: set[str] = set()

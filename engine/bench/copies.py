@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from engine.catalog import read_catalog, read_history, read_jsonl, read_queries, require_dataset
+from engine.catalog import read_catalog, read_history, read_jsonl, read_queries
 from engine.emoji import EmojiKeywords
 from engine.errors import CatalogError
 
@@ -25,7 +25,6 @@ def refuse_existing(out: Path) -> None:
 def refuse_unreadable(dataset: Path) -> None:
     """Refuses what the bench would refuse (files outside the folder too), before anything is
     copied."""
-    require_dataset(dataset)
     read_catalog(dataset)
     list(read_history(dataset))
     list(read_queries(dataset))
