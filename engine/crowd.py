@@ -22,7 +22,7 @@ from engine.completion import completions, partial_word
 from engine.dense import DenseIndex
 from engine.encoders import TextEncoder
 from engine.query_hubs import QueryDensity
-from engine.query_words import QueryWords
+from engine.query_words import LoggedWords, QueryWords
 from engine.tokens import fold
 from engine.usage import Usage
 
@@ -144,6 +144,11 @@ class Crowd:
                 for row, closeness in found
                 if (past := self._queries[row])
             ]
+
+    def word_counts(self, query: str) -> LoggedWords:
+        """How many logged queries hold each of `query`'s words (engine.query_words)."""
+        with self._lock:
+            return self._words.counts(query)
 
     @staticmethod
     def key(query: str) -> str:

@@ -17,13 +17,14 @@ every stored sticker's record in memory (2.1 GB at its peak at 543,098 stickers)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 from pathlib import Path
 
 import numpy as np
 
-from engine.lexical import FieldIndex, LexicalHits
+from engine.lexical import FieldIndex, LexicalHits, WordCounts
 
 LIVE_SUFFIX = "-live"  # live segment i's files: lexical-<field>-live[i+1].npz and .vocab.json
 
@@ -72,14 +73,15 @@ class SegmentedField:
         kept = [s for s, first in zip(self.live, self.live_starts(), strict=True) if first < start]
         return SegmentedField(self.built, tuple(kept))
 
-    def search(self, query: str, k: int) -> LexicalHits:
+    def search(self, query: str, k: int, counted: Sequence[WordCounts] = ()) -> LexicalHits:
         """Up to k rows of each segment (see FieldIndex.search), the built rows first."""
         segments = self.segments
         if len(segments) == 1:
-            return self.built.search(query, k)
+            return self.built.search(query, k, counted=counted)
         parts, first = [], 0
         for i, segment in enumerate(segments):
-            hits = segment.search(query, k, others=segments[:i] + segments[i + 1 :])
+            others = segments[:i] + segments[i + 1 :]
+            hits = segment.search(query, k, others=others, counted=counted)
             parts.append((hits, first))
             first += len(segment)
         return LexicalHits(

@@ -15,6 +15,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import bm25s
 import numpy as np
@@ -41,6 +42,14 @@ class LexicalHits:
 
     def __len__(self) -> int:
         return len(self.rows)
+
+
+class WordCounts(Protocol):
+    """Rows of text, and how many of them hold each word: what a word's idf is counted over."""
+
+    def __len__(self) -> int: ...
+
+    def row_frequency(self, tokens: Sequence[str]) -> np.ndarray: ...
 
 
 NO_HITS = LexicalHits(np.zeros(0, np.int32), np.zeros(0), np.zeros(0))
@@ -128,12 +137,20 @@ class FieldIndex:
         """Distinct texts indexed (at most the number of rows)."""
         return len(self._rows)
 
-    def search(self, query: str, k: int, others: Sequence[FieldIndex] = ()) -> LexicalHits:
+    def search(
+        self,
+        query: str,
+        k: int,
+        others: Sequence[FieldIndex] = (),
+        counted: Sequence[WordCounts] = (),
+    ) -> LexicalHits:
         """Up to k rows sharing at least one token with the query, best BM25 first. A last
         word still being typed that is no token here counts as the tokens it starts
         (engine.completion), each at COMPLETION_CREDIT. `others` are the other segments of
         one field (engine.field_segments): their rows count in the words' idf, so coverage
-        weighs words alike in every segment."""
+        weighs words alike in every segment. The rows of `counted` (the query log's queries)
+        count in the idf too: a word typed before picks of all kinds ("the", "pls", "sticker")
+        says little whichever field holds it."""
         words = list(dict.fromkeys(tokenize(query)))
         typed = [word for word in words if word in self._vocab]
         partial = partial_word(query)
@@ -148,13 +165,14 @@ class FieldIndex:
         docs = np.concatenate([matrix["indices"][a:b] for a, b in zip(starts, ends, strict=True)])
         values = np.concatenate([matrix["data"][a:b] for a, b in zip(starts, ends, strict=True)])
         posting = np.repeat(np.arange(len(token_ids)), ends - starts)
-        size = self._size + sum(len(other) for other in others)
-        typed_idf = self._idf_over(size, typed, others)
+        sources = (*others, *counted)
+        size = self._size + sum(len(source) for source in sources)
+        typed_idf = self._idf_over(size, typed, sources)
         absent = [word for word in words if word not in self._vocab]
-        absent_idf = dict(zip(absent, self._idf_over(size, absent, others), strict=True))
+        absent_idf = dict(zip(absent, self._idf_over(size, absent, sources), strict=True))
         # The partial word weighs as its commonest completion, in whichever segment it is.
         everywhere = [*completed, *(t for other in others for t in other.completions_of(partial))]
-        partial_idf = float(self._idf_over(size, everywhere, others).min()) if everywhere else None
+        partial_idf = float(self._idf_over(size, everywhere, sources).min()) if everywhere else None
         if len(token_ids) == 1:  # one posting list: distinct, sorted documents (CSC order)
             found, position = docs, np.arange(len(docs))
         else:
@@ -186,12 +204,12 @@ class FieldIndex:
         return counts
 
     def _idf_over(
-        self, size: int, tokens: Sequence[str], others: Sequence[FieldIndex]
+        self, size: int, tokens: Sequence[str], sources: Sequence[WordCounts]
     ) -> np.ndarray:
-        """Each token's idf over `size` rows: those of this field and of `others`."""
+        """Each token's idf over `size` rows: those of this field and of `sources`."""
         frequency = self.row_frequency(tokens)
-        for other in others:
-            frequency += other.row_frequency(tokens)
+        for source in sources:
+            frequency += source.row_frequency(tokens)
         return idf(size, frequency)
 
     def completions_of(self, prefix: str | None) -> list[str]:

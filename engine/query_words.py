@@ -16,7 +16,8 @@ than the new one says something else as well.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -66,6 +67,12 @@ class QueryWords:
             else:
                 self._rows_of.pop(word, None)
 
+    def counts(self, query: str) -> LoggedWords:
+        """How many past queries hold each of `query`'s words, as the lexical fields count
+        rows (engine.lexical.WordCounts): taken now, so it holds while the log grows."""
+        words = tokenize(query)
+        return LoggedWords(self._logged, {w: len(self._rows_of.get(w, ())) for w in words})
+
     def sharing(self, query: str, k: int) -> list[tuple[int, float]]:
         """The k past queries (rows) that share most of `query`'s words, with how close each
         is (0..1), closest first; ties in log order."""
@@ -95,6 +102,21 @@ class QueryWords:
         closeness = coverage**COVERAGE_POWER * shared / np.maximum(counts, 1)
         best = np.argsort(-closeness, kind="stable")[:k]
         return [(int(found[i]), float(closeness[i])) for i in best]
+
+
+@dataclass(frozen=True)
+class LoggedWords:
+    """The number of logged queries, and how many of them hold each of some words."""
+
+    queries: int
+    holding: dict[str, int]
+
+    def __len__(self) -> int:
+        return self.queries
+
+    def row_frequency(self, tokens: Sequence[str]) -> np.ndarray:
+        """How many logged queries hold each of `tokens` (0 for a word not counted here)."""
+        return np.array([self.holding.get(token, 0) for token in tokens], np.float64)
 
 
 def _within_budget(df: dict[str, int]) -> list[str]:

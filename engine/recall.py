@@ -27,7 +27,7 @@ from engine.crowd import Crowd
 from engine.encoders import Pending
 from engine.index import CatalogIndex
 from engine.languages import UserLanguages
-from engine.lexical import COVERAGE_POWER
+from engine.lexical import COVERAGE_POWER, WordCounts
 from engine.selection import best_positions
 from engine.timing import StepTimer, untimed
 
@@ -267,7 +267,7 @@ def recall_text(
     The text vector may still be on its way, as a call that waits for it: it is first needed
     after the lexical channels, which read the fields meanwhile (engine.encoders.encode_soon)."""
     recall = Recall(index)
-    completed = _lexical(recall, index, text, depth, timer, languages)
+    completed = _lexical(recall, index, text, depth, crowd.word_counts(text), timer, languages)
     with timer("crowd_words"):
         exact = crowd.exact_query(text)
         # Words never typed in full before may be on their way to some that were.
@@ -314,14 +314,16 @@ def _lexical(
     index: CatalogIndex,
     text: str,
     depth: int,
+    logged: WordCounts,
     timer: StepTimer = untimed,
     languages: UserLanguages | None = None,
 ) -> bool:
-    """Adds the lexical fields' evidence; whether any completed a partial last word."""
+    """Adds the lexical fields' evidence; whether any completed a partial last word. The
+    query log's queries (`logged`) count in the words' idf alongside the fields' rows."""
     completed = False
     for name, weight, reason in LEXICAL_CHANNELS:
         with timer(f"lexical_{name}"):
-            hits = index.fields[name].search(text, depth)
+            hits = index.fields[name].search(text, depth, counted=(logged,))
             scores = weight * hits.coverage**COVERAGE_POWER
             if name == "emoji":  # as far as the pack author's emoji agrees with the caption
                 scores = scores * index.trust[hits.rows]

@@ -3,13 +3,15 @@ field over the same rows."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import pairwise
 from pathlib import Path
 
 import pytest
 
 from engine.field_segments import SegmentedField, live_stem
-from engine.lexical import FieldIndex
+from engine.lexical import FieldIndex, WordCounts
+from engine.query_words import LoggedWords
 
 TEXTS = [
     "sleepy cat",
@@ -27,9 +29,16 @@ BUILT = 6  # rows 0-5 built, 6-9 added live
 LEVELS = (3, 9)  # rows 0-2 built, then live segments of rows 3-8 and 9
 
 
-def _coverage_by_row(field: FieldIndex | SegmentedField, query: str) -> dict[int, float]:
-    hits = field.search(query, len(TEXTS))
+def _coverage_by_row(
+    field: FieldIndex | SegmentedField, query: str, counted: Sequence[WordCounts] = ()
+) -> dict[int, float]:
+    hits = field.search(query, len(TEXTS), counted=counted)
     return dict(zip(hits.rows.tolist(), hits.coverage.tolist(), strict=True))
+
+
+@pytest.fixture(scope="module")
+def built_only() -> SegmentedField:
+    return SegmentedField(FieldIndex(TEXTS))
 
 
 @pytest.fixture(scope="module")
@@ -58,12 +67,14 @@ def levelled() -> SegmentedField:
         "mat",
     ],
 )
-@pytest.mark.parametrize("split_into", ["segmented", "levelled"])
+@pytest.mark.parametrize("split_into", ["built_only", "segmented", "levelled"])
+@pytest.mark.parametrize("counted", [(), (LoggedWords(20, {"sleepy": 12, "happy": 3}),)])
 def test_segments_weigh_words_as_one_field_over_all_rows(
-    split_into: str, query: str, request: pytest.FixtureRequest
+    split_into: str, counted: Sequence[WordCounts], query: str, request: pytest.FixtureRequest
 ) -> None:
-    whole = _coverage_by_row(FieldIndex(TEXTS), query)
-    split = _coverage_by_row(request.getfixturevalue(split_into), query)
+    """With the query log's counts too (engine.query_words), whichever segments they meet."""
+    whole = _coverage_by_row(FieldIndex(TEXTS), query, counted)
+    split = _coverage_by_row(request.getfixturevalue(split_into), query, counted)
     assert split.keys() == whole.keys()
     for row, coverage in whole.items():
         assert split[row] == pytest.approx(coverage), row

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,8 @@ from engine import dense as dense_module
 from engine.completion import COMPLETION_CREDIT
 from engine.dense import DenseIndex
 from engine.encoders import l2_normalise
-from engine.lexical import FieldIndex, _union
+from engine.lexical import FieldIndex, WordCounts, _union
+from engine.query_words import LoggedWords
 from engine.tokens import tokenize
 
 
@@ -44,8 +46,10 @@ def test_indexing_leaves_no_document_in_the_query_cache() -> None:
     assert tokenize.cache_info().hits > 0
 
 
-def _coverage_by_row(field: FieldIndex, query: str) -> dict[int, float]:
-    hits = field.search(query, 10)
+def _coverage_by_row(
+    field: FieldIndex, query: str, counted: Sequence[WordCounts] = ()
+) -> dict[int, float]:
+    hits = field.search(query, 10, counted=counted)
     return dict(zip(hits.rows.tolist(), hits.coverage.tolist(), strict=True))
 
 
@@ -81,6 +85,20 @@ def test_unknown_words_count_against_coverage(field: FieldIndex) -> None:
     assert set(hits.rows.tolist()) == {0, 1}
     expected = _idf(n, 2) / (_idf(n, 2) + unseen)
     np.testing.assert_allclose(hits.coverage, expected)
+
+
+def test_words_of_many_logged_queries_weigh_less() -> None:
+    """The query log's queries count in the idf as rows: "one" typed in 40 of 100 past
+    queries ("the spy one", "a cat one") says little, though one caption of two holds it."""
+    field = FieldIndex(["one o'clock", "spy"])
+    plain = _coverage_by_row(field, "the spy one")
+    assert plain[0] == pytest.approx(plain[1])  # "one" and "spy" are each one row of two
+    logged = LoggedWords(100, {"the": 50, "one": 40, "spy": 1})
+    by_row = _coverage_by_row(field, "the spy one", [logged])
+    the, one, spy = _idf(102, 50), _idf(102, 41), _idf(102, 2)
+    assert by_row[1] == pytest.approx(spy / (the + one + spy))
+    assert by_row[0] == pytest.approx(one / (the + one + spy))
+    assert by_row[1] > 2 * by_row[0]
 
 
 @pytest.mark.parametrize("query", ["zebra", "zebra giraffe", "", "   ", "!!!"])

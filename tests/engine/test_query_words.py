@@ -73,6 +73,16 @@ def test_forgotten_queries_leave_as_if_never_logged() -> None:
     assert all(row not in (1, 3) for row, _ in words.sharing("meo con cho den", k=10))
 
 
+def test_counts_say_how_many_logged_queries_hold_each_word() -> None:
+    words = _index(LOG)
+    counts = words.counts("Mèo den zebra")
+    assert len(counts) == len(LOG)
+    assert counts.row_frequency(["meo", "den", "zebra", "tra"]).tolist() == [3, 2, 0, 0]
+    words.forgotten([(2, LOG[2])])  # "con meo den"
+    assert words.counts("meo den").row_frequency(["meo", "den"]).tolist() == [2, 1]
+    assert len(words.counts("meo")) == len(LOG) - 1
+
+
 def test_a_word_in_too_many_past_queries_is_not_scanned(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -245,6 +245,22 @@ def test_past_queries_lend_their_picks_as_close_as_their_vector_or_their_words_s
         assert lent > 0.1
 
 
+def test_a_word_typed_before_picks_of_all_kinds_weighs_less_in_the_captions(
+    index: CatalogIndex, memo_encoder: TextEncoder
+) -> None:
+    """Only the moon's caption holds "the" and only the coffee's "coffee": alike in the
+    captions, until the query log shows "the" typed before picks of every kind."""
+    crowd = Crowd(memo_encoder)
+    before = _evidence(index, crowd, memo_encoder, "the coffee")
+    for sticker_id, (_, _, _, caption, _) in CATALOG.items():
+        if sticker_id not in ("fb_moon", "sb_coffee"):
+            crowd.add("ann", "pick", sticker_id, f"the {caption.split()[-1]}")
+    after = _evidence(index, crowd, memo_encoder, "the coffee")
+    assert after["fb_moon"].score < before["fb_moon"].score / 2
+    assert after["sb_coffee"].score > before["sb_coffee"].score
+    assert after["sb_coffee"].score > 2 * after["fb_moon"].score
+
+
 def test_a_query_still_being_typed_counts_the_picks_after_its_completion(
     index: CatalogIndex, memo_encoder: TextEncoder
 ) -> None:
