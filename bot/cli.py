@@ -304,6 +304,24 @@ def bench_describe(
     typer.echo(f"{rewritten} captions {done} {out}")
 
 
+@app.command("bench-pad")
+def bench_pad(
+    dataset: Annotated[Path, typer.Argument(help="Benchmark folder (FORMAT.md).")],
+    out: Annotated[Path, typer.Argument(help="New folder for the padded copy.")],
+    seed: Annotated[int, typer.Option(help="Seed of the words chosen.")] = 0,
+) -> None:
+    """Copy a dataset with words around its queries and typed picks ("the spy one", "un
+    toboggan per favore"), in each query's language."""
+    from engine.bench.padded import write_padded
+
+    with user_errors():
+        done = write_padded(dataset, out, seed)
+    typer.echo(
+        f"{done.queries} of {done.queries_read} queries and {done.picks} of {done.picks_read} "
+        f"typed picks padded in {out}"
+    )
+
+
 @app.command("bench-reword")
 def bench_reword(
     dataset: Annotated[Path, typer.Argument(help="Benchmark folder (FORMAT.md).")],

@@ -12,8 +12,9 @@ import math
 import threading
 import time
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from functools import partial
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,9 +23,10 @@ from engine.completion import completions, partial_word
 from engine.dense import DenseIndex
 from engine.encoders import TextEncoder
 from engine.query_hubs import QueryDensity
-from engine.query_words import LoggedWords, QueryWords
-from engine.tokens import fold
+from engine.query_words import LoggedWords, QueryWords, words_of
+from engine.tokens import fold, tokenize
 from engine.usage import Usage
+from engine.word_focus import SAMPLED_QUERIES, SAMPLED_STICKERS, WordWeights
 
 QUERY_LOG_CAPACITY = 4096  # initial capacity of the query-vector graph; it grows as needed
 # Search breadth of that graph: a query reads only its 10 nearest past queries, for which 64
@@ -41,9 +43,15 @@ POPULAR_KEPT = 1000
 # emoji-dev (nDCG@10 0.814 without it; 0.817, 0.819, 0.816, 0.808).
 HUB_CORRECTION = 1.0
 SEARCHED_PER_NEIGHBOUR = 3
+# Past queries that share words with a new one are first found by how many of their words it
+# holds, this many times as many as are kept; then by those words' weights (engine.word_focus).
+REWEIGHED = 4
 # The average logged query is taken as if this many zero vectors were logged too: while few
 # queries are logged it stays near zero, so one past query cannot cancel out its own repeat.
 MEAN_QUERY_PRIOR = 100
+
+if TYPE_CHECKING:
+    from engine.index import CatalogIndex
 
 CrowdRow = tuple[str, str, str, str | None]  # an event as counted: user, kind, sticker, query
 
@@ -61,6 +69,7 @@ class Crowd:
         self._vectors = DenseIndex(encoder.dim, capacity=QUERY_LOG_CAPACITY, ef=QUERY_LOG_EF)
         self._density = QueryDensity()  # how crowded each logged query's neighbourhood is
         self._words = QueryWords()  # which logged queries hold which words
+        self._word_weights = WordWeights()  # how much each word says (engine.word_focus)
         self._vector_sum = np.zeros(encoder.dim, np.float64)  # of the logged queries' vectors
         self._logged = 0  # distinct queries in the log
         self._lock = threading.Lock()
@@ -133,17 +142,71 @@ class Crowd:
             if row < len(queries) and queries[row]
         ][:k]
 
-    def sharing_words(self, query: str, k: int) -> list[tuple[str, float, Counter[str]]]:
+    def sharing_words(
+        self, query: str, k: int, index: CatalogIndex | None = None
+    ) -> list[tuple[str, float, Counter[str]]]:
         """The k past queries that share most of `query`'s words (engine.query_words):
-        (query, how close, 0..1, picked sticker counts), closest first."""
+        (query, how close, 0..1, picked sticker counts), closest first. With the `index`,
+        words weigh by their focus (engine.word_focus), in both queries: "my cat pls" then
+        shares nearly all it says with "the cat one"."""
+        focus = None if index is None else self.word_weights(tokenize(query), index)
         with self._lock:  # the index's arrays grow under this lock, and are read under it
-            found = self._words.sharing(query, k)
+            found = self._words.sharing(query, k if index is None else k * REWEIGHED, focus)
             # A recount blanks a row's text before it takes the row out of the index: skip it.
-            return [
+            shared = [
                 (past, closeness, self._picked[row])
                 for row, closeness in found
                 if (past := self._queries[row])
             ]
+        if focus is None or index is None:
+            return shared
+        return self._reweighed(query, shared, index, focus)[:k]
+
+    def _reweighed(
+        self,
+        query: str,
+        shared: list[tuple[str, float, Counter[str]]],
+        index: CatalogIndex,
+        focus: dict[str, float],
+    ) -> list[tuple[str, float, Counter[str]]]:
+        """`shared` with each past query's share of its words held by `query` counted by
+        their weights (`focus`: those of the query's words) instead of their number, closest
+        first."""
+        words = set(tokenize(query))
+        own_words = [words_of(past) for past, _, _ in shared]
+        # A past query with no word beyond the new one's holds all it says either way.
+        beyond = frozenset().union(*own_words) - words
+        weights = self.word_weights(beyond, index) if beyond else {}
+        reweighed = []
+        for (past, closeness, picked), own in zip(shared, own_words, strict=True):
+            if own <= words:
+                reweighed.append((past, closeness, picked))
+                continue
+            held = sum(focus.get(word, 1.0) for word in own & words)
+            share_held = len(own & words) / len(own)
+            total = held + sum(weights[word] for word in own - words)
+            reweighed.append((past, closeness * held / total / share_held, picked))
+        return sorted(reweighed, key=lambda found: -found[1])
+
+    def word_weights(self, words: Iterable[str], index: CatalogIndex) -> dict[str, float]:
+        """Each word's weight by how focused the picks after it are (engine.word_focus)."""
+        return self._word_weights.of(words, index, self)
+
+    def holding(self, words: Iterable[str]) -> dict[str, int]:
+        """How many logged queries hold each of `words`."""
+        with self._lock:
+            return {word: self._words.holding(word) for word in words}
+
+    def picked_after(self, word: str) -> Counter[str]:
+        """The picks after the latest logged queries that hold `word`: at most SAMPLED_QUERIES
+        of them, newest first, until SAMPLED_STICKERS stickers are among their picks."""
+        picked: Counter[str] = Counter()
+        with self._lock:
+            for row in reversed(self._words.recent_rows(word, SAMPLED_QUERIES)):
+                picked.update(self._picked[row])
+                if len(picked) >= SAMPLED_STICKERS:
+                    break
+        return picked
 
     def word_counts(self, query: str) -> LoggedWords:
         """How many logged queries hold each of `query`'s words (engine.query_words)."""
@@ -216,6 +279,7 @@ class Crowd:
         with self._lock:
             self._forgotten += 1
             self._popular = []  # re-sorted on next use, without them
+        self._word_weights.clear()  # weighed with their picks
         # All anew (start-up, missed news): every row counts, so none is filtered.
         targets = None if sticker_ids is None else set(sticker_ids)
         self.usage.clear(self.usage.used() if targets is None else targets)

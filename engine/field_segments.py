@@ -17,7 +17,7 @@ every stored sticker's record in memory (2.1 GB at its peak at 543,098 stickers)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 from pathlib import Path
@@ -73,15 +73,21 @@ class SegmentedField:
         kept = [s for s, first in zip(self.live, self.live_starts(), strict=True) if first < start]
         return SegmentedField(self.built, tuple(kept))
 
-    def search(self, query: str, k: int, counted: Sequence[WordCounts] = ()) -> LexicalHits:
+    def search(
+        self,
+        query: str,
+        k: int,
+        counted: Sequence[WordCounts] = (),
+        focus: Mapping[str, float] | None = None,
+    ) -> LexicalHits:
         """Up to k rows of each segment (see FieldIndex.search), the built rows first."""
         segments = self.segments
         if len(segments) == 1:
-            return self.built.search(query, k, counted=counted)
+            return self.built.search(query, k, counted=counted, focus=focus)
         parts, first = [], 0
         for i, segment in enumerate(segments):
             others = segments[:i] + segments[i + 1 :]
-            hits = segment.search(query, k, others=others, counted=counted)
+            hits = segment.search(query, k, others=others, counted=counted, focus=focus)
             parts.append((hits, first))
             first += len(segment)
         return LexicalHits(

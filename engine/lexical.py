@@ -12,7 +12,7 @@ catalog's emoji field a few thousand documents instead of hundreds of millions o
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -143,13 +143,15 @@ class FieldIndex:
         k: int,
         others: Sequence[FieldIndex] = (),
         counted: Sequence[WordCounts] = (),
+        focus: Mapping[str, float] | None = None,
     ) -> LexicalHits:
         """Up to k rows sharing at least one token with the query, best BM25 first. A last
         word still being typed that is no token here counts as the tokens it starts
         (engine.completion), each at COMPLETION_CREDIT. `others` are the other segments of
         one field (engine.field_segments): their rows count in the words' idf, so coverage
         weighs words alike in every segment. The rows of `counted` (the query log's queries)
-        count in the idf too: a word typed before picks of all kinds ("the", "pls", "sticker")
+        count in the idf too, and a typed word's idf is scaled by its `focus`
+        (engine.word_focus): a word typed before picks of all kinds ("the", "pls", "sticker")
         says little whichever field holds it."""
         words = list(dict.fromkeys(tokenize(query)))
         typed = [word for word in words if word in self._vocab]
@@ -167,9 +169,10 @@ class FieldIndex:
         posting = np.repeat(np.arange(len(token_ids)), ends - starts)
         sources = (*others, *counted)
         size = self._size + sum(len(source) for source in sources)
-        typed_idf = self._idf_over(size, typed, sources)
+        typed_idf = self._idf_over(size, typed, sources) * _scales(typed, focus)
         absent = [word for word in words if word not in self._vocab]
-        absent_idf = dict(zip(absent, self._idf_over(size, absent, sources), strict=True))
+        absent_idf = self._idf_over(size, absent, sources) * _scales(absent, focus)
+        absent_weight = dict(zip(absent, absent_idf.tolist(), strict=True))
         # The partial word weighs as its commonest completion, in whichever segment it is.
         everywhere = [*completed, *(t for other in others for t in other.completions_of(partial))]
         partial_idf = float(self._idf_over(size, everywhere, sources).min()) if everywhere else None
@@ -180,7 +183,7 @@ class FieldIndex:
         credit = np.where(posting < len(typed), 1.0, COMPLETION_CREDIT)
         bm25 = np.bincount(position, weights=values * credit)
         coverage = _coverage(
-            typed_idf, posting, position, len(found), absent_idf, partial, partial_idf
+            typed_idf, posting, position, len(found), absent_weight, partial, partial_idf
         )
         order = best_first(bm25, k)  # each document holds at least one row
         rows, document_of_row = self._rows.of_many(found[order], k)
@@ -223,6 +226,13 @@ class FieldIndex:
             return int(indptr[token_id + 1] - indptr[token_id])
 
         return completions(self._sorted_vocab, prefix, postings)
+
+
+def _scales(words: Sequence[str], focus: Mapping[str, float] | None) -> np.ndarray:
+    """Each word's focus (1 where none is known)."""
+    if not focus:
+        return np.ones(len(words))
+    return np.array([focus.get(word, 1.0) for word in words])
 
 
 def _row_counts(scores: dict[str, np.ndarray], sizes: np.ndarray) -> np.ndarray:

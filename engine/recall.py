@@ -16,7 +16,7 @@ concept drawn in another style), so one sticker's evidence finds its siblings in
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, TypeVar
 
@@ -30,6 +30,7 @@ from engine.languages import UserLanguages
 from engine.lexical import COVERAGE_POWER, WordCounts
 from engine.selection import best_positions
 from engine.timing import StepTimer, untimed
+from engine.tokens import tokenize
 
 # Channel weights: how much a perfect match in that channel alone is trusted.
 W_MEANING = 0.9
@@ -267,7 +268,10 @@ def recall_text(
     The text vector may still be on its way, as a call that waits for it: it is first needed
     after the lexical channels, which read the fields meanwhile (engine.encoders.encode_soon)."""
     recall = Recall(index)
-    completed = _lexical(recall, index, text, depth, crowd.word_counts(text), timer, languages)
+    with timer("word_weights"):
+        logged = crowd.word_counts(text)
+        focus = crowd.word_weights(tokenize(text), index)
+    completed = _lexical(recall, index, text, depth, logged, focus, timer, languages)
     with timer("crowd_words"):
         exact = crowd.exact_query(text)
         # Words never typed in full before may be on their way to some that were.
@@ -315,15 +319,18 @@ def _lexical(
     text: str,
     depth: int,
     logged: WordCounts,
+    focus: Mapping[str, float],
     timer: StepTimer = untimed,
     languages: UserLanguages | None = None,
 ) -> bool:
-    """Adds the lexical fields' evidence; whether any completed a partial last word. The
-    query log's queries (`logged`) count in the words' idf alongside the fields' rows."""
+    """Adds the lexical fields' evidence; whether any completed a partial last word. What the
+    query log says of the words weighs them: its queries (`logged`) count in their idf
+    alongside the fields' rows, and each word's idf is scaled by its `focus`
+    (engine.word_focus)."""
     completed = False
     for name, weight, reason in LEXICAL_CHANNELS:
         with timer(f"lexical_{name}"):
-            hits = index.fields[name].search(text, depth, counted=(logged,))
+            hits = index.fields[name].search(text, depth, counted=(logged,), focus=focus)
             scores = weight * hits.coverage**COVERAGE_POWER
             if name == "emoji":  # as far as the pack author's emoji agrees with the caption
                 scores = scores * index.trust[hits.rows]
@@ -380,7 +387,7 @@ def _crowd(
     likeness = trust * ramp(np.array([s for _, s, _ in similar]), CROWD_LOW, CROWD_HIGH)
     closeness = dict(zip([query for query, _, _ in similar], likeness.tolist(), strict=True))
     picks = {query: picked for query, _, picked in similar}
-    for query, shared, picked in crowd.sharing_words(text, CROWD_NEIGHBOURS):
+    for query, shared, picked in crowd.sharing_words(text, CROWD_NEIGHBOURS, index):
         closeness[query] = max(closeness.get(query, 0.0), shared)
         picks[query] = picked
     closeness.pop(crowd.key(text), None)  # the exact words are counted once, below

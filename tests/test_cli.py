@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from bot.cli import app
 from bot.cli_support import EXIT_BAD_INPUT, EXIT_FAILURE, fail
 from engine import demo, index_files
+from engine.bench import padded as padded_module
 from engine.emoji import EmojiKeywords
 from engine.engine import Engine
 from engine.errors import IndexMismatch
@@ -541,6 +542,47 @@ def test_bench_describe_uncaptioned_removes_every_caption_and_keeps_the_rest(
     after = read_jsonl(out / "catalog.jsonl")
     assert all(old["caption"] for old in before)
     assert after == [{**old, "caption": None} for old in before]
+
+
+def test_bench_pad_puts_words_of_the_querys_language_around_queries_and_typed_picks(
+    runner: CliRunner, dataset: Path, tmp_path: Path
+) -> None:
+    history = read_jsonl(dataset / "history.jsonl")
+    pick = {**history[0], "ts": history[-1]["ts"] + 1, "event": "pick", "query": "kitty"}
+    write_jsonl(dataset / "history.jsonl", [*history, pick])
+    queries = read_jsonl(dataset / "queries.jsonl")
+    queries[1]["lang"] = "xx"  # ben's: no words for that language here
+    write_jsonl(dataset / "queries.jsonl", queries)
+    out = tmp_path / "padded"
+
+    result = runner.invoke(app, ["bench-pad", str(dataset), str(out), "--seed", "3"])
+
+    assert result.exit_code == 0, result.output
+    assert "2 of 3 queries and 1 of 1 typed picks padded" in result.stdout
+    *sends, new_pick = read_jsonl(out / "history.jsonl")
+    assert sends == history
+    padded = read_jsonl(out / "queries.jsonl")
+    assert padded[1] == queries[1]
+    assert (padded[0]["text"], padded[2]["text"], new_pick["query"]) != ("cat", "fusée", "kitty")
+    # ann's pick in the language of her queries
+    for old, new, field, language in [
+        (queries[0], padded[0], "text", "en"),
+        (queries[2], padded[2], "text", "fr"),
+        (pick, new_pick, "query", "fr"),
+    ]:
+        before, after = padded_module.AROUND[language]
+        possible = {
+            " ".join(w for w in (b, old[field], a) if w)
+            for b in ("", *before)
+            for a in ("", *after)
+        }
+        assert new[field] in possible
+        assert {**new, field: None} == {**old, field: None}
+    assert (out / "catalog.jsonl").read_bytes() == (dataset / "catalog.jsonl").read_bytes()
+    assert_bench_reads(runner, out, tmp_path)
+    result = runner.invoke(app, ["bench-pad", str(dataset), str(out)])
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert_one_line_error(result.stderr)
 
 
 def test_bench_reword_asks_each_users_meanings_in_another_language(

@@ -101,6 +101,15 @@ def test_words_of_many_logged_queries_weigh_less() -> None:
     assert by_row[1] > 2 * by_row[0]
 
 
+def test_a_words_focus_scales_its_idf_held_or_not() -> None:
+    field = FieldIndex(["one o'clock", "spy"])
+    hits = field.search("the spy one", 10, focus={"the": 0.1, "one": 0.2})
+    by_row = dict(zip(hits.rows.tolist(), hits.coverage.tolist(), strict=True))
+    the, one, spy = 0.1 * _idf(2, 0), 0.2 * _idf(2, 1), _idf(2, 1)
+    assert by_row[1] == pytest.approx(spy / (the + one + spy))
+    assert by_row[0] == pytest.approx(one / (the + one + spy))
+
+
 @pytest.mark.parametrize("query", ["zebra", "zebra giraffe", "", "   ", "!!!"])
 def test_unknown_tokens_give_no_hits(field: FieldIndex, query: str) -> None:
     assert len(field.search(query, 10)) == 0

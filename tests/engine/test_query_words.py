@@ -78,6 +78,8 @@ def test_counts_say_how_many_logged_queries_hold_each_word() -> None:
     counts = words.counts("Mèo den zebra")
     assert len(counts) == len(LOG)
     assert counts.row_frequency(["meo", "den", "zebra", "tra"]).tolist() == [3, 2, 0, 0]
+    assert words.holding("meo") == 3 and words.holding("zebra") == 0
+    assert list(words.recent_rows("meo", 2)) == [1, 2]
     words.forgotten([(2, LOG[2])])  # "con meo den"
     assert words.counts("meo den").row_frequency(["meo", "den"]).tolist() == [2, 1]
     assert len(words.counts("meo")) == len(LOG) - 1

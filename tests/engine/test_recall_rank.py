@@ -261,6 +261,55 @@ def test_a_word_typed_before_picks_of_all_kinds_weighs_less_in_the_captions(
     assert after["sb_coffee"].score > 2 * after["fb_moon"].score
 
 
+def _pick_each_with(crowd: Crowd, filler: str) -> None:
+    """ann picks every sticker once, after its caption's last word and `filler`."""
+    for sticker_id, (_, _, _, caption, _) in CATALOG.items():
+        crowd.add("ann", "pick", sticker_id, f"{caption.split()[-1]} {filler}")
+
+
+def test_a_word_typed_before_picks_of_every_meaning_weighs_less_than_a_subject(
+    index: CatalogIndex, memo_encoder: TextEncoder
+) -> None:
+    crowd = Crowd(memo_encoder)
+    _pick_each_with(crowd, "pls")  # 15 picks of 9 meanings
+    for pizza in PIZZAS:
+        crowd.add("bob", "pick", pizza, "pizza")
+    weights = crowd.word_weights(["pls", "pizza", "cheese", "zebra"], index)
+    assert weights["pls"] < 0.5
+    assert weights["pizza"] == weights["cheese"] == 1.0  # picks of one meaning
+    assert weights["zebra"] == 1.0  # never typed
+    # ann leaves: her picks no longer weigh her words
+    crowd.recount(crowd.used_by("ann"), [("bob", "pick", pizza, "pizza") for pizza in PIZZAS])
+    assert crowd.word_weights(["pls"], index) == {"pls": 1.0}
+
+
+def test_a_words_weight_is_weighed_again_once_its_count_grows_a_tenth(
+    index: CatalogIndex, memo_encoder: TextEncoder
+) -> None:
+    crowd = Crowd(memo_encoder)
+    _pick_each_with(crowd, "pls")  # 9 distinct logged queries hold "pls"
+    first = crowd.word_weights(["pls"], index)["pls"]
+    crowd.add("bob", "pick", "fb_party", "popper pls")  # a pick more, after a logged query
+    assert crowd.word_weights(["pls"], index)["pls"] == first
+    crowd.add("bob", "pick", "fb_party", "party time pls")  # 10 queries: more than a tenth
+    assert crowd.word_weights(["pls"], index)["pls"] < first  # more picks, as spread
+
+
+def test_a_past_query_shares_what_it_says_not_the_words_around_it(
+    index: CatalogIndex, memo_encoder: TextEncoder
+) -> None:
+    """ "cheese pls" (picked after: the pizzas) holds all of "cheese" and half its own words;
+    weighed, "pls" is worth less than "cheese" in that half."""
+    crowd = Crowd(memo_encoder)
+    _pick_each_with(crowd, "pls")
+    plain = {query: close for query, close, _ in crowd.sharing_words("cheese", 10)}
+    weighed = {query: close for query, close, _ in crowd.sharing_words("cheese", 10, index)}
+    pls = crowd.word_weights(["pls"], index)["pls"]
+    assert plain["cheese pls"] == pytest.approx(0.5)
+    assert weighed["cheese pls"] == pytest.approx(1 / (1 + pls))
+    assert weighed["cheese pls"] > 0.6
+
+
 def test_a_query_still_being_typed_counts_the_picks_after_its_completion(
     index: CatalogIndex, memo_encoder: TextEncoder
 ) -> None:
