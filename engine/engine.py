@@ -170,6 +170,7 @@ class Engine:
         self._crowd.usage.bind_rows(index.row_of, len(index))
         neighbours = PackNeighbours(index.pack_vectors, index.pack_of_row, index.row_of)
         await asyncio.to_thread(neighbours.follow, self._crowd.usage)  # not by the first query
+        await asyncio.to_thread(self._crowd.word_weights, (), index)  # the catalog's mean, too
         self._neighbours = neighbours
         self._index = index
         exempt_from_gc()

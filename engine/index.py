@@ -41,8 +41,9 @@ ROWS_PER_READ = 16384  # pixel statistics read at a time when every pack's style
 @dataclass
 class CatalogIndex:
     rows: StickerRows  # what serving keeps of each sticker: ids, pack, NSFW score
-    # Per-row arrays that serving never reads (they feed saving and live growth) are memory-
-    # mapped once loaded or saved, so a large catalog's vectors stay on disk until needed.
+    # Per-row arrays that serving reads little or nothing of (they feed saving and live growth)
+    # are memory-mapped once loaded or saved, so a large catalog's vectors stay on disk until
+    # needed. Serving reads the meaning vectors of a few picked stickers (engine.word_focus).
     text: np.ndarray  # (n, d) meaning vectors, zero rows when nothing is known
     style_raw: np.ndarray  # (n, STYLE_DIM) unscaled pixel statistics
     scaler: StyleScaler

@@ -1,5 +1,6 @@
 """The catalog index on disk: saved beside its folder and swapped in whole, opened with the
-arrays serving never reads memory-mapped, and checked against the engine that opens it."""
+arrays serving reads little or nothing of memory-mapped, and checked against the engine that
+opens it."""
 
 from __future__ import annotations
 

@@ -68,6 +68,7 @@ class QueryWords:
                 self._rows_of[word] = kept
             else:
                 self._rows_of.pop(word, None)
+        words_of.cache_clear()  # nothing of a forgotten query stays in memory
 
     def holding(self, word: str) -> int:
         """How many logged queries hold `word`."""
@@ -123,14 +124,14 @@ class LoggedWords:
     """The number of logged queries, and how many of them hold each of some words."""
 
     queries: int
-    holding: dict[str, int]
+    counts: dict[str, int]  # word -> logged queries holding it
 
     def __len__(self) -> int:
         return self.queries
 
     def row_frequency(self, tokens: Sequence[str]) -> np.ndarray:
         """How many logged queries hold each of `tokens` (0 for a word not counted here)."""
-        return np.array([self.holding.get(token, 0) for token in tokens], np.float64)
+        return np.array([self.counts.get(token, 0) for token in tokens], np.float64)
 
 
 def _within_budget(df: dict[str, int]) -> list[str]:

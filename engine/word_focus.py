@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from engine.row_files import read_rows
+
 if TYPE_CHECKING:
     from engine.index import CatalogIndex
 
@@ -114,9 +116,9 @@ class WordWeights:
         rows = index.row_of.rows_of(list(picked))
         counts = np.fromiter(picked.values(), np.float64, len(picked))[rows >= 0]
         rows = rows[rows >= 0]
-        order = np.argsort(rows)  # ascending reads of the memory-mapped vectors
-        vectors, meant = _unit(index.text[rows[order]])
-        counts = counts[order][meant]  # a sticker with nothing known of its meaning says nothing
+        # Read from the file (the vectors are memory-mapped), not through the mapping.
+        vectors, meant = _unit(read_rows(index.text, rows))
+        counts = counts[meant]  # a sticker with nothing known of its meaning says nothing
         return weight(focus(vectors, counts, self._mean_square), float(counts.sum()))
 
 
@@ -130,8 +132,10 @@ def _unit(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _mean_square(vectors: np.ndarray) -> float:
     """|μ|²: the squared length of the mean of up to MEAN_SAMPLE evenly spaced rows with a
-    meaning, as unit vectors (read once per index: the vectors are memory-mapped)."""
-    units, _ = _unit(vectors[:: max(1, len(vectors) // MEAN_SAMPLE)])
+    meaning, as unit vectors (once per index)."""
+    units, _ = _unit(
+        read_rows(vectors, np.arange(0, len(vectors), max(1, len(vectors) // MEAN_SAMPLE)))
+    )
     if not len(units):
         return 0.0
     mean = units.mean(axis=0)

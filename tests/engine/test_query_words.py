@@ -11,7 +11,7 @@ import engine.query_words as query_words_module
 from engine.crowd import Crowd
 from engine.encoders import TextEncoder
 from engine.lexical import COVERAGE_POWER
-from engine.query_words import QueryWords
+from engine.query_words import QueryWords, words_of
 from engine.tokens import tokens_of
 
 LOG = ("meo", "meo con", "con meo den", "cho den", "ca phe nong", "tra")
@@ -71,6 +71,7 @@ def test_forgotten_queries_leave_as_if_never_logged() -> None:
     for query in ("meo", "con den", "cho"):
         assert dict(words.sharing(query, k=10)) == pytest.approx(_expected(kept, query))
     assert all(row not in (1, 3) for row, _ in words.sharing("meo con cho den", k=10))
+    assert words_of.cache_info().currsize == 0  # their words are kept nowhere
 
 
 def test_counts_say_how_many_logged_queries_hold_each_word() -> None:
