@@ -3,8 +3,11 @@
 People type words around what they mean: "the spy one", "un toboggan per favore", "cat pls".
 Such words are rare in a catalog of short captions, so idf weighs them as rare content ("the
 spy one" found the clock at one-thirty), and a past query "my cat pls" shared only a third of
-its words with "the cat one". Counting the query log in the idf (engine.lexical) helps little:
-"pls" in 4% of past queries is no rarer than a popular subject.
+its words with "the cat one". Counting the query log in the idf (engine.lexical) is not
+enough: "pls" in 4% of past queries is no rarer than a popular subject. On copies of the
+development sets with words around every query and typed pick (`stickerbot bench-pad`), it took
+nDCG@10 from 0.665 to 0.784 on the sparse set and from 0.648 to 0.649 on emoji-dev, where the
+query log answers most queries.
 
 What tells them apart is where the picks after them land. The stickers picked after "chat" mean
 much the same (cats); those picked after "pls" are as spread as picks at random. In the meaning
@@ -32,18 +35,28 @@ from engine.row_files import read_rows
 if TYPE_CHECKING:
     from engine.index import CatalogIndex
 
-# A word whose picks are a quarter of the way from chance to one meaning weighs in full. On the
-# padded sparse set, 0.1, 0.25 and 0.5 gave nDCG@10 0.877, 0.888 and 0.892.
+# A word whose picks are a quarter of the way from chance to one meaning weighs in full. In a
+# first trial on the padded sparse set (weights from the whole history, caption vectors), 0.1,
+# 0.25 and 0.5 gave nDCG@10 0.877, 0.888 and 0.892.
 FOCUSED = 0.25
-# The evidence of n picks weighs n / (n + PICKS_PRIOR): 3, 10 and 30 gave 0.895, 0.888, 0.872.
+# The evidence of n picks weighs n / (n + PICKS_PRIOR): in that trial 3, 10 and 30 gave 0.895,
+# 0.888 and 0.872.
 PICKS_PRIOR = 10
 # The picks after a word are read from its most recent logged queries, at most this many, and
 # only until this many stickers are among them: a sample is enough to tell spread from focus,
 # and the meaning vectors are memory-mapped (a large catalog's stay on disk). The newest are
 # a fair sample; the most picked were not: a few popular stickers made words look focused
-# (nDCG@10 0.745 on the padded emoji-dev, 0.759 with every pick read).
+# (nDCG@10 0.745 on the padded emoji-dev, 0.759 with every pick read, 0.756 with the newest
+# 128 stickers).
 SAMPLED_QUERIES = 200
 SAMPLED_STICKERS = 128
+# Words weighed anew per call, at most: the others keep their weight so far (full, if none) for
+# a later call. A Chinese query is a dozen tokens (characters and their pairs), and a past
+# query's words are weighed too: weighing every new word took queries at 543,098 stickers to
+# 48-66 ms (p99 of all queries 16.7 ms, 8.6 ms without weights that hour). One a call cost
+# the padded emoji-dev nothing (nDCG@10 0.754, 0.756 with all); 32 stickers a word instead of
+# 128 cost 0.023.
+WEIGHED_PER_CALL = 1
 MEAN_SAMPLE = 4096  # rows averaged for μ, evenly spaced
 # A word's weight is computed again once this many more logged queries hold it, in proportion
 # (or once fewer do): a word typed often changes its count with nearly every pick.
@@ -100,15 +113,19 @@ class WordWeights:
             self._index, self._weights = index, {}
             self._mean_square = _mean_square(index.text)
         found = {}
+        budget = WEIGHED_PER_CALL
         for word, queries in log.holding(words).items():
             kept = self._weights.get(word)
             if queries == 0:
                 found[word] = 1.0
             elif kept is not None and kept[0] <= queries <= kept[0] * (1 + RECOUNT_GROWTH):
                 found[word] = kept[1]
-            else:
+            elif budget > 0:
+                budget -= 1
                 found[word] = self._weigh(index, log.picked_after(word))
                 self._weights[word] = (queries, found[word])
+            else:  # weighed by a later call: its weight so far, or full
+                found[word] = 1.0 if kept is None else kept[1]
         return found
 
     def _weigh(self, index: CatalogIndex, picked: Counter[str]) -> float:

@@ -53,6 +53,7 @@ from engine.recall import (
 )
 from engine.style import STYLE_DIM
 from engine.types import StickerRecord
+from engine.word_focus import WEIGHED_PER_CALL
 
 PngMaker = Callable[[str, int, int], Path]  # the `png` fixture of conftest.py
 DEPTH = 200
@@ -293,6 +294,20 @@ def test_a_words_weight_is_weighed_again_once_its_count_grows_a_tenth(
     assert crowd.word_weights(["pls"], index)["pls"] == first
     crowd.add("bob", "pick", "fb_party", "party time pls")  # 10 queries: more than a tenth
     assert crowd.word_weights(["pls"], index)["pls"] < first  # more picks, as spread
+
+
+def test_a_call_weighs_at_most_a_few_words_anew_and_the_next_calls_the_rest(
+    index: CatalogIndex, memo_encoder: TextEncoder
+) -> None:
+    crowd = Crowd(memo_encoder)
+    fillers = ["pls", "the", "one", "sticker", "send"]
+    for filler in fillers:
+        _pick_each_with(crowd, filler)
+    first = crowd.word_weights(fillers, index)
+    assert sorted(first.values()).count(1.0) == len(fillers) - WEIGHED_PER_CALL
+    for _ in range(len(fillers)):
+        crowd.word_weights(fillers, index)
+    assert all(weight < 0.5 for weight in crowd.word_weights(fillers, index).values())
 
 
 def test_a_past_query_shares_what_it_says_not_the_words_around_it(
