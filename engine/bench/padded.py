@@ -51,7 +51,8 @@ AROUND: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 
 @dataclass(frozen=True)
 class Padded:
-    """What a copy holds: queries padded (of those read) and typed picks padded (of those read)."""
+    """What a copy holds: queries and typed picks given words around them (each word may be
+    none, by chance), of those read."""
 
     queries: int
     queries_read: int
