@@ -81,8 +81,7 @@ class QueryWords:
     def counts(self, query: str) -> LoggedWords:
         """How many past queries hold each of `query`'s words, as the lexical fields count
         rows (engine.lexical.WordCounts): taken now, so it holds while the log grows."""
-        words = tokenize(query)
-        return LoggedWords(self._logged, {w: len(self._rows_of.get(w, ())) for w in words})
+        return LoggedWords(self._logged, {word: self.holding(word) for word in tokenize(query)})
 
     def sharing(
         self, query: str, k: int, focus: Mapping[str, float] | None = None
@@ -91,7 +90,7 @@ class QueryWords:
         is (0..1), closest first; ties in log order. A word's idf is scaled by its `focus`
         (engine.word_focus), if given."""
         # How many past queries hold each word, read once: weights and the budget both need it.
-        df = {word: len(self._rows_of.get(word, ())) for word in tokenize(query)}
+        df = {word: self.holding(word) for word in tokenize(query)}
         if not any(df.values()):  # most new words: nothing to do
             return []
         rarity = idf(self._logged, np.fromiter(df.values(), np.int64, len(df)))
